@@ -1,0 +1,20 @@
+"""Shared fixtures: the reference data in ../shared/data and tiny generated videos."""
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(REPO))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data; skips when absent, but fails under CI where it must be present."""
+    if not SHARED_DATA.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"{SHARED_DATA} is missing and CI is set: the reference data must be beside the repo")
+        pytest.skip(f"{SHARED_DATA} not present")
+    return SHARED_DATA
