@@ -1,0 +1,263 @@
+"""Keras data generators over the frame, flow and feature folders of a VideoSet.
+
+    python datagenerator.py data-temp/demo/010-16/oflow/train --class-file data-set/demo/010/class.csv
+
+Run as a script it measures how many clips per second the generator delivers.
+Labels are indices into the sorted `sClass` list of class.csv.
+"""
+import argparse
+import math
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+import frame
+import opticalflow
+
+CLASS_COLUMNS = ("sClass", "sLong", "sCat", "sDetail")  # the seed's class.csv columns
+
+
+class VideoClasses:
+    """The labels of a dataset, read from its class.csv (the one place that parses it).
+
+    Args:
+        class_file: csv with columns sClass,sLong,sCat,sDetail (first column an unnamed index).
+
+    Raises:
+        FileNotFoundError, ValueError: missing file or columns, duplicate labels.
+    """
+
+    def __init__(self, class_file):
+        self.class_file = Path(class_file)
+        if not self.class_file.is_file():
+            raise FileNotFoundError(
+                f"Class file {self.class_file} not found; create it with prepare_demo.py or prepare_chalearn.py"
+            )
+        table = pd.read_csv(self.class_file, dtype=str, keep_default_na=False)
+        if "sClass" not in table.columns:
+            raise ValueError(f"{self.class_file} has no sClass column; expected columns {','.join(CLASS_COLUMNS)}")
+        for column in CLASS_COLUMNS[1:]:
+            if column not in table.columns:
+                table[column] = table["sClass"]
+        duplicates = table["sClass"][table["sClass"].duplicated()].tolist()
+        if duplicates:
+            raise ValueError(f"{self.class_file} lists these labels more than once: {duplicates}")
+        self.table = table.sort_values("sClass").set_index("sClass", drop=False)
+        self.classes = list(self.table["sClass"])
+        self._index = {label: i for i, label in enumerate(self.classes)}
+
+    def __len__(self):
+        return len(self.classes)
+
+    def index(self, label: str) -> int:
+        """Index of a folder label; a label missing from class.csv is an error naming both."""
+        try:
+            return self._index[label]
+        except KeyError:
+            raise ValueError(
+                f"Label folder {label!r} is not listed in {self.class_file}; add it there or remove the folder"
+            ) from None
+
+    def description(self, label_or_index) -> str:
+        """Readable name of a class, e.g. 'ItalianGestures/Bellissima' (sLong)."""
+        label = self.classes[label_or_index] if isinstance(label_or_index, (int, np.integer)) else label_or_index
+        return str(self.table.loc[label, "sLong"]) or label
+
+
+def list_samples(data_dir, classes: VideoClasses) -> list[tuple[Path, int]]:
+    """All <data_dir>/<label>/<video>/ folders with their label index, sorted by path.
+
+    Raises:
+        FileNotFoundError: when data_dir holds no <label>/<video> folders.
+    """
+    data_dir = Path(data_dir)
+    folders = sorted(p for p in data_dir.glob("*/*") if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        raise FileNotFoundError(
+            f"No <label>/<video> folders under {data_dir.resolve()}; "
+            "run `python frame.py` (and `python opticalflow.py` for flow) first"
+        )
+    return [(folder, classes.index(folder.parent.name)) for folder in folders]
+
+
+def temporal_jitter(clip: np.ndarray, shift: int) -> np.ndarray:
+    """Shift a clip in time by `shift` frames, repeating the edge frame: (n, ...) -> (n, ...)."""
+    if shift == 0:
+        return clip
+    indices = np.clip(np.arange(len(clip)) + shift, 0, len(clip) - 1)
+    return clip[indices]
+
+
+def load_clip(folder, stream: str, num_frames: int) -> np.ndarray:
+    """One clip as network input: (num_frames, h, w, 2) flow or (num_frames, h, w, 3) RGB, float32 in [-1, 1]."""
+    if stream == "flow":
+        clip = opticalflow.files_to_flows(folder)
+    else:
+        clip = frame.images_rescale(frame.files_to_frames(folder)[..., ::-1])  # BGR -> RGB as Kinetics
+    if len(clip) != num_frames:
+        clip = frame.frames_downsample(clip, num_frames)
+    return clip
+
+
+class FramesGenerator(keras.utils.PyDataset):
+    """Batches of (clips, one-hot labels) from frame or flow folders.
+
+    Training (augment=True): random crop and a temporal jitter of up to ±max_shift frames; no horizontal
+    flip, because in sign language the dominant hand carries meaning. Validation: center crop.
+
+    Args:
+        data_dir: a split folder, e.g. data-temp/demo/010-16/oflow/train.
+        classes: the VideoClasses of the set.
+        stream: "flow" (2 channels) or "rgb" (3 channels).
+        num_frames, crop_px: clip size the model takes.
+        batch_size: clips per batch.
+        shuffle: reshuffle at every epoch end.
+        augment: random crop + temporal jitter.
+        seed: for shuffling and augmentation.
+        workers, use_multiprocessing, max_queue_size: passed to keras.utils.PyDataset.
+    """
+
+    def __init__(self, data_dir, classes: VideoClasses, stream="flow", num_frames=40, crop_px=224, batch_size=4,
+                 shuffle=True, augment=False, max_shift=2, seed=0, workers=1, use_multiprocessing=False,
+                 max_queue_size=10):
+        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+        if stream not in ("flow", "rgb"):
+            raise ValueError(f"stream={stream!r}; choose 'flow' or 'rgb'")
+        self.samples = list_samples(data_dir, classes)
+        self.classes = classes
+        self.stream = stream
+        self.num_frames = num_frames
+        self.crop_px = crop_px
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.augment = augment
+        self.max_shift = max_shift
+        self.seed = seed
+        self.epoch = 0
+        self.order = np.random.default_rng([seed, 0]).permutation(len(self.samples)) if shuffle \
+            else np.arange(len(self.samples))
+
+    @property
+    def channels(self) -> int:
+        return 2 if self.stream == "flow" else 3
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Label index of every sample, in sample order (not shuffled)."""
+        return np.array([label for _, label in self.samples])
+
+    def __len__(self):
+        return math.ceil(len(self.samples) / self.batch_size)
+
+    def clip(self, sample_index: int, rng: np.random.Generator | None = None) -> np.ndarray:
+        """One prepared clip: (num_frames, crop_px, crop_px, channels) float32."""
+        clip = load_clip(self.samples[sample_index][0], self.stream, self.num_frames)
+        h, w = clip.shape[1:3]
+        if rng is None:
+            return frame.images_crop(clip, self.crop_px, self.crop_px)
+        offset = (int(rng.integers(0, h - self.crop_px + 1)), int(rng.integers(0, w - self.crop_px + 1)))
+        clip = frame.images_crop(clip, self.crop_px, self.crop_px, offset=offset)
+        return temporal_jitter(clip, int(rng.integers(-self.max_shift, self.max_shift + 1)))
+
+    def __getitem__(self, index):
+        batch = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        # One generator per (epoch, batch): workers fetch batches in any order, augmentation stays reproducible.
+        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.augment else None
+        x = np.stack([self.clip(i, rng) for i in batch]).astype(np.float32)
+        y = keras.utils.to_categorical([self.samples[i][1] for i in batch], len(self.classes))
+        return x, y
+
+    def on_epoch_end(self):
+        self.epoch += 1
+        if self.shuffle:
+            self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.samples))
+
+
+class FeaturesGenerator(keras.utils.PyDataset):
+    """Batches of (features, one-hot labels) from <features>/<label>/<video>.npy files of shape (n, feature_len).
+
+    Used by the MobileNet + LSTM path (feature.py writes the files).
+    """
+
+    def __init__(self, data_dir, classes: VideoClasses, num_frames: int, feature_len: int, batch_size=16,
+                 shuffle=True, seed=0, workers=1, use_multiprocessing=False):
+        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing)
+        data_dir = Path(data_dir)
+        files = sorted(p for p in data_dir.glob("*/*.npy") if not p.name.startswith("."))
+        if not files:
+            raise FileNotFoundError(
+                f"No <label>/<video>.npy feature files under {data_dir.resolve()}; run `python feature.py` first"
+            )
+        self.samples = [(path, classes.index(path.parent.name)) for path in files]
+        self.classes = classes
+        self.num_frames = num_frames
+        self.feature_len = feature_len
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(seed)
+        self.order = np.arange(len(self.samples))
+        if shuffle:
+            self.rng.shuffle(self.order)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.array([label for _, label in self.samples])
+
+    def __len__(self):
+        return math.ceil(len(self.samples) / self.batch_size)
+
+    def features(self, sample_index: int) -> np.ndarray:
+        path = self.samples[sample_index][0]
+        features = np.load(path)
+        if features.shape != (self.num_frames, self.feature_len):
+            raise ValueError(
+                f"{path} has shape {features.shape}, expected ({self.num_frames}, {self.feature_len}); "
+                "recompute it with `python feature.py --overwrite`"
+            )
+        return features
+
+    def __getitem__(self, index):
+        batch = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        x = np.stack([self.features(i) for i in batch]).astype(np.float32)
+        y = keras.utils.to_categorical([self.samples[i][1] for i in batch], len(self.classes))
+        return x, y
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.rng.shuffle(self.order)
+
+
+def measure_throughput(generator: keras.utils.PyDataset, num_batches: int | None = None) -> float:
+    """Clips per second delivered by iterating the generator once (as fit() does, with its workers)."""
+    num_batches = min(num_batches or len(generator), len(generator))
+    count = 0
+    start = time.perf_counter()
+    for i, (x, _) in enumerate(generator):
+        if i >= num_batches:
+            break
+        count += len(x)
+    return count / (time.perf_counter() - start)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("data_dir", type=Path, help="split folder of frames or flows, e.g. data-temp/demo/010-16/oflow/train")
+    parser.add_argument("--class-file", type=Path, required=True, help="class.csv of the set")
+    parser.add_argument("--stream", choices=("flow", "rgb"), default="flow", help="what the folders hold")
+    parser.add_argument("--num-frames", type=int, default=16, help="frames per clip")
+    parser.add_argument("--crop", type=int, default=128, help="crop size in pixels")
+    parser.add_argument("--batch-size", type=int, default=4, help="clips per batch")
+    parser.add_argument("--workers", type=int, default=1, help="PyDataset workers")
+    args = parser.parse_args(argv)
+    generator = FramesGenerator(args.data_dir, VideoClasses(args.class_file), args.stream, args.num_frames, args.crop,
+                                args.batch_size, augment=True, workers=args.workers,
+                                use_multiprocessing=args.workers > 1)
+    print(f"{len(generator.samples)} clips in {args.data_dir.resolve()}: "
+          f"{measure_throughput(generator):.1f} clips/s with {args.workers} worker(s)")
+
+
+if __name__ == "__main__":
+    main()

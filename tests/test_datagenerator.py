@@ -1,0 +1,82 @@
+import numpy as np
+import pytest
+
+from datagenerator import FramesGenerator, VideoClasses, list_samples, temporal_jitter
+from synthetic import write_set
+
+
+@pytest.fixture(scope="module")
+def blob_set(tmp_path_factory):
+    return write_set(tmp_path_factory.mktemp("blobs"), num_classes=4, per_class=(3, 2), num_frames=8, size_px=64)
+
+
+def test_labels_are_indices_into_sorted_class_list(tmp_path):
+    (tmp_path / "class.csv").write_text(",sClass,sLong,sCat,sDetail\n0,zeta,Z sign,Cat,Z\n1,alpha,A sign,Cat,A\n")
+    classes = VideoClasses(tmp_path / "class.csv")
+    assert classes.classes == ["alpha", "zeta"]
+    assert classes.index("zeta") == 1
+    assert classes.description(0) == "A sign"
+
+
+def test_folder_label_missing_from_class_csv_is_a_clear_error(blob_set, tmp_path):
+    (tmp_path / "class.csv").write_text(",sClass,sLong,sCat,sDetail\n0,dir0,x,y,z\n")
+    with pytest.raises(ValueError, match=r"'dir1' is not listed in .*class.csv"):
+        list_samples(blob_set / "oflow" / "train", VideoClasses(tmp_path / "class.csv"))
+
+
+def test_empty_folder_error_says_which_step_to_run(tmp_path, blob_set):
+    with pytest.raises(FileNotFoundError, match="run `python frame.py`"):
+        list_samples(tmp_path, VideoClasses(blob_set / "class.csv"))
+
+
+def test_missing_class_file_names_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nothere.csv"):
+        VideoClasses(tmp_path / "nothere.csv")
+
+
+def test_flow_batches_have_model_shape_and_range(blob_set):
+    classes = VideoClasses(blob_set / "class.csv")
+    gen = FramesGenerator(blob_set / "oflow" / "train", classes, "flow", num_frames=8, crop_px=48, batch_size=5,
+                          shuffle=False)
+    assert len(gen) == 3  # 12 clips, batches of 5
+    x, y = gen[0]
+    assert x.shape == (5, 8, 48, 48, 2) and x.dtype == np.float32
+    assert -1.0 <= x.min() and x.max() <= 1.0
+    assert y.shape == (5, 4) and np.allclose(y.sum(axis=1), 1)
+    assert gen[2][0].shape[0] == 2
+    assert list(gen.labels) == sorted(gen.labels)  # samples sorted by label folder
+
+
+def test_rgb_batches_are_rgb_in_minus_one_to_one(blob_set):
+    classes = VideoClasses(blob_set / "class.csv")
+    gen = FramesGenerator(blob_set / "image" / "val", classes, "rgb", num_frames=8, crop_px=64, batch_size=2,
+                          shuffle=False)
+    x, _ = gen[0]
+    assert x.shape == (2, 8, 64, 64, 3)
+    assert x.min() >= -1.0 and x.max() <= 1.0 and x.max() > 0.0
+
+
+def test_validation_is_deterministic_center_crop_training_is_augmented(blob_set):
+    classes = VideoClasses(blob_set / "class.csv")
+    val = FramesGenerator(blob_set / "oflow" / "train", classes, "flow", 8, 48, 4, shuffle=False, augment=False)
+    assert np.array_equal(val[0][0], val[0][0])
+    train = FramesGenerator(blob_set / "oflow" / "train", classes, "flow", 8, 48, 4, shuffle=False, augment=True)
+    first = train[0][0]
+    train.on_epoch_end()
+    assert not np.array_equal(first, train[0][0])  # another crop / shift next epoch
+    assert not np.array_equal(first, val[0][0])
+
+
+def test_shuffle_changes_order_each_epoch_but_keeps_all_samples(blob_set):
+    classes = VideoClasses(blob_set / "class.csv")
+    gen = FramesGenerator(blob_set / "oflow" / "train", classes, "flow", 8, 48, 4, shuffle=True, seed=1)
+    first = gen.order.copy()
+    gen.on_epoch_end()
+    assert sorted(first) == sorted(gen.order) == list(range(12))
+    assert not np.array_equal(first, gen.order)
+
+
+def test_temporal_jitter_repeats_edge_frames():
+    clip = np.arange(5)
+    assert list(temporal_jitter(clip, 2)) == [2, 3, 4, 4, 4]
+    assert list(temporal_jitter(clip, -1)) == [0, 0, 1, 2, 3]
