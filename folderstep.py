@@ -1,0 +1,259 @@
+"""One resumable, crash-safe "folder step": turn many inputs into many output folders.
+
+    (library only; used by `python frame.py`, `python opticalflow.py` and feature.py)
+
+A step is a list of jobs (source, target). Each job writes its target folder through `atomic_dir`:
+into a hidden temporary sibling first, renamed into place only when complete. So after a crash or
+Ctrl-C any folder at a target path is finished, and a re-run skips it (`is_complete`) and redoes
+only the rest. A job that raises is recorded as a failure (path + message) and the step goes on;
+the failures are written to `<out_dir>/failed-<step>.txt` and counted in one summary line.
+
+`check_settings` records the settings a step ran with (<out_dir>/<step>-settings.json), so that a
+re-run with other settings (another flow method, another size) is refused instead of silently
+skipping folders made the old way.
+
+Temporary names start with ".tmp-": folder listings must ignore hidden names (`visible`), and
+`clean_leftovers` deletes what a killed run left behind. Two runs writing the same output folder at
+the same time are not supported (the second one would delete the first one's temporary folders).
+"""
+import concurrent.futures
+import json
+import multiprocessing
+import os
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+TMP_PREFIX = ".tmp-"
+
+
+@dataclass
+class StepSummary:
+    """What a step did: how many jobs were done and skipped, and which failed and why.
+
+    Args:
+        done: jobs that wrote their target.
+        skipped: jobs whose target was already complete.
+        failed: (source path, reason) for each job that raised.
+        verb: the word for "done" in the summary line ("extracted", "computed").
+        failed_file: where `write_failures` listed the failures (None until written).
+    """
+
+    done: int = 0
+    skipped: int = 0
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+    verb: str = "done"
+    failed_file: Path | None = None
+
+    def write_failures(self, out_dir: Path, step_name: str) -> Path | None:
+        """Lists the failures in <out_dir>/failed-<step_name>.txt (one "path<TAB>reason" a line).
+
+        Removes a stale list from an earlier run when nothing failed this time. Returns the file, or None.
+        """
+        path = Path(out_dir) / f"failed-{step_name}.txt"
+        if not self.failed:
+            path.unlink(missing_ok=True)
+            self.failed_file = None
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"{source}\t{' '.join(reason.split())}" for source, reason in self.failed]
+        with atomic_write(path) as tmp:
+            tmp.write_text("\n".join(lines) + "\n")
+        self.failed_file = path.resolve()
+        return self.failed_file
+
+    def line(self, step_name: str) -> str:
+        """One summary line, e.g. "frames: 150 extracted, 10 skipped, 2 failed (listed in /abs/failed-frames.txt)"."""
+        text = f"{step_name}: {self.done} {self.verb}, {self.skipped} skipped, {len(self.failed)} failed"
+        if self.failed and self.failed_file is not None:
+            text += f" (listed in {self.failed_file})"
+        elif self.failed:
+            source, reason = self.failed[0]
+            text += f" (first: {source}: {reason})"
+        return text
+
+
+def visible(paths) -> list[Path]:
+    """The paths whose name does not start with "." (drops .tmp-* leftovers, .DS_Store, ...), sorted."""
+    return sorted(p for p in paths if not p.name.startswith("."))
+
+
+def _tmp_sibling(target: Path, tag: str = "") -> Path:
+    # The suffix stays last so that cv2.imwrite / np.save still recognise the format.
+    return target.parent / f"{TMP_PREFIX}{os.getpid()}{tag}-{target.name}"
+
+
+@contextmanager
+def atomic_dir(target: Path) -> Iterator[Path]:
+    """Yields an empty temporary sibling folder; renames it to `target` when the block succeeds.
+
+    On an exception the temporary folder is removed and `target` is left as it was. An existing
+    `target` (re-run with overwrite, or an incomplete folder from older code) is replaced only after
+    the new folder is complete. There is never a half-filled folder at `target`.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_sibling(target)
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if target.exists():
+        old = _tmp_sibling(target, "-old")
+        if old.exists():
+            shutil.rmtree(old)
+        target.rename(old)
+        tmp.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(target)
+
+
+@contextmanager
+def atomic_write(path: Path) -> Iterator[Path]:
+    """Yields a temporary file path beside `path` (same suffix); `os.replace`s it onto `path` on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_sibling(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def clean_leftovers(out_root: Path) -> int:
+    """Removes the .tmp-* folders and files a killed run left anywhere under `out_root`; returns how many."""
+    out_root = Path(out_root)
+    if not out_root.is_dir():
+        return 0
+    leftovers = sorted(out_root.rglob(f"{TMP_PREFIX}*"), key=lambda p: len(p.parts))
+    removed = 0
+    for path in leftovers:
+        if not os.path.lexists(path):  # inside a leftover folder removed just before
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        removed += 1
+    return removed
+
+
+def is_complete(folder: Path, pattern: str, expected_count: int) -> bool:
+    """True when `folder` exists and holds exactly `expected_count` visible files matching `pattern`."""
+    folder = Path(folder)
+    return folder.is_dir() and len(visible(folder.glob(pattern))) == expected_count
+
+
+def check_settings(out_dir: Path, step_name: str, settings: dict, overwrite: bool = False) -> None:
+    """Refuses to mix outputs made with different settings; records `settings` in <out_dir>/<step_name>-settings.json.
+
+    Raises:
+        ValueError: out_dir already holds outputs made with other settings and overwrite is False.
+    """
+    path = Path(out_dir) / f"{step_name}-settings.json"
+    settings = json.loads(json.dumps(settings))  # the form they take on disk (tuples become lists)
+    if path.is_file() and not overwrite:
+        try:
+            old = json.loads(path.read_text())
+        except ValueError:
+            old = None  # unreadable record: replace it
+        if old is not None and old != settings:
+            raise ValueError(
+                f"{Path(out_dir).resolve()} holds {step_name} made with {old}, not {settings}; pass overwrite=True "
+                "(--overwrite) to redo them all, or choose another output folder"
+            )
+    with atomic_write(path) as tmp:
+        tmp.write_text(json.dumps(settings, sort_keys=True) + "\n")
+
+
+def threads_per_worker(workers: int) -> int:
+    """Library threads each of `workers` processes may use without oversubscribing the CPU cores."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
+def _call(fn: Callable[[Path, Path], str], source: Path, target: Path) -> str:
+    result = fn(source, target)
+    if result not in ("done", "skipped"):
+        raise ValueError(f"step function returned {result!r}; expected 'done' or 'skipped'")
+    return result
+
+
+def _reason(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+def run_step(
+    jobs: Sequence[tuple[Path, Path]],
+    fn: Callable[[Path, Path], str],
+    workers: int = 1,
+    desc: str = "",
+    verb: str = "done",
+    initializer: Callable | None = None,
+    initargs: tuple = (),
+) -> StepSummary:
+    """Runs fn(source, target) for every job; a job that raises is recorded and the step goes on.
+
+    Args:
+        jobs: (source, target) pairs.
+        fn: returns "done" or "skipped", or raises. With workers > 1 it must be picklable
+            (a module-level function or a functools.partial of one).
+        workers: 1 runs in this process; more runs a ProcessPoolExecutor ("spawn" processes, safe
+            even when the caller has TensorFlow or OpenCV threads running).
+        desc: label of the progress bar.
+        verb: the word for "done" in the summary line.
+        initializer, initargs: run once in each worker process (e.g. to limit library threads).
+
+    Returns:
+        StepSummary; its failures sorted by source path.
+    """
+    if workers < 1:
+        raise ValueError(f"workers={workers}; use 1 (serial) or more (processes)")
+    summary = StepSummary(verb=verb)
+    jobs = [(Path(source), Path(target)) for source, target in jobs]
+
+    def record(source: Path, outcome: str | BaseException) -> None:
+        if isinstance(outcome, BaseException):
+            summary.failed.append((source, _reason(outcome)))
+        elif outcome == "done":
+            summary.done += 1
+        else:
+            summary.skipped += 1
+
+    with tqdm(total=len(jobs), desc=desc, unit="item", dynamic_ncols=True) as bar:
+        if workers == 1 or len(jobs) <= 1:
+            for source, target in jobs:
+                try:
+                    outcome = _call(fn, source, target)
+                except Exception as error:  # a bad input is reported, not fatal
+                    outcome = error
+                record(source, outcome)
+                bar.update()
+        else:
+            context = multiprocessing.get_context("spawn")
+            pool = concurrent.futures.ProcessPoolExecutor(
+                max_workers=min(workers, len(jobs)), mp_context=context, initializer=initializer, initargs=initargs
+            )
+            try:
+                futures = {pool.submit(_call, fn, source, target): source for source, target in jobs}
+                for future in concurrent.futures.as_completed(futures):
+                    try:
+                        outcome = future.result()
+                    except Exception as error:  # includes BrokenProcessPool when a worker was killed
+                        outcome = error
+                    record(futures[future], outcome)
+                    bar.update()
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    summary.failed.sort(key=lambda item: str(item[0]))
+    return summary

@@ -1,0 +1,336 @@
+"""Videos to frames, and the one implementation of every frame operation (resize, sampling, crop, rescale).
+
+    python frame.py data-set/demo/010 data-temp/demo/010-16/image --num-frames 16 --min-dim 128
+
+Reads VIDEO_DIR/<split>/<label>/<video>.{avi,mp4,...} and writes
+FRAME_DIR/<split>/<label>/<video>/frame0000.jpg ... : each video resized so that its smaller side is
+--min-dim pixels, resampled to --num-frames evenly spaced frames (`frame_indices`), optionally
+center-cropped. Re-running skips finished videos; a killed run leaves no half-written folder
+(folderstep.py). Corrupt videos are listed in FRAME_DIR/failed-frames.txt and the others go on.
+Source videos are only read, never modified.
+"""
+import argparse
+import functools
+import re
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from folderstep import (
+    StepSummary, atomic_dir, check_settings, clean_leftovers, is_complete, run_step, threads_per_worker, visible,
+)
+
+# A video that decodes to fewer frames than its header announces is truncated (copy cut short).
+# The header count of some containers is an estimate, so a small shortfall is tolerated.
+TRUNCATED_TOLERANCE = 0.05
+
+
+class VideoError(ValueError):
+    """A video that cannot be used: unreadable, empty (0 bytes), truncated or not a video at all."""
+
+
+def video_info(video_path: Path) -> tuple[int, float, float]:
+    """(num_frames, fps, duration_s) of a video as its header reports them (OpenCV).
+
+    Raises:
+        FileNotFoundError: no such file.
+        VideoError: OpenCV cannot open it.
+    """
+    capture = _open(Path(video_path))
+    try:
+        num_frames = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        fps = float(capture.get(cv2.CAP_PROP_FPS))
+    finally:
+        capture.release()
+    duration_s = num_frames / fps if fps > 0 else 0.0
+    return num_frames, fps, duration_s
+
+
+def _open(video_path: Path) -> cv2.VideoCapture:
+    if not video_path.is_file():
+        raise FileNotFoundError(f"Video {video_path} does not exist")
+    if video_path.stat().st_size == 0:
+        raise VideoError(f"Video {video_path} is empty (0 bytes); copy it again or delete it")
+    capture = cv2.VideoCapture(str(video_path))
+    if not capture.isOpened():
+        capture.release()
+        raise VideoError(f"Cannot open {video_path}: not a video, truncated, or a codec OpenCV lacks")
+    return capture
+
+
+def video_to_frames(video_path: Path, min_dim_px: int | None = 240) -> np.ndarray:
+    """All frames of a video, resized so that the smaller side is `min_dim_px` (None: original size).
+
+    Returns:
+        frames: (n, h, w, 3) uint8 BGR.
+
+    Raises:
+        FileNotFoundError: no such file.
+        VideoError: empty file, not a video, no decodable frame, or truncated (decodes to clearly
+            fewer frames than the header announces).
+    """
+    video_path = Path(video_path)
+    capture = _open(video_path)
+    frames = []
+    try:
+        expected = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+        while True:
+            grabbed, frame = capture.read()
+            if not grabbed:
+                break
+            if min_dim_px is not None:
+                frame = image_resize_aspectratio(frame, min_dim_px)
+            if frames and frame.shape != frames[0].shape:
+                raise VideoError(f"Video {video_path}: frame {len(frames)} is {frame.shape}, frame 0 {frames[0].shape}")
+            frames.append(frame)
+    except cv2.error as error:
+        raise VideoError(f"Cannot decode {video_path}: {error}") from error
+    finally:
+        capture.release()
+    if not frames:
+        raise VideoError(f"Video {video_path} has no decodable frame")
+    if expected > 0 and len(frames) < expected * (1 - TRUNCATED_TOLERANCE) - 1:
+        raise VideoError(f"Video {video_path} is truncated: decoded {len(frames)} of {expected} frames")
+    return np.stack(frames)  # (n, h, w, 3) uint8 BGR
+
+
+def image_resize_aspectratio(image: np.ndarray, min_dim_px: int) -> np.ndarray:
+    """Resizes one image (h, w, ...) so that its smaller side is `min_dim_px`, keeping the aspect ratio (bilinear)."""
+    if min_dim_px < 1:
+        raise ValueError(f"min_dim_px={min_dim_px}; must be a positive number of pixels")
+    height, width = image.shape[:2]
+    if min(height, width) == min_dim_px:
+        return image
+    if height <= width:
+        size_wh = (max(1, round(width * min_dim_px / height)), min_dim_px)
+    else:
+        size_wh = (min_dim_px, max(1, round(height * min_dim_px / width)))
+    return cv2.resize(image, size_wh, interpolation=cv2.INTER_LINEAR)
+
+
+def images_resize_aspectratio(frames: np.ndarray, min_dim_px: int) -> np.ndarray:
+    """`image_resize_aspectratio` for each frame of (n, h, w, c); returns (n, h', w', c)."""
+    if len(frames) == 0:
+        raise ValueError("images_resize_aspectratio: no frames to resize")
+    return np.stack([image_resize_aspectratio(frame, min_dim_px) for frame in frames])
+
+
+def frame_indices(num_in: int, num_frames: int) -> np.ndarray:
+    """The one sampling rule: `num_frames` evenly spaced indices into `num_in` frames, starting at 0.
+
+    index i = floor(i * num_in / num_frames) (the seed's rule). Down-sampling skips frames
+    (10 -> 4: [0, 2, 5, 7]); up-sampling a short video repeats them (4 -> 10: [0, 0, 0, 1, 1, 2, 2, 2, 3, 3]).
+    The live demo uses it to know in advance which captured frames the model will see.
+    """
+    if num_in < 1 or num_frames < 1:
+        raise ValueError(f"frame_indices(num_in={num_in}, num_frames={num_frames}): both must be >= 1")
+    return (np.arange(num_frames, dtype=np.int64) * num_in) // num_frames  # integer maths: no rounding drift
+
+
+def frames_downsample(frames: np.ndarray, num_frames: int) -> np.ndarray:
+    """(n, ...) -> (num_frames, ...): the frames at `frame_indices(n, num_frames)`."""
+    if len(frames) == num_frames:
+        return frames
+    return frames[frame_indices(len(frames), num_frames)]
+
+
+def images_crop(frames: np.ndarray, height: int, width: int, offset: tuple[int, int] | None = None) -> np.ndarray:
+    """Crops (..., h, w, c) to (..., height, width, c): centered, or with its top-left corner at offset=(y, x).
+
+    Raises:
+        ValueError: the crop is larger than the frame, or the offset puts it outside.
+    """
+    frame_h, frame_w = frames.shape[-3], frames.shape[-2]
+    if height > frame_h or width > frame_w:
+        raise ValueError(f"Cannot crop {height}x{width} from frames of {frame_h}x{frame_w}; resize them larger first")
+    if offset is None:
+        y, x = (frame_h - height) // 2, (frame_w - width) // 2
+    else:
+        y, x = offset
+        if not (0 <= y <= frame_h - height and 0 <= x <= frame_w - width):
+            raise ValueError(
+                f"Crop offset (y, x)={offset} puts a {height}x{width} crop outside frames of {frame_h}x{frame_w}; "
+                f"need 0 <= y <= {frame_h - height} and 0 <= x <= {frame_w - width}"
+            )
+    return frames[..., y : y + height, x : x + width, :]
+
+
+def images_rescale(frames: np.ndarray) -> np.ndarray:
+    """uint8 pixels 0..255 -> float32 in [-1, 1] (p / 127.5 - 1, the I3D input range; kinetics-i3d README)."""
+    return frames.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+
+
+def images_normalize(frames: np.ndarray, num_frames: int, height: int, width: int, rescale: bool = True) -> np.ndarray:
+    """Resamples to `num_frames`, center-crops to height x width and (rescale=True) maps to float32 [-1, 1]."""
+    frames = frames_downsample(frames, num_frames)
+    frames = images_crop(frames, height, width)
+    return images_rescale(frames) if rescale else frames
+
+
+def jpg_files(folder: Path) -> list[Path]:
+    """The visible *.jpg files of a folder in frame order (numeric: frame999 before frame1000)."""
+
+    def number_key(path: Path):
+        digits = re.findall(r"\d+", path.stem)
+        return (int(digits[-1]) if digits else -1, path.name)
+
+    return sorted(visible(Path(folder).glob("*.jpg")), key=number_key)
+
+
+def frames_to_files(frames: np.ndarray, target_dir: Path) -> None:
+    """Writes (n, h, w, 3) uint8 BGR frames to target_dir/frame0000.jpg, frame0001.jpg, ..."""
+    target_dir = Path(target_dir)
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for i, frame in enumerate(frames):
+        path = target_dir / f"frame{i:04d}.jpg"
+        if not cv2.imwrite(str(path), frame):
+            raise OSError(f"Could not write {path}")
+
+
+def files_to_frames(frame_dir: Path) -> np.ndarray:
+    """Reads frame_dir/*.jpg in frame order; returns (n, h, w, 3) uint8 BGR.
+
+    Raises:
+        FileNotFoundError: the folder is missing or holds no .jpg.
+        ValueError: a file cannot be decoded, or the frames differ in size.
+    """
+    frame_dir = Path(frame_dir)
+    files = jpg_files(frame_dir)
+    if not files:
+        raise FileNotFoundError(f"No .jpg frames in {frame_dir}; run `python frame.py` to extract them")
+    frames = []
+    for path in files:
+        frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise ValueError(f"Cannot read image {path}; delete its folder and extract it again")
+        if frames and frame.shape != frames[0].shape:
+            raise ValueError(f"{path} is {frame.shape}, {files[0].name} is {frames[0].shape}; frames must match")
+        frames.append(frame)
+    return np.stack(frames)
+
+
+def set_cv2_threads(num_threads: int) -> None:
+    """Worker-process initializer: at most `num_threads` OpenCV threads (no oversubscription with many workers)."""
+    cv2.setNumThreads(num_threads)
+
+
+def extract_video(
+    video_path: Path, target_dir: Path, num_frames: int | None, min_dim_px: int | None, crop_px: int | None, overwrite: bool
+) -> str:
+    """One job of `videos_dir_to_frames_dir`: writes the frames of one video; "done" or "skipped"."""
+    if not overwrite:
+        if num_frames is not None and is_complete(target_dir, "*.jpg", num_frames):
+            return "skipped"
+        if num_frames is None and target_dir.is_dir() and jpg_files(target_dir):  # atomic: present means finished
+            return "skipped"
+    frames = video_to_frames(video_path, min_dim_px)
+    if num_frames is not None:
+        frames = frames_downsample(frames, num_frames)
+    if crop_px is not None:
+        frames = images_crop(frames, crop_px, crop_px)
+    with atomic_dir(target_dir) as tmp:
+        frames_to_files(frames, tmp)
+    return "done"
+
+
+def videos_dir_to_frames_dir(
+    video_dir: Path,
+    frame_dir: Path,
+    num_frames: int | None = 40,
+    min_dim_px: int | None = 240,
+    crop_px: int | None = None,
+    workers: int = 1,
+    overwrite: bool = False,
+) -> StepSummary:
+    """Extracts video_dir/<split>/<label>/<video>.* to frame_dir/<split>/<label>/<video.stem>/frame0000.jpg ...
+
+    Args:
+        num_frames: frames per video after resampling (`frame_indices`); None keeps all.
+        min_dim_px: smaller side after resizing; None keeps the original size.
+        crop_px: square center crop after resizing; None: no crop.
+        workers: processes; 1 runs serially.
+        overwrite: redo videos whose folder is already complete.
+
+    Returns:
+        StepSummary; failures (corrupt videos, ...) are also listed in frame_dir/failed-frames.txt.
+
+    Raises:
+        FileNotFoundError: video_dir is missing or holds no <split>/<label>/<video> files.
+        ValueError: inconsistent sizes (crop larger than min_dim_px) or counts, or frame_dir holds frames
+            made with other settings (frame_dir/frames-settings.json) and overwrite is False.
+    """
+    video_dir, frame_dir = Path(video_dir), Path(frame_dir)
+    if num_frames is not None and num_frames < 1:
+        raise ValueError(f"num_frames={num_frames}; must be >= 1 (or None to keep all frames)")
+    if crop_px is not None and min_dim_px is not None and crop_px > min_dim_px:
+        raise ValueError(f"crop_px={crop_px} is larger than min_dim_px={min_dim_px}; the crop must fit the resized frame")
+    if not video_dir.is_dir():
+        raise FileNotFoundError(f"Video folder {video_dir.resolve()} does not exist")
+    videos = [
+        path
+        for path in visible(video_dir.glob("*/*/*"))
+        if path.is_file() and not path.parent.name.startswith(".") and not path.parent.parent.name.startswith(".")
+    ]
+    if not videos:
+        raise FileNotFoundError(
+            f"No videos under {video_dir.resolve()}; expected the layout "
+            f"{video_dir}/<split>/<label>/<video>.avi|mp4, e.g. {video_dir}/train/hello/clip01.mp4"
+        )
+
+    jobs, duplicates = [], []
+    seen: dict[Path, Path] = {}
+    for video in videos:
+        target = frame_dir / video.parent.parent.name / video.parent.name / video.stem
+        if target in seen:
+            duplicates.append((video, f"VideoError: {seen[target].name} already extracts to {target}; rename one"))
+            continue
+        seen[target] = video
+        jobs.append((video, target))
+
+    check_settings(frame_dir, "frames", {"num_frames": num_frames, "min_dim_px": min_dim_px, "crop_px": crop_px}, overwrite)
+    clean_leftovers(frame_dir)
+    extract = functools.partial(
+        extract_video, num_frames=num_frames, min_dim_px=min_dim_px, crop_px=crop_px, overwrite=overwrite
+    )
+    print(f"Extracting frames of {len(videos)} videos in {video_dir.resolve()} to {frame_dir.resolve()} ...")
+    summary = run_step(
+        jobs,
+        extract,
+        workers=workers,
+        desc="frames",
+        verb="extracted",
+        initializer=set_cv2_threads,
+        initargs=(threads_per_worker(workers),),
+    )
+    summary.failed = sorted(summary.failed + duplicates, key=lambda item: str(item[0]))
+    summary.write_failures(frame_dir, "frames")
+    print(summary.line("frames"))
+    return summary
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("video_dir", type=Path, help="folder holding <split>/<label>/<video>.{avi,mp4,...}")
+    parser.add_argument("frame_dir", type=Path, help="output folder; gets <split>/<label>/<video>/frame0000.jpg ...")
+    parser.add_argument("--num-frames", type=int, default=40, help="frames per video after even resampling (default 40, the seed)")
+    parser.add_argument("--min-dim", type=int, default=240, help="smaller side in pixels after resizing (default 240, the seed)")
+    parser.add_argument("--crop", type=int, default=None, metavar="PX", help="square center crop in pixels after resizing (default: none)")
+    parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    parser.add_argument("--overwrite", action="store_true", help="re-extract videos whose frame folder is already complete")
+    args = parser.parse_args(argv)
+    videos_dir_to_frames_dir(
+        args.video_dir,
+        args.frame_dir,
+        num_frames=args.num_frames,
+        min_dim_px=args.min_dim,
+        crop_px=args.crop,
+        workers=args.workers,
+        overwrite=args.overwrite,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
