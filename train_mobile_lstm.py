@@ -1,0 +1,260 @@
+"""Train the LSTM (model_lstm.py) on per-frame CNN features (feature.py), and evaluate it.
+
+    python train_mobile_lstm.py --set demo --stream both --weights none
+
+Streams: rgb (features of the frames), flow (features of the optical-flow images) or both. "both"
+concatenates the two feature vectors of each frame into one (1024 + 1024 = 2048 for MobileNet) and
+trains ONE LSTM on it (early fusion; the seed trained two separate models). Writes
+    model/<stamp>-<name><NNN>-<stream>-mobile-lstm-{best,last}.keras   (+ -state.json: the settings)
+    log/<stamp>-<name><NNN>-<stream>-mobile-lstm.{csv,png}
+    log/<stamp>-<name><NNN>-<stream>-mobile-lstm-val-{classes.csv,confusion.png}
+The features must exist: `python pipeline_mobile_lstm.py` computes them, or `python feature.py`.
+"""
+import argparse
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+
+import feature
+import model_lstm
+import model_mobile
+import predict
+from datagenerator import FeaturesGenerator, VideoClasses
+from train_i3d import AtomicCheckpoint, plot_curves, write_json_atomic
+from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, VideoSet
+
+VIDEO_SETS = {"demo": DEMO_SET, "chalearn020": CHALEARN_020, "chalearn249": CHALEARN_249}
+STREAMS = ("rgb", "flow", "both")
+
+
+@dataclass
+class LstmConfig:
+    """Settings of one training run; saved beside the checkpoints (-state.json)."""
+
+    stream: str = "both"  # rgb, flow, or both (per-frame concatenation of the two feature vectors)
+    model: str = "mobilenet"  # which CNN made the features (model_mobile.FEATURE_MODELS)
+    weights: str = "imagenet"  # which features: of the ImageNet CNN or of the random one ("none")
+    epochs: int = 50  # the seed: 50
+    batch_size: int = 16  # the seed: 16
+    learning_rate: float = 1e-3  # the seed: 1e-3 for images (1e-2 for flow, which made our LSTM diverge)
+    units: int = model_lstm.UNITS
+    dropout: float = model_lstm.DROPOUT
+    seed: int = 0
+    best: dict = field(default_factory=dict)  # "lstm" -> best val_accuracy so far (AtomicCheckpoint)
+
+
+def stream_parts(stream: str) -> tuple[str, ...]:
+    """The feature streams a training stream reads: ("rgb",), ("flow",) or ("rgb", "flow")."""
+    if stream not in STREAMS:
+        raise ValueError(f"stream={stream!r}; choose one of {STREAMS}")
+    return ("rgb", "flow") if stream == "both" else (stream,)
+
+
+def feature_len(config: LstmConfig) -> int:
+    """Features per frame the LSTM takes: the CNN's output length, twice for "both"."""
+    return model_mobile.FEATURE_MODELS[config.model].feature_len * len(stream_parts(config.stream))
+
+
+def run_prefix(video_set: VideoSet, stamp: str, stream: str) -> Path:
+    """model/<stamp>-<name><NNN>-<stream>-mobile-lstm; checkpoints add -{best,last}.keras."""
+    return video_set.model_dir / f"{stamp}-{video_set.tag}-{stream}-mobile-lstm"
+
+
+def checkpoint_path(prefix: Path, which: str) -> Path:
+    return prefix.with_name(f"{prefix.name}-{which}.keras")
+
+
+class ConcatFeaturesGenerator(keras.utils.PyDataset):
+    """Batches of (features, one-hot labels) with each frame's vectors of several streams concatenated.
+
+    Args:
+        generators: one FeaturesGenerator (shuffle=False) per stream, over the same videos.
+        batch_size: clips per batch.
+        shuffle: reshuffle at every epoch end.
+        seed: for shuffling.
+
+    Raises:
+        ValueError: the streams' folders hold different videos.
+    """
+
+    def __init__(self, generators: list, batch_size: int = 16, shuffle: bool = True, seed: int = 0):
+        super().__init__()
+        names = [[p.relative_to(p.parents[1]) for p, _ in g.samples] for g in generators]
+        for generator, other in zip(generators[1:], names[1:]):
+            if other != names[0]:
+                missing = sorted(set(names[0]).symmetric_difference(other))[:3]
+                raise ValueError(f"The feature folders hold different videos (e.g. {[str(m) for m in missing]}); "
+                                 "compute the features of every stream for every video (`python feature.py`)")
+        self.generators = generators
+        self.samples = generators[0].samples
+        self.classes = generators[0].classes
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(seed)
+        self.order = self.rng.permutation(len(self.samples)) if shuffle else np.arange(len(self.samples))
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.array([label for _, label in self.samples])
+
+    def __len__(self):
+        return math.ceil(len(self.samples) / self.batch_size)
+
+    def __getitem__(self, index):
+        batch = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        x = np.stack([np.concatenate([g.features(i) for g in self.generators], axis=-1) for i in batch])
+        y = keras.utils.to_categorical([self.samples[i][1] for i in batch], len(self.classes))
+        return x.astype(np.float32), y
+
+    def on_epoch_end(self):
+        if self.shuffle:
+            self.order = self.rng.permutation(len(self.samples))
+
+
+def features_generator(video_set: VideoSet, config: LstmConfig, split: str, classes: VideoClasses,
+                       shuffle: bool) -> keras.utils.PyDataset:
+    """The generator over <feature dir>/<split> of the config's stream(s): (batch, num_frames, feature_len)."""
+    single = model_mobile.FEATURE_MODELS[config.model].feature_len
+    generators = [
+        FeaturesGenerator(feature.feature_dir(video_set, part, config.model, config.weights) / split, classes,
+                          video_set.num_frames, single, config.batch_size, shuffle=False)
+        for part in stream_parts(config.stream)
+    ]
+    return ConcatFeaturesGenerator(generators, config.batch_size, shuffle, config.seed)
+
+
+def train_mobile_lstm(video_set: VideoSet, config: LstmConfig, verbose: int = 2) -> dict:
+    """Trains one LSTM on the train split's features, validating on val after each epoch.
+
+    Returns:
+        dict with "best", "last" (checkpoint paths), "csv", "png", "state", "val_accuracy" (best epoch),
+        "last_val_accuracy" and "seconds".
+    """
+    start = time.perf_counter()
+    classes = VideoClasses(video_set.class_file)
+    train = features_generator(video_set, config, "train", classes, shuffle=True)
+    val = features_generator(video_set, config, "val", classes, shuffle=False)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    prefix = run_prefix(video_set, stamp, config.stream)
+    video_set.model_dir.mkdir(parents=True, exist_ok=True)
+    video_set.log_dir.mkdir(parents=True, exist_ok=True)
+    csv_file = video_set.log_dir / f"{prefix.name}.csv"
+    state_file = prefix.with_name(f"{prefix.name}-state.json")
+    write_json_atomic(state_file, asdict(config))
+
+    keras.utils.set_random_seed(config.seed)
+    model = model_lstm.lstm_build(video_set.num_frames, feature_len(config), len(classes), config.units,
+                                  config.dropout)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=config.learning_rate),
+                  loss="categorical_crossentropy", metrics=["accuracy"])
+    print(f"Training {config.stream} LSTM on {config.model} ({config.weights}) features of {len(train.samples)} "
+          f"clips, validating on {len(val.samples)}, {len(classes)} classes; run {prefix.resolve()}")
+    callbacks = [
+        AtomicCheckpoint(checkpoint_path(prefix, "last"), checkpoint_path(prefix, "best"), state_file, config, "lstm"),
+        keras.callbacks.CSVLogger(str(csv_file)),
+    ]
+    history = model.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=verbose)
+    plot_curves(csv_file, csv_file.with_suffix(".png"))
+    result = {"best": checkpoint_path(prefix, "best"), "last": checkpoint_path(prefix, "last"), "csv": csv_file,
+              "png": csv_file.with_suffix(".png"), "state": state_file, "val_accuracy": config.best.get("lstm"),
+              "last_val_accuracy": float(history.history["val_accuracy"][-1]),
+              "seconds": time.perf_counter() - start}
+    print(f"Done in {result['seconds']:.0f} s: best val accuracy {result['val_accuracy']:.3f}, "
+          f"last {result['last_val_accuracy']:.3f}, model {result['best'].resolve()}")
+    return result
+
+
+def classification_report(probs: np.ndarray, labels: np.ndarray, classes: VideoClasses,
+                          out_prefix: Path | None = None, split: str = "val") -> dict:
+    """Top-1/top-5, confusion matrix and per-class accuracy of predicted probabilities (n, num_classes).
+
+    Writes <out_prefix>-<split>-{classes.csv,confusion.png} when out_prefix is given (the same files and
+    dict keys as predict.evaluate; the confusion PNG is drawn by predict.plot_confusion).
+    """
+    predictions = probs.argmax(axis=1)
+    top5 = np.argsort(probs, axis=1)[:, ::-1][:, :5]
+    confusion = np.zeros((len(classes), len(classes)), dtype=int)
+    np.add.at(confusion, (labels, predictions), 1)
+    per_class = pd.DataFrame({
+        "sClass": classes.classes,
+        "sLong": [classes.description(i) for i in range(len(classes))],
+        "clips": confusion.sum(axis=1),
+        "correct": np.diag(confusion),
+    })
+    per_class["accuracy"] = per_class["correct"] / per_class["clips"].replace(0, np.nan)
+    off_diagonal = [(classes.classes[t], classes.classes[p], int(confusion[t, p]))
+                    for t, p in zip(*np.nonzero(confusion)) if t != p]
+    result = {
+        "split": split, "num_clips": len(labels), "predictions": predictions, "labels": labels,
+        "top1": float(np.mean(predictions == labels)),
+        "top5": float(np.mean([label in row for label, row in zip(labels, top5)])),
+        "per_class": per_class, "confusion": confusion,
+        "confusions": sorted(off_diagonal, key=lambda row: -row[2])[:10],
+    }
+    if out_prefix is not None:
+        out_prefix = Path(out_prefix)
+        out_prefix.parent.mkdir(parents=True, exist_ok=True)
+        result["csv"] = out_prefix.with_name(f"{out_prefix.name}-{split}-classes.csv")
+        result["png"] = out_prefix.with_name(f"{out_prefix.name}-{split}-confusion.png")
+        tmp = result["csv"].with_name(f".tmp-{result['csv'].name}")
+        per_class.to_csv(tmp, index=False)
+        os.replace(tmp, result["csv"])
+        predict.plot_confusion(confusion, classes.classes, result["png"],
+                               f"{out_prefix.name} {split}: top-1 {result['top1']:.1%}")
+    return result
+
+
+def evaluate_mobile_lstm(model_path: Path, video_set: VideoSet, config: LstmConfig, split: str = "val",
+                         out_prefix: Path | None = None) -> dict:
+    """Evaluates a trained LSTM on the features of a split; see `classification_report` for the result."""
+    classes = VideoClasses(video_set.class_file)
+    model = model_lstm.lstm_load(model_path, video_set.num_frames, feature_len(config), len(classes))
+    generator = features_generator(video_set, config, split, classes, shuffle=False)
+    probs = np.concatenate([np.asarray(model(generator[i][0], training=False)) for i in range(len(generator))])
+    return classification_report(probs, generator.labels, classes, out_prefix, split)
+
+
+def print_evaluation(result: dict, stream: str):
+    print(f"{result['split']}: {result['num_clips']} clips, top-1 {result['top1']:.1%}, top-5 {result['top5']:.1%} "
+          f"({stream} mobile-lstm)")
+    for true, predicted, count in result["confusions"][:5]:
+        print(f"  {count} x {true} taken for {predicted}")
+    if "csv" in result:
+        print(f"  per class: {result['csv'].resolve()}\n  confusion: {result['png'].resolve()}")
+
+
+def main(argv=None):
+    defaults = LstmConfig()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", choices=sorted(VIDEO_SETS), default="demo", help="which VideoSet (videoset.py)")
+    parser.add_argument("--stream", choices=STREAMS, default=defaults.stream,
+                        help="rgb, flow, or both (one LSTM on the concatenated features; default)")
+    parser.add_argument("--model", choices=sorted(model_mobile.FEATURE_MODELS), default=defaults.model,
+                        help="the CNN whose features to train on")
+    parser.add_argument("--weights", choices=model_mobile.WEIGHTS, default=defaults.weights,
+                        help="features of the ImageNet CNN, or of the random one (none)")
+    parser.add_argument("--epochs", type=int, default=defaults.epochs, help="training epochs")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="clips per batch")
+    parser.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="Adam learning rate")
+    parser.add_argument("--units", type=int, default=defaults.units, help="units of each LSTM")
+    parser.add_argument("--dropout", type=float, default=defaults.dropout, help="dropout rate")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="initialisation and shuffling")
+    args = parser.parse_args(argv)
+    video_set = VIDEO_SETS[args.set]
+    config = LstmConfig(stream=args.stream, model=args.model, weights=args.weights, epochs=args.epochs,
+                        batch_size=args.batch_size, learning_rate=args.learning_rate, units=args.units,
+                        dropout=args.dropout, seed=args.seed)
+    trained = train_mobile_lstm(video_set, config)
+    result = evaluate_mobile_lstm(trained["best"], video_set, config, "val",
+                                  video_set.log_dir / trained["csv"].stem)
+    print_evaluation(result, config.stream)
+
+
+if __name__ == "__main__":
+    main()
