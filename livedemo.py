@@ -1,0 +1,439 @@
+"""Live sign-language recognition: press SPACE, sign, read the predicted sign (the seed's laptop demo).
+
+    python livedemo.py --set demo
+
+Live preview -> SPACE -> 3-second countdown -> record --seconds (default the set's duration_s) -> the
+flow as colour -> the top-3 signs with probabilities, descriptions and the latency -> again; q quits.
+The optical flow is computed WHILE recording (videocapture.ClipRecorder), on exactly the frames and in
+the way training prepared them, so after the recording only the network runs.
+
+    python livedemo.py --source data-set/demo/010/val/circle_cw/s07_0000.avi --headless --once
+    python livedemo.py --source my_signs.mp4 --continuous --threshold 0.6
+
+--source replays a video (or a folder of frames) as if it were the camera. --headless prints one JSON
+line per prediction and records without SPACE (back to back, or --once). --continuous slides a window
+over the stream and predicts about every 0.5 s; the smoothed top-1 is shown above --threshold.
+--save-clips DIR LABEL keeps each recording as DIR/train/LABEL/live_NNNN.avi, to collect and retrain
+your own signs. Models: the newest entire-best checkpoints of train_i3d.py for --set (or --model).
+"""
+import argparse
+import json
+import math
+import os
+import queue
+import sys
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import opticalflow
+import videocapture
+from videocapture import GREEN, ORANGE, RED
+
+# ---- how the demo behaves ----------------------------------------------
+COUNTDOWN_S = 3.0      # the seed's countdown before recording
+HOP_S = 0.5            # --continuous: a prediction about every half second
+EMA_ALPHA = 0.5        # --continuous: weight of the newest window in the smoothed probabilities
+THRESHOLD = 0.5        # --continuous: show the smoothed top-1 only above this probability
+TOP_K = 3
+WINDOW_NAME = "Sign language live demo"
+CLIP_PREFIX = "live_"  # --save-clips names: live_0000.avi, live_0001.avi, ...
+# ------------------------------------------------------------------------
+KEYS = {"space": 32, "q": ord("q"), "esc": 27, "enter": 13}
+QUIT_KEYS = (ord("q"), 27)
+
+
+def video_sets() -> dict:
+    import predict
+
+    return predict.VIDEO_SETS
+
+
+def load_predictor(video_set, model_paths=None):
+    """predict.Predictor for `model_paths` (default the newest entire-best per stream of the set), warmed up.
+
+    The first call of a Keras model traces it (seconds); warming up keeps that out of the first latency.
+
+    Raises:
+        FileNotFoundError: no trained model ("run `make demo` or `python train_i3d.py` first").
+    """
+    import predict
+
+    predictor = predict.Predictor(model_paths or predict.find_models(video_set))
+    channels = {"flow": 2, "rgb": 3}
+    predictor({s: np.zeros((1, predictor.num_frames, predictor.height, predictor.width, channels[s]), np.float32)
+               for s in predictor.streams})
+    return predictor
+
+
+def result_lines(top, latency_s: float) -> list[str]:
+    """The text the window shows for a prediction: top-k lines and the latency."""
+    lines = []
+    for rank, (label, description, prob) in enumerate(top, start=1):
+        detail = f"  {description}" if description and description != label else ""
+        lines.append(f"{rank}. {label} {prob:.0%}{detail}")
+    lines.append(f"latency {latency_s:.2f} s after recording")
+    return lines
+
+
+def save_clip(frames, fps: float, clip_dir: Path, label: str) -> Path:
+    """Writes frames (list of (h, w, 3) uint8 BGR) to clip_dir/train/<label>/live_NNNN.avi (MJPG).
+
+    Written under a temporary name and then linked to the next free number: an existing clip is never
+    overwritten and a killed run never leaves a half-written clip under a real name.
+    """
+    if not label or label.startswith(".") or "/" in label or "\\" in label:
+        raise ValueError(f"--save-clips label {label!r}: use a plain folder name such as 'hello'")
+    folder = Path(clip_dir) / "train" / label
+    folder.mkdir(parents=True, exist_ok=True)
+    height, width = frames[0].shape[:2]
+    tmp = folder / f".tmp-{os.getpid()}-{CLIP_PREFIX}.avi"
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), float(fps), (width, height))
+    try:
+        if not writer.isOpened():
+            raise OSError(f"Cannot write video {tmp}; is the folder writable?")
+        for image in frames:
+            writer.write(image)
+    finally:
+        writer.release()
+    numbers = [int(p.stem[len(CLIP_PREFIX):]) for p in folder.glob(f"{CLIP_PREFIX}*.avi")
+               if p.stem[len(CLIP_PREFIX):].isdigit()]
+    number = max(numbers, default=-1) + 1
+    try:
+        while True:
+            target = folder / f"{CLIP_PREFIX}{number:04d}.avi"
+            try:
+                os.link(tmp, target)  # fails if target exists: never overwrite
+                return target
+            except FileExistsError:
+                number += 1
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+class ScriptedKeys:
+    """Key input: the window's keys (cv2.waitKey) plus an optional script, for tests and unattended demos.
+
+    Script: comma-separated `WHEN:KEY` items, fired in order. WHEN is seconds after the previous item (the
+    first: after the first poll), or `result+S`: S seconds after the next result is shown. KEY is a name
+    (space, q, esc, enter) or one character. Example: "1:space,result+2:q".
+    """
+
+    def __init__(self, script: str | None = None, gui: bool = True):
+        self.gui = gui
+        self.items = []
+        for item in (script or "").split(","):
+            if not item.strip():
+                continue
+            when, _, key = item.strip().rpartition(":")
+            name = key.strip().lower()
+            if name not in KEYS and len(key.strip()) != 1:
+                raise ValueError(f"--keys item {item!r}: key must be one of {sorted(KEYS)} or one character")
+            code = KEYS.get(name, ord(key.strip()[:1] or " "))
+            try:
+                if when.startswith("result+"):
+                    self.items.append(("result", float(when[len("result+"):]), code))
+                else:
+                    self.items.append(("after", float(when), code))
+            except ValueError:
+                raise ValueError(f"--keys item {item!r}: write SECONDS:KEY or result+SECONDS:KEY, "
+                                 "e.g. 1:space,result+2:q") from None
+        self._reference = None   # when the previous item fired
+        self._result_at = None   # when a result was shown after that
+
+    def result_shown(self) -> None:
+        if self._result_at is None:
+            self._result_at = time.perf_counter()
+
+    def poll(self, wait_ms: int = 1) -> int:
+        """The key pressed or scripted now (a code as from cv2.waitKey & 0xFF), or -1."""
+        key = (cv2.waitKey(wait_ms) & 0xFF) if self.gui else 255
+        now = time.perf_counter()
+        if self._reference is None:
+            self._reference = now
+        if key != 255:
+            return key
+        if self.items:
+            kind, delay, code = self.items[0]
+            start = self._reference if kind == "after" else self._result_at
+            if start is not None and now >= start + delay:
+                self.items.pop(0)
+                self._reference, self._result_at = now, None
+                return code
+        return -1
+
+
+class LiveDemo:
+    """The demo loop over an open videocapture.Source; `run(source)` returns the prediction records.
+
+    Args:
+        predictor: predict.Predictor (streams, num_frames, height; callable on inputs).
+        classes: datagenerator.VideoClasses of the models' set.
+        min_dim_px: smaller side after resizing, as in training (VideoSet.min_dim_px).
+        seconds: recording length (window length with continuous).
+        flow_method: the flow the model was trained on.
+        headless: no window; record without SPACE.
+        continuous: sliding windows instead of recordings.
+        once: stop after the first prediction.
+        threshold, hop_s, ema_alpha: continuous mode (see the constants at the top).
+        countdown_s: seconds between SPACE and recording.
+        keys: ScriptedKeys (default: the window's keys only).
+        save_clips: (DIR, LABEL) to keep each recording, or None.
+        mirror: mirror the preview (display only).
+        out: where the JSON lines go.
+    """
+
+    def __init__(self, predictor, classes, min_dim_px: int, seconds: float, flow_method: str = "tvl1-fast",
+                 headless: bool = False, continuous: bool = False, once: bool = False, threshold: float = THRESHOLD,
+                 hop_s: float = HOP_S, ema_alpha: float = EMA_ALPHA, countdown_s: float = COUNTDOWN_S, keys=None,
+                 save_clips=None, mirror: bool = True, out=None):
+        if predictor.height > min_dim_px:
+            raise ValueError(f"The model takes {predictor.height} px crops but frames are resized to {min_dim_px} px; "
+                             "use the --set (or --min-dim) the model was trained with")
+        if len(classes) != predictor.num_classes:
+            raise ValueError(f"{classes.class_file} lists {len(classes)} classes but the model predicts "
+                             f"{predictor.num_classes}; use the class file of the set the model was trained on")
+        if save_clips is not None and continuous:
+            raise ValueError("--save-clips keeps recordings; it does not work with --continuous")
+        if not seconds > 0:
+            raise ValueError(f"--seconds {seconds}: must be > 0")
+        self.predictor, self.classes = predictor, classes
+        self.min_dim_px, self.seconds, self.flow_method = min_dim_px, seconds, flow_method
+        self.headless, self.continuous, self.once = headless, continuous, once
+        self.threshold, self.hop_s, self.ema_alpha, self.countdown_s = threshold, hop_s, ema_alpha, countdown_s
+        self.keys = keys or ScriptedKeys(gui=not headless)
+        self.save_clips, self.mirror = save_clips, mirror
+        self.out = out or sys.stdout
+        self.records: list[dict] = []
+        self.saved: list[Path] = []
+        self.lines: list[str] = []
+
+    # ---- shared ----
+    def _record(self, probs: np.ndarray, latency_s: float, stream_s: float, **extra) -> dict:
+        import predict
+
+        top = predict.top_k(probs, self.classes, TOP_K)
+        record = {"time": datetime.now().isoformat(timespec="milliseconds"), "stream_s": round(stream_s, 3),
+                  "top": [[label, description, prob] for label, description, prob in top],
+                  "latency_s": latency_s, **extra}
+        self.records.append(record)
+        print(json.dumps(record), file=self.out, flush=True)
+        return record
+
+    def _show(self, display: np.ndarray) -> int:
+        cv2.imshow(WINDOW_NAME, display)
+        return self.keys.poll(1)
+
+    def run(self, source) -> list[dict]:
+        """Runs until q, the end of the source, or the first prediction with once; returns the records."""
+        if not self.headless:
+            cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
+        try:
+            if self.continuous:
+                self._run_continuous(source)
+            else:
+                self._run_clips(source)
+        finally:
+            if not self.headless:
+                cv2.destroyAllWindows()
+                cv2.waitKey(1)
+        return self.records
+
+    # ---- one recording at a time ----
+    def _new_recorder(self, source) -> videocapture.ClipRecorder:
+        num_in = videocapture.clip_length(self.seconds, source.fps)
+        return videocapture.ClipRecorder(num_in, self.predictor.num_frames, self.min_dim_px, self.predictor.height,
+                                         self.predictor.streams, self.flow_method,
+                                         keep_frames=self.save_clips is not None)
+
+    def _finish_clip(self, recorder, source, display=None) -> dict:
+        """Waits for the last flows, (with a window: shows them as colour), predicts, prints; returns the record."""
+        inputs = recorder.inputs()
+        if display is not None and "flow" in inputs:
+            mosaic = videocapture.flow_mosaic(inputs["flow"][0])
+            mosaic = cv2.resize(mosaic, (display.shape[1], round(mosaic.shape[0] * display.shape[1] / mosaic.shape[1])))
+            display[: mosaic.shape[0]] = mosaic[: display.shape[0]]
+            videocapture.draw_box(display, "Working ...", ORANGE)
+            self._show(display)
+        probs = self.predictor(inputs)[0]
+        latency_s = time.perf_counter() - recorder.t_end
+        record = self._record(probs, latency_s, source.num_read_total / source.fps, frames=recorder.num_in)
+        if self.save_clips is not None:
+            path = save_clip(recorder.frames, source.fps, *self.save_clips)
+            self.saved.append(path)
+            print(f"Saved {path.resolve()}", file=sys.stderr)
+        return record
+
+    def _run_clips(self, source) -> None:
+        state, recorder, countdown_end = ("recording" if self.headless else "ready"), None, 0.0
+        try:
+            while True:
+                image = source.read()  # (h, w, 3) uint8 BGR
+                if image is None:
+                    break
+                now = time.perf_counter()
+                if state == "countdown" and now >= countdown_end:
+                    state = "recording"
+                if state == "recording" and recorder is None:
+                    recorder = self._new_recorder(source)
+                display = None if self.headless else videocapture.preview_image(image, self.mirror)
+                if state == "recording" and recorder.add(image):
+                    record = self._finish_clip(recorder, source, display)
+                    recorder = None
+                    self.lines = result_lines(record["top"], record["latency_s"])
+                    self.keys.result_shown()
+                    if self.once:
+                        break
+                    if not self.headless:
+                        state = "ready"
+                        continue
+                if self.headless:
+                    continue
+                if state == "ready":
+                    videocapture.draw_box(display, "Press SPACE to start", GREEN)
+                elif state == "countdown":
+                    videocapture.draw_box(display, f"Sign in {math.ceil(countdown_end - now)}", ORANGE)
+                else:
+                    videocapture.draw_box(display, f"Recording {recorder.elapsed_s:.1f} s", RED)
+                videocapture.draw_lines(display, self.lines)
+                key = self._show(display)
+                if key in QUIT_KEYS:
+                    break
+                if key == KEYS["space"] and state == "ready":
+                    state, countdown_end = "countdown", now + self.countdown_s
+        finally:
+            if recorder is not None:
+                recorder.close()
+
+    # ---- sliding windows ----
+    def _run_continuous(self, source) -> None:
+        stride, window, hop = videocapture.window_geometry(self.predictor.num_frames, self.seconds, source.fps,
+                                                           self.hop_s)
+        done: queue.Queue = queue.Queue()
+
+        def on_window(inputs, t_last, end_frame):  # runs in the flow worker thread
+            probs = self.predictor(inputs)[0]
+            done.put((probs, time.perf_counter() - t_last, end_frame))
+
+        windows = videocapture.SlidingWindows(self.predictor.num_frames, stride, hop, self.min_dim_px,
+                                              self.predictor.height, on_window, self.predictor.streams,
+                                              self.flow_method, skip_late=getattr(source, "pace", True))
+        print(f"Continuous: windows of {window} frames ({window / source.fps:.2f} s, every {stride}th frame), "
+              f"a prediction every {hop} frames ({hop / source.fps:.2f} s)", file=sys.stderr)
+        smoothed = None
+        start_frame = source.num_read_total
+
+        def drain():
+            nonlocal smoothed
+            while not done.empty():
+                probs, latency_s, end_frame = done.get()
+                smoothed = probs if smoothed is None else self.ema_alpha * probs + (1 - self.ema_alpha) * smoothed
+                best = int(np.argmax(smoothed))
+                shown = None
+                if smoothed[best] >= self.threshold:
+                    shown = [self.classes.classes[best], self.classes.description(best), float(smoothed[best])]
+                record = self._record(probs, latency_s, (start_frame + end_frame) / source.fps, smoothed=shown)
+                label = f"{shown[0]} {shown[2]:.0%}  {shown[1]}" if shown else "..."
+                self.lines = [label, f"latency {latency_s:.2f} s after the window"]
+                self.keys.result_shown()
+                if self.once:
+                    return True
+            return False
+
+        try:
+            while True:
+                image = source.read()
+                if image is None:
+                    windows.finish()
+                    drain()
+                    break
+                windows.add(image)
+                if drain():
+                    break
+                if windows.error is not None:
+                    raise windows.error
+                if self.headless:
+                    continue
+                display = videocapture.preview_image(image, self.mirror)
+                cv2.circle(display, (20, 20), 8, RED, cv2.FILLED)  # "live" mark
+                videocapture.draw_lines(display, self.lines)
+                if self._show(display) in QUIT_KEYS:
+                    break
+        finally:
+            windows.close()
+
+
+def main(argv=None) -> int:
+    sets = video_sets()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="\n\n".join(__doc__.split("\n\n")[1:]))
+    parser.add_argument("--set", choices=sorted(sets), default="demo", help="the VideoSet the models were trained on")
+    parser.add_argument("--model", type=Path, nargs="+", metavar="KERAS",
+                        help="one or two .keras models (flow and/or rgb); default the newest entire-best of --set")
+    parser.add_argument("--class-file", type=Path, help="class.csv of the models' labels (default: the set's)")
+    parser.add_argument("--min-dim", type=int, help="smaller side after resizing (default: the set's min_dim_px)")
+    parser.add_argument("--source", type=Path, help="video file or folder of .jpg frames instead of the webcam")
+    parser.add_argument("--camera", type=int, default=0, help="webcam index (default 0; falls back to the built-in 0)")
+    parser.add_argument("--no-pace", action="store_true", help="read --source as fast as possible, not at its fps")
+    parser.add_argument("--at-end", choices=videocapture.ON_END, default="stop",
+                        help="what --source does at its end: stop the demo or loop (default stop)")
+    parser.add_argument("--seconds", type=float, help="recording / window length (default: the set's duration_s)")
+    parser.add_argument("--flow-method", choices=opticalflow.METHODS, default="tvl1-fast",
+                        help="optical flow method; the one the model was trained with (default tvl1-fast)")
+    parser.add_argument("--continuous", action="store_true", help="sliding window, a prediction every --hop seconds")
+    parser.add_argument("--hop", type=float, default=HOP_S, help=f"--continuous: seconds between predictions ({HOP_S})")
+    parser.add_argument("--threshold", type=float, default=THRESHOLD,
+                        help=f"--continuous: show the smoothed top-1 only above this probability ({THRESHOLD})")
+    parser.add_argument("--headless", action="store_true", help="no window; one JSON line per prediction on stdout")
+    parser.add_argument("--once", action="store_true", help="stop after the first prediction")
+    parser.add_argument("--countdown", type=float, default=COUNTDOWN_S, help=f"seconds before recording ({COUNTDOWN_S})")
+    parser.add_argument("--keys", help="scripted keys WHEN:KEY,... e.g. '1:space,result+2:q' (see ScriptedKeys)")
+    parser.add_argument("--save-clips", nargs=2, metavar=("DIR", "LABEL"),
+                        help="keep each recording as DIR/train/LABEL/live_NNNN.avi (MJPG) to retrain on")
+    parser.add_argument("--no-mirror", action="store_true", help="show the preview as captured, not mirrored")
+    args = parser.parse_args(argv)
+    if args.model and len(args.model) > 2:
+        parser.error("--model takes one or two paths (a flow and/or an rgb model)")
+
+    from datagenerator import VideoClasses
+
+    video_set = sets[args.set]
+    if args.min_dim:
+        video_set = replace(video_set, min_dim_px=args.min_dim, crop_px=min(video_set.crop_px, args.min_dim))
+    try:
+        # The source first: a missing camera or file is reported before the model takes seconds to load.
+        with videocapture.open_source(args.source, args.camera, fps=video_set.fps, pace=not args.no_pace,
+                                      on_end=args.at_end) as source:
+            predictor = load_predictor(video_set, args.model)
+            classes = VideoClasses(args.class_file or video_set.class_file)
+            print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)} ({'+'.join(predictor.streams)}, "
+                  f"{predictor.num_frames} frames of {predictor.height} px); source {source.name}", file=sys.stderr)
+            demo = LiveDemo(predictor, classes, video_set.min_dim_px, args.seconds or video_set.duration_s,
+                            flow_method=args.flow_method, headless=args.headless, continuous=args.continuous,
+                            once=args.once, threshold=args.threshold, hop_s=args.hop, countdown_s=args.countdown,
+                            keys=ScriptedKeys(args.keys, gui=not args.headless), save_clips=args.save_clips,
+                            mirror=not args.no_mirror)
+            demo.run(source)
+    except (videocapture.CameraError, FileNotFoundError) as error:
+        print(f"livedemo: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("livedemo: interrupted", file=sys.stderr)
+        return 130
+    latencies = [r["latency_s"] for r in demo.records]
+    summary = f"{len(demo.records)} predictions"
+    if latencies:
+        summary += f", median latency {float(np.median(latencies)):.2f} s"
+    if demo.saved:
+        summary += f", {len(demo.saved)} clips saved in {demo.saved[0].parent.resolve()}"
+    print(summary, file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

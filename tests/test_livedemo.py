@@ -1,0 +1,276 @@
+"""livedemo.py end to end on replayed videos: headless JSON, continuous mode, saved clips, the real window (Xvfb).
+
+The model is trained in a fixture on blob videos whose class is the direction of motion, prepared by the
+training path (frame.py -> opticalflow.py -> datagenerator.FramesGenerator): so a right answer on held-out
+clips replayed through --source shows that the live path prepares its input as training did (a mirrored
+or mis-sampled input would swap left and right). A full I3D trains far too slowly for the test budget on a
+2-core CPU (~10 s per step), so the classifier is a two-layer 3D CNN saved under the checkpoint name
+train_i3d.py uses; predict.Predictor loads any such model.
+"""
+import json
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import pytest
+
+import frame
+import livedemo
+import opticalflow
+import videocapture
+from test_videocapture import DIRECTIONS, FakeCapture, blob_frames, fake_cameras, write_video  # noqa: F401
+from videoset import VideoSet
+
+REPO = Path(__file__).resolve().parents[1]
+NAMES = ("right", "down", "left", "up")
+CLIP_FRAMES = 50  # 2 s at 25 fps
+
+
+def held_out_video(path: Path, labels_per_class: int, seed: int) -> tuple[Path, list[int]]:
+    """One long video of 2-s blob clips back to back (classes interleaved); returns it and the class of each."""
+    rng = np.random.default_rng(seed)
+    classes = [k for _ in range(labels_per_class) for k in range(len(DIRECTIONS))]
+    frames = np.concatenate([blob_frames(DIRECTIONS[k], CLIP_FRAMES, rng) for k in classes])
+    return write_video(path, frames), classes
+
+
+@pytest.fixture(scope="module")
+def blob_model(tmp_path_factory):
+    """A flow model trained on 4 blob directions: SimpleNamespace(video_set, model, class_file, held_out, classes)."""
+    import keras
+
+    from datagenerator import FramesGenerator, VideoClasses
+
+    root = tmp_path_factory.mktemp("blobset")
+    video_set = VideoSet("blob", num_classes=4, num_frames=8, min_dim_px=64, crop_px=64, fps=25.0, duration_s=2.0,
+                         root=root)
+    rng = np.random.default_rng(0)
+    video_set.video_dir.mkdir(parents=True)
+    video_set.class_file.write_text(",sClass,sLong,sCat,sDetail\n" + "".join(
+        f"{k},dir{k},Blob moves {name},Test,{name}\n" for k, name in enumerate(NAMES)))
+    for split, count in (("train", 6), ("val", 2)):
+        for k, direction in enumerate(DIRECTIONS):
+            for n in range(count):
+                write_video(video_set.video_dir / split / f"dir{k}" / f"v{n:02d}.avi",
+                            blob_frames(direction, CLIP_FRAMES, rng))
+    frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames, video_set.min_dim_px)
+    opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, "tvl1-fast")
+
+    classes = VideoClasses(video_set.class_file)
+    common = dict(stream="flow", num_frames=8, crop_px=64, batch_size=4)
+    train = FramesGenerator(video_set.flow_dir / "train", classes, shuffle=True, augment=True, seed=0, **common)
+    val = FramesGenerator(video_set.flow_dir / "val", classes, shuffle=False, augment=False, **common)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((8, 64, 64, 2)),
+        keras.layers.Conv3D(8, 3, strides=(1, 2, 2), activation="relu"),
+        keras.layers.Conv3D(16, 3, strides=2, activation="relu"),
+        keras.layers.GlobalAveragePooling3D(),
+        keras.layers.Dense(4, activation="softmax"),
+    ])
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="categorical_crossentropy", metrics=["accuracy"])
+    model.fit(train, validation_data=val, epochs=12, verbose=0)
+    video_set.model_dir.mkdir()
+    path = video_set.model_dir / f"20000101-000000-{video_set.tag}-flow-i3d-entire-best.keras"
+    model.save(path)
+    held_out, labels = held_out_video(root / "held_out.avi", labels_per_class=2, seed=7)
+    return SimpleNamespace(video_set=video_set, model=path, class_file=video_set.class_file, held_out=held_out,
+                           labels=labels)
+
+
+def demo_args(blob_model, *extra) -> list[str]:
+    return ["--model", str(blob_model.model), "--class-file", str(blob_model.class_file), "--min-dim", "64",
+            "--seconds", "2", *extra]
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def test_headless_replay_predicts_held_out_clips_well_above_chance(blob_model, capsys):
+    rc = livedemo.main(demo_args(blob_model, "--headless", "--no-pace", "--source", str(blob_model.held_out)))
+    records = json_lines(capsys.readouterr().out)
+    assert rc == 0 and len(records) == len(blob_model.labels)  # one recording per 2-s clip of the file
+    for record in records:
+        assert set(record) >= {"time", "top", "latency_s", "stream_s"} and record["latency_s"] >= 0
+        assert len(record["top"]) == 3 and all(isinstance(label, str) and isinstance(desc, str) and 0 <= p <= 1
+                                               for label, desc, p in record["top"])
+    predicted = [record["top"][0][0] for record in records]
+    correct = sum(p == f"dir{k}" for p, k in zip(predicted, blob_model.labels))
+    assert correct >= 6, f"{correct}/8 right (chance 2/8): {predicted}"
+    assert records[0]["top"][0][1].startswith("Blob moves")  # the description from class.csv
+
+
+def test_continuous_emits_a_prediction_per_hop_and_threshold_hides_unsure_ones(blob_model, capsys):
+    frames_total = len(blob_model.labels) * CLIP_FRAMES
+    rc = livedemo.main(demo_args(blob_model, "--headless", "--no-pace", "--continuous", "--threshold", "1.01",
+                                 "--source", str(blob_model.held_out)))
+    records = json_lines(capsys.readouterr().out)
+    stride, window, hop = videocapture.window_geometry(8, 2.0, 25.0, livedemo.HOP_S)
+    assert rc == 0 and len(records) == (frames_total - window) // hop + 1 >= 20
+    times = [record["stream_s"] for record in records]
+    assert times == sorted(times) and times[-1] <= frames_total / 25.0
+    assert all(record["smoothed"] is None for record in records)  # nothing reaches probability 1.01
+
+
+def test_continuous_smoothed_top1_follows_the_sign(blob_model, capsys):
+    rc = livedemo.main(demo_args(blob_model, "--headless", "--no-pace", "--continuous", "--threshold", "0.4",
+                                 "--source", str(blob_model.held_out)))
+    records = json_lines(capsys.readouterr().out)
+    # Windows that lie inside one clip: the smoothed label two windows in should be that clip's class.
+    hits = total = 0
+    for record in records:
+        end_frame = round(record["stream_s"] * 25)
+        clip = (end_frame - 1) // CLIP_FRAMES
+        if end_frame - 48 >= clip * CLIP_FRAMES and record["smoothed"] is not None:
+            total += 1
+            hits += record["smoothed"][0] == f"dir{blob_model.labels[clip]}"
+    assert rc == 0 and total >= 3 and hits / total >= 0.6, (hits, total)
+
+
+def test_saved_clips_take_the_next_free_number_and_never_overwrite(blob_model, tmp_path, capsys):
+    folder = tmp_path / "mine" / "train" / "hello"
+    folder.mkdir(parents=True)
+    (folder / "live_0000.avi").write_bytes(b"keep me")
+    (folder / "live_0002.avi").write_bytes(b"keep me too")
+    rc = livedemo.main(demo_args(blob_model, "--headless", "--no-pace", "--source", str(blob_model.held_out),
+                                 "--save-clips", str(tmp_path / "mine"), "hello"))
+    assert rc == 0 and len(json_lines(capsys.readouterr().out)) == 8
+    assert (folder / "live_0000.avi").read_bytes() == b"keep me"
+    assert (folder / "live_0002.avi").read_bytes() == b"keep me too"
+    saved = sorted(p.name for p in folder.iterdir())
+    assert saved == ["live_0000.avi", "live_0002.avi"] + [f"live_{n:04d}.avi" for n in range(3, 11)]  # no .tmp-
+    num_frames, fps, _ = frame.video_info(folder / "live_0003.avi")
+    assert num_frames == CLIP_FRAMES and fps == 25.0
+    clip = frame.video_to_frames(folder / "live_0003.avi", None)
+    assert np.abs(clip.astype(int) - frame.video_to_frames(blob_model.held_out, None)[:CLIP_FRAMES]).mean() < 6
+
+
+def test_no_camera_message_names_devices_and_source_option(fake_cameras, capsys):
+    rc = livedemo.main(["--camera", "3", "--headless"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "3 (/dev/video3)" in err and "0 (/dev/video0)" in err and "--source FILE" in err
+
+
+def test_ctrl_c_releases_the_camera(blob_model, fake_cameras, monkeypatch, capsys):
+    fake_cameras.working = {0}
+    original_read = FakeCapture.read
+
+    def read(self):
+        if self.reads >= 30:
+            raise KeyboardInterrupt
+        return original_read(self)
+
+    monkeypatch.setattr(FakeCapture, "read", read)
+    rc = livedemo.main(demo_args(blob_model, "--headless"))
+    assert rc == 130 and "interrupted" in capsys.readouterr().err
+    assert fake_cameras.instances[-1].reads == 30 and all(c.released for c in fake_cameras.instances)
+
+
+def test_default_model_is_the_newest_best_checkpoint_or_a_clear_message(blob_model, tmp_path):
+    predictor = livedemo.load_predictor(blob_model.video_set)
+    assert predictor.paths == [blob_model.model] and predictor.streams == ("flow",)
+    with pytest.raises(FileNotFoundError, match="run `make demo` or `python train_i3d.py` first"):
+        livedemo.load_predictor(replace(blob_model.video_set, root=tmp_path))
+
+
+def test_scripted_keys_fire_in_order_and_wait_for_results():
+    keys = livedemo.ScriptedKeys("0:space,result+0:q", gui=False)
+    assert keys.poll() == livedemo.KEYS["space"]
+    assert [keys.poll() for _ in range(3)] == [-1, -1, -1]  # q waits for a result
+    keys.result_shown()
+    assert keys.poll() == ord("q") and keys.poll() == -1
+    with pytest.raises(ValueError, match="SECONDS:KEY"):
+        livedemo.ScriptedKeys("soon:q")
+
+
+# ---- the real window on a virtual X display ----------------------------------------------------------
+def read_xvfb_screen(path: Path) -> np.ndarray:
+    """Xvfb's -fbdir framebuffer (an XWD file) -> (h, w, 3) uint8 BGR; expects 24-bit TrueColor in 32 bits."""
+    data = path.read_bytes()
+    header = struct.unpack(">25I", data[:100])
+    header_size, width, height, bits_per_pixel, bytes_per_line, ncolors = (
+        header[0], header[4], header[5], header[11], header[12], header[19])
+    assert bits_per_pixel == 32 and header[7] == 0, "expected LSB-first 32-bit pixels"
+    offset = header_size + 12 * ncolors
+    pixels = np.frombuffer(data, np.uint8, height * bytes_per_line, offset).reshape(height, bytes_per_line)
+    return pixels[:, : width * 4].reshape(height, width, 4)[..., :3].copy()  # B, G, R, X in memory
+
+
+@pytest.fixture
+def xvfb(tmp_path):
+    """A virtual X display (Debian package xvfb) on a free number; its screen is readable in the yielded fbdir."""
+    if not sys.platform.startswith("linux") and not os.environ.get("CI"):
+        pytest.skip("the window test needs Linux and Xvfb")
+    if shutil.which("Xvfb") is None:
+        pytest.fail("Xvfb is missing: `apt-get install -y xvfb` (Debian) to run the live window test")
+    fbdir = tmp_path / "fb"
+    fbdir.mkdir()
+    rng = np.random.default_rng()
+    for number in rng.permutation(np.arange(100, 1000))[:50]:
+        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
+            continue
+        server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "800x600x24", "-fbdir", str(fbdir),
+                                   "-nolisten", "tcp", "-br"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and server.poll() is None and \
+                not Path(f"/tmp/.X11-unix/X{number}").exists():
+            time.sleep(0.05)
+        if server.poll() is None:
+            try:
+                yield SimpleNamespace(display=f":{number}", screen=fbdir / "Xvfb_screen0")
+            finally:
+                server.terminate()
+                server.wait(10)
+            return
+    pytest.fail("Could not start Xvfb on any of 50 display numbers")
+
+
+def test_gui_window_shows_preview_and_result_text(blob_model, xvfb, tmp_path):
+    clip = write_video(tmp_path / "sign.avi", blob_frames(DIRECTIONS[2], CLIP_FRAMES, np.random.default_rng(11)))
+    env = dict(os.environ, DISPLAY=xvfb.display, QT_QPA_PLATFORM="xcb", QT_LOGGING_RULES="*=false")
+    command = [sys.executable, str(REPO / "livedemo.py"), *demo_args(blob_model, "--source", str(clip)),
+               "--at-end", "loop", "--countdown", "0.5", "--keys", "1:space,result+3:q"]
+    demo = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines, screens = [], []
+
+    def watch():
+        for line in demo.stdout:
+            lines.append(line)
+            if line.startswith("{"):
+                time.sleep(1.0)  # the result is on screen for 3 s: let the window repaint, then look
+                screens.append(read_xvfb_screen(xvfb.screen))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        rc = demo.wait(60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    watcher.join(10)
+    stderr = demo.stderr.read()
+    assert rc == 0, stderr[-2000:]
+    records = json_lines("".join(lines))
+    assert len(records) == 1 and screens, stderr[-2000:]
+    screen = screens[0]
+    cv2.imwrite(str(tmp_path / "screen.png"), screen)
+    # The result band, drawn as the demo draws it, must be on screen pixel for pixel.
+    band_image = np.zeros((480, videocapture.DISPLAY_WIDTH_PX, 3), np.uint8)
+    y0, y1 = videocapture.draw_lines(band_image, livedemo.result_lines(records[0]["top"], records[0]["latency_s"]))
+    band = band_image[y0:y1]
+    match = cv2.matchTemplate(screen, band, cv2.TM_SQDIFF_NORMED)
+    _, _, (x, y), _ = cv2.minMaxLoc(match)
+    assert match[y, x] < 0.01, f"result text not found on screen (best {match[y, x]:.3f}); see {tmp_path}/screen.png"
+    assert records[0]["top"][0][0] == "dir2"  # the blob moved left in the file: not mirrored for the model
+    preview = screen[max(0, y - 400):y, x:x + band.shape[1]]
+    assert preview.std() > 10 and preview.mean() > 30  # the video preview above the band is not blank
