@@ -1,0 +1,115 @@
+"""How fast the I3D runs here: inference latency, a training step, and predict() against a tf.function call.
+
+    python bench_i3d.py
+
+Prints medians (and min..max) over --repeats timed runs after --warmup untimed ones (the methods take turns):
+  - batch-1 inference of (40, 224, 224, 2) flow and (40, 224, 224, 3) RGB (the seed's input) and of the
+    demo size (16, 128, 128, 2), each as `model.predict(x)`, as a tf.function-wrapped
+    `model(x, training=False)` and as a plain eager call;
+  - one training step (train_on_batch) of batch --batch-size at the demo size, whole network trainable
+    (phase 2, "entire"), Adam + categorical cross-entropy on the add_i3d_top softmax;
+and ends with the per-call overhead of predict() over the tf.function call, and which one to use.
+Weights are random (timing does not depend on them). XLA stays off: on CPU jit_compile is several times
+slower for this network.
+"""
+import argparse
+import os
+import statistics
+import time
+
+import numpy as np
+
+INFERENCE_SHAPES = ((40, 224, 224, 2), (40, 224, 224, 3), (16, 128, 128, 2))
+DEMO_SHAPE = (16, 128, 128, 2)  # videoset.DEMO_SET: 16 frames, 128 px, flow
+DEMO_CLASSES = 10
+
+
+def timed(functions: dict, repeats: int, warmup: int) -> dict:
+    """{name: seconds of each of `repeats` calls} after `warmup` untimed calls of each function.
+
+    The functions take turns (one call each per round), so a change in machine load hits all alike.
+    """
+    for function in functions.values():
+        for _ in range(warmup):
+            function()
+    seconds = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, function in functions.items():
+            start = time.perf_counter()
+            function()
+            seconds[name].append(time.perf_counter() - start)
+    return seconds
+
+
+def describe(seconds: list[float]) -> str:
+    return (f"median {statistics.median(seconds) * 1e3:8.1f} ms  "
+            f"(min {min(seconds) * 1e3:.1f}, max {max(seconds) * 1e3:.1f}, n={len(seconds)})")
+
+
+def bench_inference(shape: tuple, repeats: int, warmup: int) -> dict:
+    """{"predict", "tf.function", "eager"}: seconds per batch-1 call of a 400-class I3D on `shape`."""
+    import tensorflow as tf
+
+    import model_i3d
+
+    model = model_i3d.Inception_Inflated3d(include_top=True, weights=None, input_shape=shape)
+    x = np.random.default_rng(0).uniform(-1, 1, size=(1,) + shape).astype(np.float32)
+
+    @tf.function(reduce_retracing=True)
+    def infer(batch):
+        return model(batch, training=False)
+
+    return timed({
+        "predict": lambda: model.predict(x, verbose=0),
+        "tf.function": lambda: infer(x).numpy(),
+        "eager": lambda: np.asarray(model(x, training=False)),
+    }, repeats, warmup)
+
+
+def bench_train_step(batch_size: int, repeats: int, warmup: int) -> list[float]:
+    """Seconds per train_on_batch of the demo-size flow I3D + new top, everything trainable."""
+    import keras
+
+    import model_i3d
+
+    base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=DEMO_SHAPE)
+    model = model_i3d.add_i3d_top(base, DEMO_CLASSES, dropout_prob=0.5)
+    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, size=(batch_size,) + DEMO_SHAPE).astype(np.float32)
+    y = keras.utils.to_categorical(rng.integers(0, DEMO_CLASSES, size=batch_size), DEMO_CLASSES)
+    return timed({"train": lambda: model.train_on_batch(x, y)}, repeats, warmup)["train"]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=10, help="timed runs per measurement (the median is reported)")
+    parser.add_argument("--warmup", type=int, default=2, help="untimed runs first (tracing, memory allocation)")
+    parser.add_argument("--batch-size", type=int, default=4, help="batch of the training step (demo size)")
+    parser.add_argument("--skip-train", action="store_true", help="only measure inference")
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.warmup < 0 or args.batch_size < 1:
+        parser.error("--repeats and --batch-size must be >= 1, --warmup >= 0")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    devices = ", ".join(d.device_type for d in tf.config.list_logical_devices()) or "CPU"
+    print(f"TensorFlow {tf.__version__} on {devices}; {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f}; {args.repeats} timed runs after {args.warmup} warm-up runs")
+    overheads = []
+    for shape in INFERENCE_SHAPES:
+        results = bench_inference(shape, args.repeats, args.warmup)
+        for method, seconds in results.items():
+            print(f"inference batch 1 {str(shape):18s} {method:12s} {describe(seconds)}")
+        overheads.append(statistics.median(results["predict"]) - statistics.median(results["tf.function"]))
+    if not args.skip_train:
+        seconds = bench_train_step(args.batch_size, args.repeats, args.warmup)
+        print(f"train step batch {args.batch_size} {str(DEMO_SHAPE):18s} entire       {describe(seconds)}")
+    overhead_ms = statistics.median(overheads) * 1e3
+    faster = "tf.function-wrapped model(x, training=False)" if overhead_ms > 0 else "model.predict(x)"
+    print(f"predict() costs {overhead_ms:+.1f} ms per call over a tf.function call (median over the "
+          f"{len(INFERENCE_SHAPES)} sizes); use {faster} for single clips")
+
+
+if __name__ == "__main__":
+    main()
