@@ -211,6 +211,7 @@ class LiveDemo:
         self.records: list[dict] = []
         self.saved: list[Path] = []
         self.lines: list[str] = []
+        self.flow_strip: np.ndarray | None = None  # the last recording's flow as colour, shown with its result
 
     # ---- shared ----
     def _record(self, probs: np.ndarray, latency_s: float, stream_s: float, **extra) -> dict:
@@ -254,9 +255,11 @@ class LiveDemo:
         """Waits for the last flows, (with a window: shows them as colour), predicts, prints; returns the record."""
         inputs = recorder.inputs()
         if display is not None and "flow" in inputs:
-            mosaic = videocapture.flow_mosaic(inputs["flow"][0])
-            mosaic = cv2.resize(mosaic, (display.shape[1], round(mosaic.shape[0] * display.shape[1] / mosaic.shape[1])))
-            display[: mosaic.shape[0]] = mosaic[: display.shape[0]]
+            mosaic = videocapture.flow_mosaic(inputs["flow"][0])  # 4 flows of the clip side by side
+            width = display.shape[1]
+            self.flow_strip = cv2.resize(mosaic, (width // 2, round(mosaic.shape[0] * width / 2 / mosaic.shape[1])),
+                                         interpolation=cv2.INTER_NEAREST)
+            self._draw_flow(display)
             videocapture.draw_box(display, "Working ...", ORANGE)
             self._show(display)
         probs = self.predictor(inputs)[0]
@@ -267,6 +270,12 @@ class LiveDemo:
             self.saved.append(path)
             print(f"Saved {path.resolve()}", file=sys.stderr)
         return record
+
+    def _draw_flow(self, display: np.ndarray) -> None:
+        """The last recording's flow strip in the top-left corner (direction as hue, speed as brightness)."""
+        if self.flow_strip is not None:
+            strip = self.flow_strip[: display.shape[0], : display.shape[1]]
+            display[: strip.shape[0], : strip.shape[1]] = strip
 
     def _run_clips(self, source) -> None:
         state, recorder, countdown_end = ("recording" if self.headless else "ready"), None, 0.0
@@ -299,12 +308,14 @@ class LiveDemo:
                     videocapture.draw_box(display, f"Sign in {math.ceil(countdown_end - now)}", ORANGE)
                 else:
                     videocapture.draw_box(display, f"Recording {recorder.elapsed_s:.1f} s", RED)
+                if state == "ready":
+                    self._draw_flow(display)
                 videocapture.draw_lines(display, self.lines)
                 key = self._show(display)
                 if key in QUIT_KEYS:
                     break
                 if key == KEYS["space"] and state == "ready":
-                    state, countdown_end = "countdown", now + self.countdown_s
+                    state, countdown_end, self.flow_strip = "countdown", now + self.countdown_s, None
         finally:
             if recorder is not None:
                 recorder.close()

@@ -321,10 +321,19 @@ def draw_lines(image: np.ndarray, lines) -> tuple[int, int]:
 
 
 def flow_mosaic(flows: np.ndarray, num_tiles: int = 4) -> np.ndarray:
-    """(n, h, w, 2) flows in [-1, 1] -> (h, num_tiles * w, 3) uint8 BGR: evenly spaced flows side by side as colour."""
+    """(n, h, w, 2) flows in [-1, 1] -> (h, num_tiles * w, 3) uint8 BGR: evenly spaced flows side by side as colour.
+
+    The first flow of a clip is zeros by definition and is left out. Brightness: one scale for all tiles,
+    the 99th percentile of the clip's flow magnitude, so a few outliers do not leave the rest dark.
+    """
+    flows = np.asarray(flows, dtype=np.float32)
+    if len(flows) > 1:
+        flows = flows[1:]
     picks = frame.frame_indices(len(flows), min(num_tiles, len(flows)))
-    colours = opticalflow.flows_to_color_images(flows)  # one brightness scale for the whole clip
-    return np.concatenate(list(colours[picks]), axis=1)
+    magnitude = np.hypot(flows[..., 0], flows[..., 1])
+    scale = float(np.percentile(magnitude, 99))
+    colours = opticalflow.flows_to_color_images(flows[picks], max_magnitude=scale if scale > 0 else None)
+    return np.concatenate(list(colours), axis=1)
 
 
 # ---- recording with incremental flow -----------------------------------------------------------------

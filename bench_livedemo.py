@@ -1,0 +1,185 @@
+"""Live-demo latency: the seed's order (record, then flow, then predict) against flow computed while recording.
+
+    python bench_livedemo.py --repeats 5
+
+Replays one clip as a paced 25 fps camera (videocapture.FileSource) and, per repetition, records it twice:
+  (a) seed order: keep the frames; after the recording sample them (frame.frame_indices), resize,
+      compute the flow of all sampled frames, crop, predict;
+  (b) ours: videocapture.ClipRecorder computes each sampled frame's flow in a worker thread during the
+      recording; after it only the last flow(s) and the network are left.
+Post-recording latency = the last recorded frame's arrival -> class probabilities available. Prints the
+median of each over the repetitions, their ratio, and how fluent the capture stayed while flow ran
+(frames per second delivered, frames dropped, flow backlog at the end of the recording).
+
+Default: the seed's size, a 40-frame flow I3D at 224 px (CHALEARN_020 frames, min side 240) on 5 s of a
+640x480 clip rendered by prepare_demo.py; the I3D is untrained (latency does not depend on weights).
+"""
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+import frame
+import opticalflow
+import videocapture
+from videoset import CHALEARN_020, DEMO_SET
+
+# ---- what to measure -----------------------------------------------------
+SETS = {"chalearn020": CHALEARN_020, "demo": DEMO_SET}  # input sizes: 40x224x224 (seed) and 16x128x128
+SIZES = {"640x480": (640, 480), "320x240": (320, 240)}  # source video sizes (webcam, ChaLearn)
+SECONDS = 5.0      # the seed recorded 5 s
+FPS = 25.0         # replay rate: a typical webcam
+REPEATS = 5
+# --------------------------------------------------------------------------
+
+
+def render_clip(path: Path, width: int, height: int, fps: float) -> Path:
+    """A demo-set video (a cartoon signer) at width x height written as MJPG .avi; replayed looping."""
+    import prepare_demo
+
+    frames = prepare_demo.render_video(prepare_demo.LABELS[0], 7, rng_seed=1, width=width, height=height, fps=fps)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
+    try:
+        for image in frames:
+            writer.write(image)
+    finally:
+        writer.release()
+    return path
+
+
+def build_predictor(video_set, stream: str, model_paths, tmp_dir: Path):
+    """predict.Predictor on the given models, or on an untrained I3D for the set's input size."""
+    import model_i3d
+    import predict
+
+    if not model_paths:
+        channels = 2 if stream == "flow" else 3
+        base = model_i3d.Inception_Inflated3d(
+            include_top=False, weights=None,
+            input_shape=(video_set.num_frames, video_set.crop_px, video_set.crop_px, channels))
+        model = model_i3d.add_i3d_top(base, video_set.num_classes)
+        model_paths = [tmp_dir / f"bench-{video_set.tag}-{stream}-i3d-entire-best.keras"]
+        model.save(model_paths[0])
+    predictor = predict.Predictor(model_paths)
+    shapes = {"flow": 2, "rgb": 3}
+    warm = {s: np.zeros((1, predictor.num_frames, predictor.height, predictor.width, shapes[s]), np.float32)
+            for s in predictor.streams}
+    predictor(warm)  # the first call traces the model
+    return predictor
+
+
+def preview(image: np.ndarray, text: str) -> None:
+    """The display work of the demo's capture loop (mirror, scale, overlay), without a window."""
+    videocapture.draw_box(videocapture.preview_image(image), text, videocapture.RED)
+
+
+def record_seed_order(source, predictor, video_set, num_in: int, flow_method: str) -> dict:
+    """(a) record all frames, then sample + resize + flow + crop + predict."""
+    import predict
+
+    frames, t_start = [], None
+    while True:
+        image = source.read()
+        t_end = time.perf_counter()
+        t_start = t_start or t_end
+        frames.append(image)
+        if len(frames) == num_in:
+            break
+        preview(image, "Recording")
+    sampled = frame.frames_downsample(np.stack(frames), predictor.num_frames)
+    resized = frame.images_resize_aspectratio(sampled, video_set.min_dim_px)
+    inputs = predict.clip_inputs(resized, predictor.streams, predictor.num_frames, predictor.height, flow_method)
+    t_flow = time.perf_counter()
+    predictor(inputs)
+    t_done = time.perf_counter()
+    return {"latency_s": t_done - t_end, "flow_s": t_flow - t_end, "model_s": t_done - t_flow,
+            "capture_fps": (num_in - 1) / (t_end - t_start)}
+
+
+def record_ours(source, predictor, video_set, num_in: int, flow_method: str) -> dict:
+    """(b) flow of the sampled frames in a worker thread during the recording; then predict."""
+    recorder = videocapture.ClipRecorder(num_in, predictor.num_frames, video_set.min_dim_px, predictor.height,
+                                         predictor.streams, flow_method)
+    try:
+        while True:
+            image = source.read()
+            if recorder.add(image):
+                break
+            preview(image, "Recording")
+        backlog = recorder.backlog
+        inputs = recorder.inputs()
+        t_flow = time.perf_counter()
+        predictor(inputs)
+        t_done = time.perf_counter()
+    finally:
+        recorder.close()
+    return {"latency_s": t_done - recorder.t_end, "flow_s": t_flow - recorder.t_end, "model_s": t_done - t_flow,
+            "capture_fps": (num_in - 1) / (recorder.t_end - recorder.t_start), "backlog": backlog,
+            "flow_per_frame_s": recorder.seconds_busy / recorder.num_done}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--set", choices=sorted(SETS), default="chalearn020",
+                        help="input size: chalearn020 = 40x224x224 from 240 px (seed), demo = 16x128x128 from 128 px")
+    parser.add_argument("--source", type=Path, help="clip to replay (default: a rendered demo clip at --size)")
+    parser.add_argument("--size", choices=sorted(SIZES), default="640x480", help="size of the rendered clip")
+    parser.add_argument("--model", type=Path, nargs="+", help="trained .keras model(s) (default: untrained I3D)")
+    parser.add_argument("--stream", choices=("flow", "rgb"), default="flow", help="stream of the untrained I3D")
+    parser.add_argument("--seconds", type=float, default=SECONDS, help=f"recording length (default {SECONDS})")
+    parser.add_argument("--flow-method", choices=opticalflow.METHODS, default="tvl1-fast", help="optical flow")
+    parser.add_argument("--repeats", type=int, default=REPEATS, help=f"recordings per order (default {REPEATS})")
+    args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error("--repeats must be >= 1")
+    video_set = SETS[args.set]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        clip = args.source or render_clip(tmp / "clip.avi", *SIZES[args.size], FPS)
+        predictor = build_predictor(video_set, args.stream, args.model, tmp)
+        with videocapture.FileSource(clip, pace=True, on_end="loop", fps=None if args.source else FPS) as probe:
+            height, width = probe.read().shape[:2]
+            fps = probe.fps
+        num_in = videocapture.clip_length(args.seconds, fps)
+        resized = frame.image_resize_aspectratio(np.zeros((height, width, 1), np.uint8), video_set.min_dim_px).shape
+        print(f"Clip {clip} {width}x{height} at {fps:g} fps; record {num_in} frames ({args.seconds:g} s); "
+              f"{predictor.num_frames} sampled frames resized to {resized[1]}x{resized[0]}, {args.flow_method} flow, "
+              f"crop {predictor.height}; model {'+'.join(predictor.streams)} "
+              f"{'(untrained I3D)' if not args.model else ''}; cv2 threads {cv2.getNumThreads()}")
+        runs = {"seed": [], "ours": []}
+        for repeat in range(args.repeats):
+            for order, record in (("seed", record_seed_order), ("ours", record_ours)):
+                with videocapture.FileSource(clip, pace=True, on_end="loop") as source:
+                    result = record(source, predictor, video_set, num_in, args.flow_method)
+                    result["dropped"] = source.num_dropped
+                runs[order].append(result)
+                extra = (f", flow backlog at end {result['backlog']}, {result['flow_per_frame_s'] * 1000:.0f} ms/flow"
+                         if order == "ours" else "")
+                print(f"  {repeat + 1}/{args.repeats} {order:4s}: latency {result['latency_s']:.3f} s "
+                      f"(flow {result['flow_s']:.3f} + model {result['model_s']:.3f}); capture "
+                      f"{result['capture_fps']:.1f} fps, {result['dropped']} dropped{extra}", flush=True)
+
+    def median(order, key):
+        return statistics.median(r[key] for r in runs[order])
+
+    seed_s, ours_s = median("seed", "latency_s"), median("ours", "latency_s")
+    print(f"\nmedian post-recording latency over {args.repeats} recordings: seed order {seed_s:.3f} s "
+          f"(flow {median('seed', 'flow_s'):.3f} + model {median('seed', 'model_s'):.3f}), "
+          f"ours {ours_s:.3f} s (flow wait {median('ours', 'flow_s'):.3f} + model {median('ours', 'model_s'):.3f}); "
+          f"ratio {seed_s / ours_s:.1f}x")
+    print(f"capture while flow runs (ours): {median('ours', 'capture_fps'):.1f} fps of {fps:g}, "
+          f"median {median('ours', 'dropped'):.0f} frames dropped, {median('ours', 'flow_per_frame_s') * 1000:.0f} "
+          f"ms per flow, backlog at end {median('ours', 'backlog'):.0f} of {predictor.num_frames} sampled frames")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
