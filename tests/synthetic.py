@@ -9,6 +9,7 @@ import numpy as np
 
 import frame
 import opticalflow
+from videoset import VideoSet
 
 DIRECTIONS = ((1, 0), (0, 1), (-1, 0), (0, -1))
 
@@ -29,20 +30,25 @@ def moving_blob_frames(direction, num_frames, size_px, rng) -> np.ndarray:
     return np.stack(frames)
 
 
-def write_set(root: Path, num_classes=4, per_class=(6, 3), num_frames=8, size_px=64, seed=0) -> Path:
-    """Writes root/class.csv, root/image/{train,val}/<label>/<video>/ and root/oflow/... ; returns root."""
+def blob_set(root: Path, num_classes=4, num_frames=8, size_px=64) -> VideoSet:
+    """A VideoSet under root for moving-blob clips (frames already at size_px, cropped to size_px)."""
+    return VideoSet("blobs", num_classes, num_frames=num_frames, min_dim_px=size_px, crop_px=size_px, root=root)
+
+
+def write_set(video_set: VideoSet, per_class=(6, 3), seed=0) -> VideoSet:
+    """Writes the set's class.csv and its image/ and oflow/ folders for train and val; returns the set."""
     rng = np.random.default_rng(seed)
-    labels = [f"dir{k}" for k in range(num_classes)]
-    root.mkdir(parents=True, exist_ok=True)
+    labels = [f"dir{k}" for k in range(video_set.num_classes)]
+    video_set.video_dir.mkdir(parents=True, exist_ok=True)
     rows = [f"{i},{label},Blob moves {label},Test,{label}" for i, label in enumerate(labels)]
-    (root / "class.csv").write_text(",sClass,sLong,sCat,sDetail\n" + "\n".join(rows) + "\n")
+    video_set.class_file.write_text(",sClass,sLong,sCat,sDetail\n" + "\n".join(rows) + "\n")
     for split, count in zip(("train", "val"), per_class):
         for k, label in enumerate(labels):
             for n in range(count):
-                frames = moving_blob_frames(DIRECTIONS[k % 4], num_frames, size_px, rng)
-                frame.frames_to_files(frames, root / "image" / split / label / f"v{n:03d}")
+                frames = moving_blob_frames(DIRECTIONS[k % 4], video_set.num_frames, video_set.min_dim_px, rng)
+                frame.frames_to_files(frames, video_set.image_dir / split / label / f"v{n:03d}")
                 with warnings.catch_warnings():  # DIS: fast, and these tests need no TV-L1 statistics
                     warnings.simplefilter("ignore")
                     flows = opticalflow.frames_to_flows(frames, method="dis")
-                opticalflow.flows_to_files(flows, root / "oflow" / split / label / f"v{n:03d}")
-    return root
+                opticalflow.flows_to_files(flows, video_set.flow_dir / split / label / f"v{n:03d}")
+    return video_set

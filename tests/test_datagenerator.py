@@ -2,12 +2,15 @@ import numpy as np
 import pytest
 
 from datagenerator import FramesGenerator, VideoClasses, list_samples, temporal_jitter
-from synthetic import write_set
+import synthetic
 
 
 @pytest.fixture(scope="module")
 def blob_set(tmp_path_factory):
-    return write_set(tmp_path_factory.mktemp("blobs"), num_classes=4, per_class=(3, 2), num_frames=8, size_px=64)
+    """The set's temp folder, holding class.csv, image/ and oflow/."""
+    video_set = synthetic.write_set(synthetic.blob_set(tmp_path_factory.mktemp("blobs")), per_class=(3, 2))
+    (video_set.temp_dir / "class.csv").write_bytes(video_set.class_file.read_bytes())
+    return video_set.temp_dir
 
 
 def test_labels_are_indices_into_sorted_class_list(tmp_path):

@@ -1,0 +1,90 @@
+"""All steps of the I3D path, with the parameters at the top: demo data -> frames -> flow -> train -> evaluate.
+
+    python pipeline_i3d.py
+
+`make demo` runs this on the built-in demo set. Every step skips what is already done, so an interrupted
+pipeline continues where it stopped when run again.
+"""
+import argparse
+import time
+
+import frame
+import opticalflow
+import prepare_demo
+from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET  # noqa: F401  (the alternatives below)
+
+# ---- what to run -------------------------------------------------------
+VIDEO_SET = DEMO_SET          # or CHALEARN_020 / CHALEARN_249 (prepare_chalearn.py first); see videoset.py
+STREAMS = ("flow",)           # the seed trained on optical flow; ("flow", "rgb") trains both and fuses them
+FLOW_METHOD = "tvl1-fast"     # the TV-L1 flow that I3D's flow stream was designed for (opticalflow.py)
+WEIGHTS = "rgb_kinetics400"   # Kinetics-400 RGB I3D; the flow stream starts from it by cross-modality init
+EPOCHS_ABOVE = 3              # phase 1: new top only (the seed's 3)
+EPOCHS_ENTIRE = 6             # phase 2: everything; enough for the demo set, raise it for ChaLearn
+BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on CPU
+WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
+# ------------------------------------------------------------------------
+
+
+def check_step(summary, step: str, source):
+    """Stops the pipeline when a step produced nothing usable (a few failed videos only get reported)."""
+    if summary.done + summary.skipped == 0:
+        raise RuntimeError(f"The {step} step produced no output from {source}; see the failures listed above")
+
+
+def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False) -> dict:
+    """Runs every step; returns the evaluation of the val split and the time each step took (s)."""
+    # Imported here, not at the top: the frame and flow steps' worker processes re-import this module,
+    # and TensorFlow would add ~10 s to each worker's start.
+    import predict
+    import train_i3d
+
+    seconds = {}
+    start = time.perf_counter()
+    if video_set.name == "demo" and not video_set.class_file.exists():
+        prepare_demo.generate_demo_set(video_set.video_dir.parent, num_classes=video_set.num_classes,
+                                       workers=WORKERS)
+    seconds["demo data"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    summary = frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
+                                             video_set.min_dim_px, workers=WORKERS)
+    check_step(summary, "frames", video_set.video_dir)
+    seconds["frames"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    summary = opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, FLOW_METHOD,
+                                                  workers=WORKERS)
+    check_step(summary, "flow", video_set.image_dir)
+    seconds["flow"] = time.perf_counter() - start
+
+    model_paths = []
+    start = time.perf_counter()
+    for stream in streams:
+        config = train_i3d.TrainConfig(stream=stream, weights=WEIGHTS, epochs_above=EPOCHS_ABOVE,
+                                       epochs_entire=EPOCHS_ENTIRE, batch_size=BATCH_SIZE, workers=WORKERS)
+        model_paths.append(train_i3d.train_i3d(video_set, config, fresh=fresh)["entire-best"])
+    seconds["train"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    predictor = predict.Predictor(model_paths)
+    stem = model_paths[0].name.split("-i3d-")[0]
+    result = predict.evaluate(video_set, predictor, "val", video_set.log_dir / stem)
+    predict.print_evaluation(result, predictor)
+    seconds["evaluate"] = time.perf_counter() - start
+    result["seconds"] = seconds
+    return result
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--fresh", action="store_true", help="train anew instead of resuming an unfinished run")
+    args = parser.parse_args(argv)
+    result = run(fresh=args.fresh)
+    print("\n| set | streams | val clips | top-1 | top-5 | " + " | ".join(result["seconds"]) + " |")
+    print("|---" * (5 + len(result["seconds"])) + "|")
+    print(f"| {VIDEO_SET.tag} | {'+'.join(STREAMS)} | {result['num_clips']} | {result['top1']:.1%} | "
+          f"{result['top5']:.1%} | " + " | ".join(f"{s:.0f} s" for s in result["seconds"].values()) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,274 @@
+"""Evaluate trained I3D models on a split, or predict the sign in one video.
+
+    python predict.py --set demo --split val
+    python predict.py --set demo --video data-set/demo/010/val/circle_cw/s07_0000.avi
+    python predict.py --kinetics VIDEO --label-map label_map.txt
+
+Models are the .keras files train_i3d.py saved (default: the newest `entire-best` of each stream for the
+set). With a flow and an RGB model the two streams are fused by averaging their logits, as DeepMind's I3D
+does. Evaluation writes a per-class accuracy CSV, a confusion-matrix PNG and lists the most frequent
+confusions, next to the training log in log/.
+"""
+import argparse
+import os
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+import frame
+import opticalflow
+from datagenerator import FramesGenerator, VideoClasses
+from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, VideoSet
+
+VIDEO_SETS = {"demo": DEMO_SET, "chalearn020": CHALEARN_020, "chalearn249": CHALEARN_249}
+
+
+def model_stream(model: keras.Model) -> str:
+    """'flow' for 2 input channels, 'rgb' for 3."""
+    channels = model.input_shape[-1]
+    if channels not in (2, 3):
+        raise ValueError(f"Model {model.name} takes {channels} input channels; an I3D here takes 2 (flow) or 3 (rgb)")
+    return "flow" if channels == 2 else "rgb"
+
+
+def find_models(video_set: VideoSet, which: str = "entire-best") -> list[Path]:
+    """The newest `<which>` checkpoint of each stream trained on this set."""
+    found = []
+    for stream in ("flow", "rgb"):
+        candidates = sorted(video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-{which}.keras"))
+        if candidates:
+            found.append(candidates[-1])
+    if not found:
+        raise FileNotFoundError(
+            f"No trained model for {video_set.tag} in {video_set.model_dir.resolve()} "
+            f"(looked for *-{video_set.tag}-{{flow,rgb}}-i3d-{which}.keras); "
+            "run `make demo` or `python train_i3d.py` first"
+        )
+    return found
+
+
+class Predictor:
+    """One or two trained I3D models (flow, rgb) behind one call that returns fused class probabilities.
+
+    Calls each model through a tf.function in inference mode: bench_i3d.py measured `predict()` ~100 ms
+    slower per clip at the demo size, as it sets up a data pipeline for every call.
+    """
+
+    def __init__(self, model_paths):
+        self.paths = [Path(p) for p in model_paths]
+        self.models = {}
+        self._forward = {}
+        for path in self.paths:
+            if not path.is_file():
+                raise FileNotFoundError(f"Model file {path} not found; train one with `python train_i3d.py`")
+            model = keras.models.load_model(path, compile=False)
+            stream = model_stream(model)
+            if stream in self.models:
+                raise ValueError(f"Two {stream} models given ({path}); give at most one per stream")
+            self.models[stream] = model
+            self._forward[stream] = tf.function(model, reduce_retracing=True)
+        shapes = {tuple(m.input_shape[1:4]) for m in self.models.values()}
+        classes = {m.output_shape[-1] for m in self.models.values()}
+        if len(shapes) > 1 or len(classes) > 1:
+            raise ValueError(f"The models {[str(p) for p in self.paths]} differ in input size or class count; "
+                             "fuse only models trained on the same VideoSet")
+        self.num_frames, self.height, self.width = shapes.pop()
+        self.num_classes = classes.pop()
+
+    @property
+    def streams(self) -> tuple[str, ...]:
+        return tuple(self.models)
+
+    def __call__(self, inputs: dict) -> np.ndarray:
+        """Class probabilities (batch, num_classes), fused over streams.
+
+        Args:
+            inputs: stream -> (batch, num_frames, h, w, channels) float32 in [-1, 1].
+        """
+        log_probs = []
+        for stream, model in self.models.items():
+            probs = self._forward[stream](inputs[stream], training=False).numpy().astype(np.float64)
+            # Averaging log-probabilities equals averaging logits up to a per-model constant, which the
+            # softmax below cancels: the fusion DeepMind uses for two-stream I3D.
+            log_probs.append(np.log(np.clip(probs, 1e-12, 1.0)))
+        fused = np.mean(log_probs, axis=0)
+        fused = np.exp(fused - fused.max(axis=-1, keepdims=True))
+        return fused / fused.sum(axis=-1, keepdims=True)
+
+
+def clip_inputs(frames: np.ndarray, streams, num_frames: int, crop_px: int, flow_method: str = "tvl1-fast") -> dict:
+    """Network inputs from resized video frames (n, h, w, 3) uint8 BGR, prepared exactly as for training:
+    resample to num_frames, flow on those frames, center crop.
+
+    Returns:
+        stream -> (1, num_frames, crop_px, crop_px, channels) float32 in [-1, 1].
+    """
+    frames = frame.frames_downsample(frames, num_frames)
+    inputs = {}
+    if "flow" in streams:
+        flows = opticalflow.frames_to_flows(frames, method=flow_method)
+        inputs["flow"] = frame.images_crop(flows, crop_px, crop_px)[None].astype(np.float32)
+    if "rgb" in streams:
+        rgb = frame.images_rescale(frame.images_crop(frames, crop_px, crop_px)[..., ::-1])
+        inputs["rgb"] = rgb[None].astype(np.float32)
+    return inputs
+
+
+def top_k(probs: np.ndarray, classes: VideoClasses, k: int = 3) -> list[tuple[str, str, float]]:
+    """(label, description, probability) of the k most probable classes of one clip."""
+    order = np.argsort(probs)[::-1][:k]
+    return [(classes.classes[i], classes.description(int(i)), float(probs[i])) for i in order]
+
+
+def predict_video(video_path, predictor: Predictor, video_set: VideoSet, classes: VideoClasses,
+                  flow_method: str = "tvl1-fast", k: int = 3) -> dict:
+    """Read -> frames -> flow -> model for one video; returns top-k and the time of each step in seconds."""
+    timing = {}
+    start = time.perf_counter()
+    frames = frame.video_to_frames(video_path, min_dim_px=video_set.min_dim_px)
+    timing["read_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    inputs = clip_inputs(frames, predictor.streams, predictor.num_frames, predictor.height, flow_method)
+    timing["flow_s"] = time.perf_counter() - start
+    start = time.perf_counter()
+    probs = predictor(inputs)[0]
+    timing["model_s"] = time.perf_counter() - start
+    return {"video": str(video_path), "top": top_k(probs, classes, k), "timing": timing}
+
+
+def evaluate(video_set: VideoSet, predictor: Predictor, split: str = "val", out_prefix: Path | None = None,
+             batch_size: int = 4) -> dict:
+    """Top-1/top-5 accuracy on a split; writes <out_prefix>-<split>-{classes.csv,confusion.png}.
+
+    Returns:
+        dict with top1, top5, num_clips, per_class (DataFrame), confusions (list of (true, predicted, count)),
+        csv and png paths, predictions (n,) and labels (n,).
+    """
+    classes = VideoClasses(video_set.class_file)
+    if len(classes) != predictor.num_classes:
+        raise ValueError(f"{video_set.class_file} lists {len(classes)} classes but the model predicts "
+                         f"{predictor.num_classes}; evaluate with the VideoSet the model was trained on")
+    generators = {}
+    for stream in predictor.streams:
+        data_dir = (video_set.flow_dir if stream == "flow" else video_set.image_dir) / split
+        generators[stream] = FramesGenerator(data_dir, classes, stream, predictor.num_frames, predictor.height,
+                                             batch_size, shuffle=False, augment=False)
+    first = generators[predictor.streams[0]]
+    relative = [p.relative_to(p.parents[1]) for p, _ in first.samples]
+    for stream, generator in generators.items():
+        if [p.relative_to(p.parents[1]) for p, _ in generator.samples] != relative:
+            raise ValueError(f"The {stream} folders of split {split} hold other videos than the "
+                             f"{predictor.streams[0]} folders; re-run frame.py and opticalflow.py")
+    probs = np.concatenate([predictor({s: g[i][0] for s, g in generators.items()}) for i in range(len(first))])
+    labels = first.labels
+    predictions = probs.argmax(axis=1)
+    top5 = np.argsort(probs, axis=1)[:, ::-1][:, :5]
+    result = {
+        "split": split, "num_clips": len(labels), "predictions": predictions, "labels": labels,
+        "top1": float(np.mean(predictions == labels)),
+        "top5": float(np.mean([label in row for label, row in zip(labels, top5)])),
+    }
+    confusion = np.zeros((len(classes), len(classes)), dtype=int)
+    np.add.at(confusion, (labels, predictions), 1)
+    per_class = pd.DataFrame({
+        "sClass": classes.classes,
+        "sLong": [classes.description(i) for i in range(len(classes))],
+        "clips": confusion.sum(axis=1),
+        "correct": np.diag(confusion),
+    })
+    per_class["accuracy"] = per_class["correct"] / per_class["clips"].replace(0, np.nan)
+    off_diagonal = [(classes.classes[t], classes.classes[p], int(confusion[t, p]))
+                    for t, p in zip(*np.nonzero(confusion)) if t != p]
+    result["per_class"] = per_class
+    result["confusions"] = sorted(off_diagonal, key=lambda row: -row[2])[:10]
+    result["confusion"] = confusion
+    if out_prefix is not None:
+        out_prefix = Path(out_prefix)
+        out_prefix.parent.mkdir(parents=True, exist_ok=True)
+        result["csv"] = out_prefix.with_name(f"{out_prefix.name}-{split}-classes.csv")
+        result["png"] = out_prefix.with_name(f"{out_prefix.name}-{split}-confusion.png")
+        tmp = result["csv"].with_name(f".tmp-{result['csv'].name}")
+        per_class.to_csv(tmp, index=False)
+        os.replace(tmp, result["csv"])
+        plot_confusion(confusion, classes.classes, result["png"], f"{out_prefix.name} {split}: top-1 "
+                       f"{result['top1']:.1%}")
+    return result
+
+
+def plot_confusion(confusion: np.ndarray, names, png_file: Path, title: str):
+    """Confusion matrix (rows true, columns predicted) as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    size = max(5.0, 0.35 * len(names) + 2)
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(confusion, cmap="Blues")
+    if len(names) <= 40:
+        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+        ax.set_yticks(range(len(names)), names, fontsize=7)
+        for (t, p), count in np.ndenumerate(confusion):
+            if count:
+                ax.text(p, t, str(count), ha="center", va="center", fontsize=6,
+                        color="white" if count > confusion.max() / 2 else "black")
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    fig.tight_layout()
+    tmp = png_file.with_name(f".tmp-{png_file.name}")
+    fig.savefig(tmp, format="png")
+    plt.close(fig)
+    os.replace(tmp, png_file)
+
+
+def print_evaluation(result: dict, predictor: Predictor):
+    print(f"{result['split']}: {result['num_clips']} clips, top-1 {result['top1']:.1%}, top-5 {result['top5']:.1%} "
+          f"({'+'.join(predictor.streams)})")
+    for true, predicted, count in result["confusions"][:5]:
+        print(f"  {count} x {true} taken for {predicted}")
+    if "csv" in result:
+        print(f"  per-class accuracy: {result['csv'].resolve()}\n  confusion matrix: {result['png'].resolve()}")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", choices=sorted(VIDEO_SETS), default="demo", help="which VideoSet (videoset.py)")
+    parser.add_argument("--model", type=Path, nargs="+",
+                        help="trained .keras model(s), one per stream; default the newest entire-best of each")
+    parser.add_argument("--split", default="val", help="split folder to evaluate (train, val, test)")
+    parser.add_argument("--video", type=Path, help="predict this one video instead of evaluating a split")
+    parser.add_argument("--flow-method", choices=opticalflow.METHODS, default="tvl1-fast",
+                        help="flow method for --video; use the one the model was trained with")
+    parser.add_argument("--kinetics", type=Path, metavar="VIDEO",
+                        help="print the top-5 Kinetics-400 classes of VIDEO with DeepMind's RGB I3D")
+    parser.add_argument("--label-map", type=Path,
+                        help="with --kinetics: the 400 Kinetics class names, one per line (DeepMind's label_map.txt)")
+    args = parser.parse_args(argv)
+    if args.kinetics:
+        import model_i3d
+
+        for label, prob, logit in model_i3d.kinetics_top_k(args.kinetics, k=5, label_map=args.label_map):
+            print(f"{prob:.6f} {logit:10.4f} {label}")
+        return
+    video_set = VIDEO_SETS[args.set]
+    predictor = Predictor(args.model or find_models(video_set))
+    print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)}")
+    classes = VideoClasses(video_set.class_file)
+    if args.video:
+        result = predict_video(args.video, predictor, video_set, classes, args.flow_method)
+        for label, description, prob in result["top"]:
+            print(f"{prob:7.1%}  {label:<20} {description}")
+        print("  " + ", ".join(f"{k[:-2]} {v * 1000:.0f} ms" for k, v in result["timing"].items()))
+        return
+    stem = predictor.paths[0].name.split("-i3d-")[0]
+    result = evaluate(video_set, predictor, args.split, video_set.log_dir / stem)
+    print_evaluation(result, predictor)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,316 @@
+"""Fine-tune a Kinetics-pretrained I3D on a VideoSet, in two phases as the seed did.
+
+    python train_i3d.py --set demo --stream flow
+
+Phase 1 ("above") freezes the backbone and trains a new top (Adam 1e-3); phase 2 ("entire") unfreezes
+everything (Adam 1e-4). Writes
+    model/<stamp>-<name><NNN>-<stream>-i3d-{above,entire}-{last,best}.keras
+    log/<stamp>-<name><NNN>-<stream>-i3d.{csv,png}
+An interrupted run resumes where it stopped: run the same command again (`--fresh` starts anew).
+"""
+import argparse
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import model_i3d
+from datagenerator import FramesGenerator, VideoClasses
+from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, VideoSet
+
+VIDEO_SETS = {"demo": DEMO_SET, "chalearn020": CHALEARN_020, "chalearn249": CHALEARN_249}
+PHASES = ("above", "entire")
+
+
+@dataclass
+class TrainConfig:
+    """Settings of one training run; saved beside the checkpoints so that a resumed run uses the same."""
+
+    stream: str = "flow"
+    weights: str = "rgb_kinetics400"  # flow is initialised from RGB weights when no flow weights exist
+    epochs_above: int = 3  # the seed: 3 epochs of the new top alone
+    epochs_entire: int = 10
+    learning_rate_above: float = 1e-3
+    learning_rate_entire: float = 1e-4
+    batch_size: int = 4
+    dropout_prob: float = 0.5
+    workers: int = 1
+    seed: int = 0
+    distribute: str = "none"  # "mirrored": all GPUs of one machine; "multiworker": machines named in TF_CONFIG
+    mixed_precision: bool = False
+    adapt_bn: bool = False  # re-estimate BatchNorm statistics on the training clips before phase 1 (AdaBN)
+    bn_frozen: bool = True  # keep BatchNorm in inference mode while fine-tuning the entire network
+    phases_done: list = field(default_factory=list)
+    best: dict = field(default_factory=dict)  # phase -> best val_accuracy so far
+
+
+def run_prefix(video_set: VideoSet, stamp: str, stream: str) -> Path:
+    """model/<stamp>-<name><NNN>-<stream>-i3d: checkpoints add -{above,entire}-{last,best}.keras."""
+    return video_set.model_dir / f"{stamp}-{video_set.tag}-{stream}-i3d"
+
+
+def checkpoint_path(prefix: Path, phase: str, which: str) -> Path:
+    return prefix.with_name(f"{prefix.name}-{phase}-{which}.keras")
+
+
+def state_path(prefix: Path) -> Path:
+    return prefix.with_name(f"{prefix.name}-state.json")
+
+
+def write_json_atomic(path: Path, data: dict):
+    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def unfinished_run(video_set: VideoSet, stream: str) -> tuple[str, TrainConfig] | None:
+    """The newest run of this set and stream whose state says it did not finish, if any."""
+    for state_file in sorted(video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-state.json"), reverse=True):
+        config = TrainConfig(**json.loads(state_file.read_text()))
+        if len(config.phases_done) < len(PHASES):
+            return state_file.name.split(f"-{video_set.tag}-")[0], config
+    return None
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Saves `<last>` after every epoch and `<best>` when val_accuracy improves; temp name, then rename."""
+
+    def __init__(self, last: Path, best: Path, state_file: Path, config: TrainConfig, phase: str):
+        super().__init__()
+        self.last, self.best, self.state_file, self.config, self.phase = last, best, state_file, config, phase
+
+    def _save(self, path: Path):
+        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+        self.model.save(tmp)
+        os.replace(tmp, path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        score = (logs or {}).get("val_accuracy", (logs or {}).get("accuracy", 0.0))
+        self._save(self.last)
+        if score > self.config.best.get(self.phase, -1.0):
+            self.config.best[self.phase] = float(score)
+            self._save(self.best)
+        write_json_atomic(self.state_file, asdict(self.config))
+
+
+class PhaseColumn(keras.callbacks.Callback):
+    """Adds the phase number (1 above, 2 entire) to the epoch logs, so the CSV tells the phases apart."""
+
+    def __init__(self, phase_number: int):
+        super().__init__()
+        self.phase_number = phase_number
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["phase"] = self.phase_number
+
+
+def make_strategy(distribute: str):
+    """A tf.distribute strategy: "none" (default device), "mirrored" (one machine) or "multiworker" (TF_CONFIG)."""
+    import tensorflow as tf
+
+    if distribute == "none":
+        return tf.distribute.get_strategy()
+    if distribute == "mirrored":
+        # All GPUs; without GPUs, all logical CPU devices (how the tests exercise this path on a CPU).
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
+    if distribute == "multiworker":
+        if "TF_CONFIG" not in os.environ:
+            raise ValueError("--distribute multiworker needs the TF_CONFIG environment variable; see README 'Scale-out'")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"distribute={distribute!r}; choose none, mirrored or multiworker")
+
+
+def build_model(video_set: VideoSet, config: TrainConfig, num_classes: int) -> keras.Model:
+    """Pretrained I3D without top + a new top for num_classes, input (num_frames, crop, crop, channels)."""
+    channels = 2 if config.stream == "flow" else 3
+    base = model_i3d.Inception_Inflated3d(
+        include_top=False, weights=config.weights,
+        input_shape=(video_set.num_frames, video_set.crop_px, video_set.crop_px, channels))
+    return model_i3d.add_i3d_top(base, num_classes, dropout_prob=config.dropout_prob)
+
+
+def set_backbone_trainable(model: keras.Model, trainable: bool, bn_frozen: bool = True):
+    """Freeze or unfreeze everything but the new top.
+
+    BatchNormalization stays frozen in both phases (Keras 3 then runs it in inference mode, with the
+    pretrained statistics): with 4 clips per batch, batch statistics are too noisy, and the moving averages
+    (momentum 0.999) would not catch up within a short fine-tuning, so validation would run on stale
+    statistics. This is the Keras transfer-learning guide's advice for fine-tuning with BatchNorm.
+    """
+    for layer in model.layers:
+        if not layer.name.startswith(model_i3d.TOP_PREFIX):
+            layer.trainable = trainable and not (bn_frozen and isinstance(layer, keras.layers.BatchNormalization))
+
+
+def adapt_batchnorm(model: keras.Model, generator, momentum: float = 0.9, passes: int = 1):
+    """Re-estimates every BatchNormalization's statistics on the training clips (AdaBN: Li et al.,
+    "Revisiting Batch Normalization For Practical Domain Adaptation", 2016).
+
+    The pretrained statistics describe Kinetics RGB frames in [-1, 1]; optical flow is mostly near 0, so
+    with RGB statistics nearly every unit sits at its bias and the frozen features carry little signal.
+    Forward passes in training mode (no weight update) move the moving averages to the new input.
+    """
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [(layer.trainable, layer.momentum) for layer in norms]
+    for layer in norms:
+        layer.trainable, layer.momentum = True, momentum
+    forward = tf_function(model)
+    try:
+        for _ in range(passes):
+            for i in range(len(generator)):
+                forward(generator[i][0], training=True)
+    finally:
+        for layer, (trainable, old_momentum) in zip(norms, saved):
+            layer.trainable, layer.momentum = trainable, old_momentum
+
+
+def tf_function(model):
+    import tensorflow as tf
+
+    return tf.function(model, reduce_retracing=True)
+
+
+def plot_curves(csv_file: Path, png_file: Path):
+    """Accuracy and loss per epoch, train and val, with a line where phase 2 starts."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    log = pd.read_csv(csv_file)
+    log["n"] = np.arange(1, len(log) + 1)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, metric in zip(axes, ("accuracy", "loss")):
+        for column in (metric, f"val_{metric}"):
+            if column in log:
+                ax.plot(log["n"], log[column], marker="o", label=column)
+        if "phase" in log and (log["phase"] == 2).any():
+            ax.axvline(log["n"][log["phase"] == 2].iloc[0] - 0.5, color="gray", linestyle="--", label="entire")
+        ax.set_xlabel("epoch")
+        ax.set_title(metric)
+        ax.legend()
+    fig.suptitle(csv_file.stem)
+    fig.tight_layout()
+    tmp = png_file.with_name(f".tmp-{png_file.name}")
+    fig.savefig(tmp, format="png")
+    plt.close(fig)
+    os.replace(tmp, png_file)
+
+
+def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, verbose: int = 2,
+              callbacks=()) -> dict:
+    """Train one stream in two phases; resumes an unfinished run of the same set and stream unless fresh.
+
+    Args:
+        callbacks: extra Keras callbacks for both phases, run after the checkpoint and log callbacks.
+
+    Returns:
+        dict with the checkpoint paths ("above-best", "entire-best", ...), "csv", "png" and "val_accuracy".
+    """
+    if config.stream not in ("flow", "rgb"):
+        raise ValueError(f"stream={config.stream!r}; choose flow or rgb")
+    data_dir = video_set.flow_dir if config.stream == "flow" else video_set.image_dir
+    classes = VideoClasses(video_set.class_file)
+    resumed = None if fresh else unfinished_run(video_set, config.stream)
+    if resumed:
+        stamp, saved = resumed
+        saved.workers = config.workers  # how many workers this machine has may differ; the recipe may not
+        config = saved
+        print(f"Resuming run {stamp} (phases done: {config.phases_done or 'none'}); use --fresh to start anew")
+    else:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+    prefix = run_prefix(video_set, stamp, config.stream)
+    video_set.model_dir.mkdir(parents=True, exist_ok=True)
+    video_set.log_dir.mkdir(parents=True, exist_ok=True)
+    csv_file = video_set.log_dir / f"{prefix.name}.csv"
+    write_json_atomic(state_path(prefix), asdict(config))
+
+    if config.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    keras.utils.set_random_seed(config.seed)
+    common = dict(stream=config.stream, num_frames=video_set.num_frames, crop_px=video_set.crop_px,
+                  batch_size=config.batch_size, workers=config.workers, use_multiprocessing=config.workers > 1)
+    train = FramesGenerator(data_dir / "train", classes, shuffle=True, augment=True, seed=config.seed, **common)
+    val = FramesGenerator(data_dir / "val", classes, shuffle=False, augment=False, **common)
+    print(f"Training {config.stream} I3D on {len(train.samples)} clips, validating on {len(val.samples)}, "
+          f"{len(classes)} classes; run {prefix.resolve()}")
+
+    strategy = make_strategy(config.distribute)
+    epochs = {"above": config.epochs_above, "entire": config.epochs_entire}
+    rates = {"above": config.learning_rate_above, "entire": config.learning_rate_entire}
+    model = None
+    for number, phase in enumerate(PHASES, start=1):
+        if phase in config.phases_done:
+            continue
+        with strategy.scope():
+            if model is None:
+                previous = checkpoint_path(prefix, PHASES[number - 2], "last") if number > 1 else None
+                if previous and previous.exists():
+                    model = keras.models.load_model(previous)
+                else:
+                    model = build_model(video_set, config, len(classes))
+                    if config.adapt_bn:
+                        print(f"Adapting BatchNorm statistics to the {config.stream} clips (AdaBN) ...")
+                        adapt_batchnorm(model, FramesGenerator(data_dir / "train", classes, shuffle=True,
+                                                               augment=False, seed=config.seed, **common))
+            set_backbone_trainable(model, phase == "entire", config.bn_frozen)
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate=rates[phase]),
+                          loss="categorical_crossentropy", metrics=["accuracy"])
+        first_epoch = sum(epochs[p] for p in PHASES[:number - 1])
+        phase_callbacks = [
+            keras.callbacks.BackupAndRestore(backup_dir=str(prefix.with_name(f".backup-{prefix.name}-{phase}"))),
+            AtomicCheckpoint(checkpoint_path(prefix, phase, "last"), checkpoint_path(prefix, phase, "best"),
+                             state_path(prefix), config, phase),
+            PhaseColumn(number),
+            keras.callbacks.CSVLogger(str(csv_file), append=True),
+            *callbacks,
+        ]
+        print(f"Phase {number} ({phase}): {epochs[phase]} epochs, Adam {rates[phase]:g}, "
+              f"{'all layers' if phase == 'entire' else 'new top only'} trainable")
+        model.fit(train, validation_data=val, epochs=first_epoch + epochs[phase], initial_epoch=first_epoch,
+                  callbacks=phase_callbacks, verbose=verbose)
+        config.phases_done.append(phase)
+        write_json_atomic(state_path(prefix), asdict(config))
+    plot_curves(csv_file, csv_file.with_suffix(".png"))
+    result = {f"{p}-{w}": checkpoint_path(prefix, p, w) for p in PHASES for w in ("last", "best")}
+    result.update(csv=csv_file, png=csv_file.with_suffix(".png"), val_accuracy=config.best.get("entire"))
+    print(f"Done: best val accuracy {config.best.get('entire', float('nan')):.3f}, "
+          f"model {result['entire-best'].resolve()}")
+    return result
+
+
+def main(argv=None):
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", choices=sorted(VIDEO_SETS), default="demo", help="which VideoSet (videoset.py)")
+    parser.add_argument("--stream", choices=("flow", "rgb", "both"), default="flow",
+                        help="flow (the seed's default), rgb, or both (two models, fused by predict.py)")
+    parser.add_argument("--weights", default=defaults.weights,
+                        help=f"pretrained weights: one of {', '.join(model_i3d.WEIGHTS)}, a .h5 path, or 'none'")
+    parser.add_argument("--epochs-above", type=int, default=defaults.epochs_above, help="phase 1 epochs (new top)")
+    parser.add_argument("--epochs-entire", type=int, default=defaults.epochs_entire, help="phase 2 epochs (all)")
+    parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="clips per batch")
+    parser.add_argument("--workers", type=int, default=defaults.workers, help="data-generator worker processes")
+    parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none",
+                        help="mirrored: all GPUs of this machine; multiworker: the machines in TF_CONFIG")
+    parser.add_argument("--mixed-precision", action="store_true", help="float16 compute (GPUs only)")
+    parser.add_argument("--fresh", action="store_true", help="start a new run instead of resuming an unfinished one")
+    args = parser.parse_args(argv)
+    streams = ("flow", "rgb") if args.stream == "both" else (args.stream,)
+    for stream in streams:
+        config = TrainConfig(stream=stream, weights=None if args.weights == "none" else args.weights,
+                             epochs_above=args.epochs_above, epochs_entire=args.epochs_entire,
+                             batch_size=args.batch_size, workers=args.workers, distribute=args.distribute,
+                             mixed_precision=args.mixed_precision)
+        train_i3d(VIDEO_SETS[args.set], config, fresh=args.fresh)
+
+
+if __name__ == "__main__":
+    main()
