@@ -1,0 +1,240 @@
+"""prepare_demo.py: layout, determinism, resumability, and that only motion tells the classes apart."""
+import hashlib
+import re
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+import prepare_demo
+from prepare_demo import DEMO_CLASSES, LABELS, generate_demo_set, render_video
+
+NUM_CLASSES = 10
+CHANCE = 1.0 / NUM_CLASSES
+
+
+def _digest(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tmp_path_factory):
+    """A 3-class set with 2 train and 1 val video per class, written by 2 worker processes."""
+    out = tmp_path_factory.mktemp("demo")
+    video_dir = generate_demo_set(out, num_classes=3, per_class=2, val_per_class=1, seed=5, workers=2)
+    return out, video_dir
+
+
+def test_layout_and_class_csv_follow_chalearn(tiny_set):
+    out, video_dir = tiny_set
+    assert video_dir == out / "003"
+    header = (video_dir / "class.csv").read_text().splitlines()[0]
+    assert header == ",sClass,sLong,sCat,sDetail"
+    classes = pd.read_csv(video_dir / "class.csv", index_col=0)
+    assert classes["sClass"].tolist() == list(LABELS[:3]) == ["circle_cw", "circle_ccw", "swipe_left"]
+    assert classes["sLong"].iloc[0] == "Hand draws a circle clockwise"
+    assert classes.notna().all().all()
+    for split, count in (("train", 2), ("val", 1)):
+        assert sorted(p.name for p in (video_dir / split).iterdir()) == sorted(LABELS[:3])
+        for label in LABELS[:3]:
+            videos = sorted((video_dir / split / label).iterdir())
+            assert len(videos) == count
+            assert all(re.fullmatch(r"s0[1-8]_\d{4}\.avi", v.name) for v in videos), videos
+    assert not list(video_dir.rglob(".*")), "no temporary files may be left behind"
+
+
+def test_train_and_val_signers_are_disjoint(tiny_set):
+    _, video_dir = tiny_set
+    signers = {split: {v.name[:3] for v in (video_dir / split).rglob("*.avi")} for split in ("train", "val")}
+    assert signers["train"] and signers["val"]
+    assert not signers["train"] & signers["val"]
+    plan = prepare_demo.video_plan(video_dir, NUM_CLASSES, per_class=16, val_per_class=6, seed=0)
+    train = {signer for path, _, signer, _ in plan if path.parts[-3] == "train"}
+    val = {signer for path, _, signer, _ in plan if path.parts[-3] == "val"}
+    assert train == set(prepare_demo.TRAIN_SIGNERS) == {1, 2, 3, 4, 5, 6}
+    assert val == set(prepare_demo.VAL_SIGNERS) == {7, 8}
+
+
+def test_video_decodes_with_expected_frames_and_fps(tiny_set):
+    _, video_dir = tiny_set
+    path = video_dir / "train" / "circle_ccw" / "s02_0001.avi"
+    expected = render_video("circle_ccw", 2, (5, 1, 0, 1))   # seed, class index, split index, k
+    capture = cv2.VideoCapture(str(path))
+    try:
+        assert capture.isOpened()
+        assert capture.get(cv2.CAP_PROP_FPS) == pytest.approx(25.0)
+        frames = []
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                break
+            frames.append(frame)
+    finally:
+        capture.release()
+    frames = np.array(frames)
+    assert frames.shape == expected.shape
+    assert 50 <= len(frames) <= 125                            # 2-5 s at 25 fps
+    assert np.abs(frames.astype(np.int16) - expected).mean() < 6   # MJPG loses little
+
+
+def test_rerun_skips_finished_videos_and_redoes_missing_ones(tiny_set, capsys):
+    out, video_dir = tiny_set
+    videos = sorted(video_dir.rglob("*.avi"))
+    before = {v: (v.stat().st_mtime_ns, _digest(v)) for v in videos}
+    removed = videos[0]
+    removed.unlink()
+    generate_demo_set(out, num_classes=3, per_class=2, val_per_class=1, seed=5, workers=1)
+    assert "videos: 1 written, 8 skipped" in capsys.readouterr().out
+    for video in videos:
+        if video == removed:
+            assert _digest(video) == before[video][1], "the same seed must give the same file"
+        else:
+            assert video.stat().st_mtime_ns == before[video][0], f"{video} was rewritten"
+
+
+def test_different_class_list_is_refused_and_nothing_deleted(tmp_path):
+    video_dir = tmp_path / "003"
+    video_dir.mkdir()
+    (video_dir / "class.csv").write_text(",sClass,sLong,sCat,sDetail\n0,c001,a,b,c\n1,c002,a,b,c\n2,c003,a,b,c\n")
+    with pytest.raises(ValueError, match="class.csv lists other classes"):
+        generate_demo_set(tmp_path, num_classes=3, per_class=1, val_per_class=1, workers=1)
+    assert sorted(p.name for p in video_dir.iterdir()) == ["class.csv"]
+
+    stranger = tmp_path / "002" / "train" / "my_own_sign"
+    stranger.mkdir(parents=True)
+    (stranger / "keep.avi").write_bytes(b"user data")
+    with pytest.raises(ValueError, match="my_own_sign"):
+        generate_demo_set(tmp_path, num_classes=2, per_class=1, val_per_class=1, workers=1)
+    assert (stranger / "keep.avi").read_bytes() == b"user data"
+
+
+def test_render_is_deterministic_per_seed():
+    first = render_video("wave", 3, 11, width=160, height=120)
+    again = render_video("wave", 3, 11, width=160, height=120)
+    other = render_video("wave", 3, 12, width=160, height=120)
+    assert first.dtype == np.uint8 and first.ndim == 4 and first.shape[1:] == (120, 160, 3)
+    assert hashlib.sha256(first.tobytes()).digest() == hashlib.sha256(again.tobytes()).digest()
+    assert first.shape != other.shape or not np.array_equal(first, other)
+    sampled = render_video("wave", 3, 11, width=160, height=120, num_samples=16)
+    indices = np.arange(16) * len(first) // 16                  # frame.frame_indices' rule
+    np.testing.assert_array_equal(sampled, first[indices])
+
+
+def test_hand_moves_visibly_but_within_flow_range():
+    """At the network's input (16 samples, 128 px short side) the hand moves a few px per sample, rarely > 15."""
+    steps, extents = [], []
+    for class_index, label in enumerate(LABELS[:NUM_CLASSES]):
+        for signer in (1, 4, 7):
+            path = prepare_demo.hand_path(label, signer, (1, class_index, signer))   # (n, 2) px at 320x240
+            sampled = path[np.arange(16) * len(path) // 16] * 128 / 240
+            steps.append(np.linalg.norm(np.diff(sampled, axis=0), axis=1))
+            if label != "double_tap":                             # double tap moves in depth (the hand grows)
+                extents.append(np.ptp(path, axis=0).max() / 240)
+    steps = np.concatenate(steps)
+    assert np.median(steps) > 2.0
+    assert np.mean(steps > 15) < 0.08
+    assert min(extents) > 0.13 and np.median(extents) > 0.25
+
+
+# ---- only motion tells the classes apart --------------------------------------------------
+def _standardise(train, test):
+    mean, std = train.mean(axis=0), train.std(axis=0) + 1e-6
+    return (train - mean) / std, (test - mean) / std
+
+
+def _nearest_centroid(train, train_y, test, test_y) -> float:
+    train, test = _standardise(train, test)
+    centroids = np.stack([train[train_y == c].mean(axis=0) for c in range(NUM_CLASSES)])
+    predicted = ((test[:, None] - centroids[None]) ** 2).sum(axis=-1).argmin(axis=1)
+    return float((predicted == test_y).mean())
+
+
+def _logistic_regression(train, train_y, test, test_y, steps=200, rate=0.5, l2=1e-2) -> float:
+    """Softmax regression by plain gradient descent; accuracy on the test rows.
+
+    einsum, not @: these matrices are small, and a multi-threaded BLAS on a busy 2-core machine is 10x slower.
+    """
+    train, test = (x.astype(np.float32) for x in _standardise(train, test))
+    weights, bias = np.zeros((train.shape[1], NUM_CLASSES), np.float32), np.zeros(NUM_CLASSES, np.float32)
+    onehot = np.eye(NUM_CLASSES, dtype=np.float32)[train_y]
+    for _ in range(steps):
+        logits = np.einsum("nf,fc->nc", train, weights) + bias
+        prob = np.exp(logits - logits.max(axis=1, keepdims=True))
+        prob /= prob.sum(axis=1, keepdims=True)
+        grad = (prob - onehot) / len(train)
+        weights -= rate * (np.einsum("nf,nc->fc", train, grad) + l2 * weights)
+        bias -= rate * grad.sum(axis=0)
+    return float((np.einsum("nf,fc->nc", test, weights).argmax(axis=1) == test_y).mean())
+
+
+@pytest.fixture(scope="module")
+def sampled_clips():
+    """16 sampled frames (as the pipeline sees them) of 3 videos per class and signer, at 160x120."""
+    clips, labels, signers = [], [], []
+    for class_index, label in enumerate(LABELS[:NUM_CLASSES]):
+        for signer in prepare_demo.SIGNERS:
+            for k in range(3):
+                clips.append(render_video(label, signer, (42, class_index, signer, k), width=160, height=120,
+                                          num_samples=16))
+                labels.append(class_index)
+                signers.append(signer)
+    return np.array(clips), np.array(labels), np.array(signers)   # (V, 16, 120, 160, 3) uint8 BGR
+
+
+def _signer_independent_accuracy(classifier, features, labels, signers) -> float:
+    """Mean test accuracy over 4 folds, each testing on 2 signers never trained on (the last fold is our val split)."""
+    folds = [(1, 2), (3, 4), (5, 6), prepare_demo.VAL_SIGNERS]
+    accuracies = []
+    for held_out in folds:
+        test = np.isin(signers, held_out)
+        accuracies.append(classifier(features[~test], labels[~test], features[test], labels[test]))
+    return float(np.mean(accuracies))
+
+
+def test_single_frames_and_mean_frames_do_not_tell_the_class(sampled_clips):
+    clips, labels, signers = sampled_clips
+    frames = clips[:, ::4]                                    # 4 of the 16 samples of each clip
+    num_samples = frames.shape[1]
+    histograms = np.array([cv2.calcHist([frame], [0, 1, 2], None, [4, 4, 4], [0, 256] * 3).ravel()
+                           for frame in frames.reshape(-1, *frames.shape[2:])]) / (120 * 160)   # per frame
+    mean_frames = np.array([cv2.resize(clip.mean(axis=0, dtype=np.float32).mean(axis=2), (16, 12),
+                                       interpolation=cv2.INTER_AREA).ravel() for clip in clips])   # 16x12 gray
+    for name, features, y, who in (
+            ("frame colour histogram", histograms, np.repeat(labels, num_samples), np.repeat(signers, num_samples)),
+            ("mean frame", mean_frames, labels, signers)):
+        for classifier in (_nearest_centroid, _logistic_regression):
+            accuracy = _signer_independent_accuracy(classifier, features, y, who)
+            assert accuracy < 2 * CHANCE, f"{name} tells the class ({classifier.__name__}: {accuracy:.2f})"
+
+
+def _difference_trajectory(clip: np.ndarray) -> np.ndarray:
+    """Crude motion feature: the centroid of large frame differences over the 15 steps, centred."""
+    gray = np.array([cv2.GaussianBlur(cv2.resize(cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY), (80, 60),
+                                                 interpolation=cv2.INTER_AREA), (3, 3), 0) for frame in clip])
+    change = np.abs(np.diff(gray.astype(np.float32), axis=0))
+    change[change < 12] = 0                                    # noise, lamp and shake stay below this
+    mass = change.sum(axis=(1, 2)) + 1e-6
+    rows, cols = np.mgrid[0:60, 0:80]
+    centroid = np.stack([(change * cols).sum(axis=(1, 2)) / mass, (change * rows).sum(axis=(1, 2)) / mass], axis=1)
+    centroid -= centroid.mean(axis=0)
+    return np.concatenate([centroid.ravel() / 10, np.diff(centroid, axis=0).ravel() / 5])
+
+
+def test_motion_tells_the_class(sampled_clips):
+    clips, labels, signers = sampled_clips
+    features = np.array([_difference_trajectory(clip) for clip in clips])
+    accuracy = _signer_independent_accuracy(_nearest_centroid, features, labels, signers)
+    assert accuracy > 4 * CHANCE, f"a crude motion feature should separate the classes (accuracy {accuracy:.2f})"
+
+
+def test_demo_classes_are_distinct_and_complete():
+    assert len(DEMO_CLASSES) >= 10 and len(set(LABELS)) == len(LABELS)
+    assert LABELS[:10] == ("circle_cw", "circle_ccw", "swipe_left", "swipe_right", "swipe_up", "swipe_down",
+                           "zigzag", "double_tap", "wave", "figure_eight")
+    assert all(len(row) == 4 and all(row) for row in DEMO_CLASSES)
+    with pytest.raises(ValueError, match="circle_cw"):
+        render_video("no_such_sign", 1, 0)
+    with pytest.raises(ValueError, match="num_classes=17"):
+        generate_demo_set(Path("unused"), num_classes=17)
