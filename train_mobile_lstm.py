@@ -13,6 +13,7 @@ The features must exist: `python pipeline_mobile_lstm.py` computes them, or `pyt
 import argparse
 import math
 import os
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -37,7 +38,7 @@ STREAMS = ("rgb", "flow", "both")
 class LstmConfig:
     """Settings of one training run; saved beside the checkpoints (-state.json)."""
 
-    stream: str = "both"  # rgb, flow, or both (per-frame concatenation of the two feature vectors)
+    stream: str = "flow"  # rgb, flow, or both (per-frame concatenation of the two feature vectors)
     model: str = "mobilenet"  # which CNN made the features (model_mobile.FEATURE_MODELS)
     weights: str = "imagenet"  # which features: of the ImageNet CNN or of the random one ("none")
     epochs: int = 50  # the seed: 50
@@ -205,8 +206,8 @@ def classification_report(probs: np.ndarray, labels: np.ndarray, classes: VideoC
         tmp = result["csv"].with_name(f".tmp-{result['csv'].name}")
         per_class.to_csv(tmp, index=False)
         os.replace(tmp, result["csv"])
-        predict.plot_confusion(confusion, classes.classes, result["png"],
-                               f"{out_prefix.name} {split}: top-1 {result['top1']:.1%}")
+        run = re.sub(r"^\d{8}-\d{6}-", "", out_prefix.name)  # the title fits without the time stamp
+        predict.plot_confusion(confusion, classes.classes, result["png"], f"{run} {split}: top-1 {result['top1']:.1%}")
     return result
 
 
@@ -234,7 +235,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", choices=sorted(VIDEO_SETS), default="demo", help="which VideoSet (videoset.py)")
     parser.add_argument("--stream", choices=STREAMS, default=defaults.stream,
-                        help="rgb, flow, or both (one LSTM on the concatenated features; default)")
+                        help="rgb, flow (default), or both (one LSTM on the concatenated features)")
     parser.add_argument("--model", choices=sorted(model_mobile.FEATURE_MODELS), default=defaults.model,
                         help="the CNN whose features to train on")
     parser.add_argument("--weights", choices=model_mobile.WEIGHTS, default=defaults.weights,
