@@ -11,6 +11,7 @@ confusions, next to the training log in log/.
 """
 import argparse
 import os
+import re
 import time
 from pathlib import Path
 
@@ -164,14 +165,21 @@ def evaluate(video_set: VideoSet, predictor: Predictor, split: str = "val", out_
             raise ValueError(f"The {stream} folders of split {split} hold other videos than the "
                              f"{predictor.streams[0]} folders; re-run frame.py and opticalflow.py")
     probs = np.concatenate([predictor({s: g[i][0] for s, g in generators.items()}) for i in range(len(first))])
-    labels = first.labels
+    return classification_report(probs, first.labels, classes, out_prefix, split)
+
+
+def classification_report(probs: np.ndarray, labels: np.ndarray, classes: VideoClasses,
+                          out_prefix: Path | None = None, split: str = "val") -> dict:
+    """Top-1/top-5, confusion matrix and per-class accuracy of predicted probabilities (n, num_classes).
+
+    Writes <out_prefix>-<split>-{classes.csv,confusion.png} when out_prefix is given.
+
+    Returns:
+        dict with top1, top5, num_clips, per_class (DataFrame), confusions (list of (true, predicted, count)),
+        confusion (matrix, rows true), csv and png paths, predictions (n,) and labels (n,).
+    """
     predictions = probs.argmax(axis=1)
     top5 = np.argsort(probs, axis=1)[:, ::-1][:, :5]
-    result = {
-        "split": split, "num_clips": len(labels), "predictions": predictions, "labels": labels,
-        "top1": float(np.mean(predictions == labels)),
-        "top5": float(np.mean([label in row for label, row in zip(labels, top5)])),
-    }
     confusion = np.zeros((len(classes), len(classes)), dtype=int)
     np.add.at(confusion, (labels, predictions), 1)
     per_class = pd.DataFrame({
@@ -183,9 +191,13 @@ def evaluate(video_set: VideoSet, predictor: Predictor, split: str = "val", out_
     per_class["accuracy"] = per_class["correct"] / per_class["clips"].replace(0, np.nan)
     off_diagonal = [(classes.classes[t], classes.classes[p], int(confusion[t, p]))
                     for t, p in zip(*np.nonzero(confusion)) if t != p]
-    result["per_class"] = per_class
-    result["confusions"] = sorted(off_diagonal, key=lambda row: -row[2])[:10]
-    result["confusion"] = confusion
+    result = {
+        "split": split, "num_clips": len(labels), "predictions": predictions, "labels": labels,
+        "top1": float(np.mean(predictions == labels)),
+        "top5": float(np.mean([label in row for label, row in zip(labels, top5)])),
+        "per_class": per_class, "confusion": confusion,
+        "confusions": sorted(off_diagonal, key=lambda row: -row[2])[:10],
+    }
     if out_prefix is not None:
         out_prefix = Path(out_prefix)
         out_prefix.parent.mkdir(parents=True, exist_ok=True)
@@ -194,8 +206,8 @@ def evaluate(video_set: VideoSet, predictor: Predictor, split: str = "val", out_
         tmp = result["csv"].with_name(f".tmp-{result['csv'].name}")
         per_class.to_csv(tmp, index=False)
         os.replace(tmp, result["csv"])
-        plot_confusion(confusion, classes.classes, result["png"], f"{out_prefix.name} {split}: top-1 "
-                       f"{result['top1']:.1%}")
+        run = re.sub(r"^\d{8}-\d{6}-", "", out_prefix.name)  # the title fits without the time stamp
+        plot_confusion(confusion, classes.classes, result["png"], f"{run} {split}: top-1 {result['top1']:.1%}")
     return result
 
 

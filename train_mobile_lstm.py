@@ -12,15 +12,12 @@ The features must exist: `python pipeline_mobile_lstm.py` computes them, or `pyt
 """
 import argparse
 import math
-import os
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
-import pandas as pd
 
 import feature
 import model_lstm
@@ -171,46 +168,6 @@ def train_mobile_lstm(video_set: VideoSet, config: LstmConfig, verbose: int = 2)
     return result
 
 
-def classification_report(probs: np.ndarray, labels: np.ndarray, classes: VideoClasses,
-                          out_prefix: Path | None = None, split: str = "val") -> dict:
-    """Top-1/top-5, confusion matrix and per-class accuracy of predicted probabilities (n, num_classes).
-
-    Writes <out_prefix>-<split>-{classes.csv,confusion.png} when out_prefix is given (the same files and
-    dict keys as predict.evaluate; the confusion PNG is drawn by predict.plot_confusion).
-    """
-    predictions = probs.argmax(axis=1)
-    top5 = np.argsort(probs, axis=1)[:, ::-1][:, :5]
-    confusion = np.zeros((len(classes), len(classes)), dtype=int)
-    np.add.at(confusion, (labels, predictions), 1)
-    per_class = pd.DataFrame({
-        "sClass": classes.classes,
-        "sLong": [classes.description(i) for i in range(len(classes))],
-        "clips": confusion.sum(axis=1),
-        "correct": np.diag(confusion),
-    })
-    per_class["accuracy"] = per_class["correct"] / per_class["clips"].replace(0, np.nan)
-    off_diagonal = [(classes.classes[t], classes.classes[p], int(confusion[t, p]))
-                    for t, p in zip(*np.nonzero(confusion)) if t != p]
-    result = {
-        "split": split, "num_clips": len(labels), "predictions": predictions, "labels": labels,
-        "top1": float(np.mean(predictions == labels)),
-        "top5": float(np.mean([label in row for label, row in zip(labels, top5)])),
-        "per_class": per_class, "confusion": confusion,
-        "confusions": sorted(off_diagonal, key=lambda row: -row[2])[:10],
-    }
-    if out_prefix is not None:
-        out_prefix = Path(out_prefix)
-        out_prefix.parent.mkdir(parents=True, exist_ok=True)
-        result["csv"] = out_prefix.with_name(f"{out_prefix.name}-{split}-classes.csv")
-        result["png"] = out_prefix.with_name(f"{out_prefix.name}-{split}-confusion.png")
-        tmp = result["csv"].with_name(f".tmp-{result['csv'].name}")
-        per_class.to_csv(tmp, index=False)
-        os.replace(tmp, result["csv"])
-        run = re.sub(r"^\d{8}-\d{6}-", "", out_prefix.name)  # the title fits without the time stamp
-        predict.plot_confusion(confusion, classes.classes, result["png"], f"{run} {split}: top-1 {result['top1']:.1%}")
-    return result
-
-
 def evaluate_mobile_lstm(model_path: Path, video_set: VideoSet, config: LstmConfig, split: str = "val",
                          out_prefix: Path | None = None) -> dict:
     """Evaluates a trained LSTM on the features of a split; see `classification_report` for the result."""
@@ -218,7 +175,7 @@ def evaluate_mobile_lstm(model_path: Path, video_set: VideoSet, config: LstmConf
     model = model_lstm.lstm_load(model_path, video_set.num_frames, feature_len(config), len(classes))
     generator = features_generator(video_set, config, split, classes, shuffle=False)
     probs = np.concatenate([np.asarray(model(generator[i][0], training=False)) for i in range(len(generator))])
-    return classification_report(probs, generator.labels, classes, out_prefix, split)
+    return predict.classification_report(probs, generator.labels, classes, out_prefix, split)
 
 
 def print_evaluation(result: dict, stream: str):

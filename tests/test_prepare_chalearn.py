@@ -1,5 +1,5 @@
 """prepare_chalearn.py on the real IsoGD list files with tiny zip archives of a few hundred of their rows."""
-import os
+
 import zipfile
 from collections import Counter
 from pathlib import Path
@@ -12,11 +12,9 @@ import prepare_chalearn as pc
 NUM_TRAIN, NUM_VAL, NUM_TEST = 300, 50, 50
 LEFT_OUT = 5  # index of a train row whose RGB video is missing from the archive
 
-
 def fake_video(path: str) -> bytes:
     """Tiny stand-in bytes for an .avi (sorting never decodes them)."""
     return f"RIFF fake avi {path}".encode()
-
 
 @pytest.fixture(scope="module")
 def isogd(shared_data, tmp_path_factory):
@@ -40,17 +38,14 @@ def isogd(shared_data, tmp_path_factory):
             zf.writestr(depth, fake_video(depth))
     return {"lists": lists, "archives": sorted(archive_dir.glob("*.zip")), "archive_dir": archive_dir, "rows": rows}
 
-
 def sort(isogd, out, **kwargs):
     return pc.sort_chalearn(out, isogd["lists"], isogd["archives"], **kwargs)
-
 
 def test_read_list_parses_real_train_list(shared_data):
     rows = pc.read_list(shared_data / "chalearn" / "train.txt")
     assert len(rows) == 35878
     assert rows[0] == ("train/001/M_00001.avi", "train/001/K_00001.avi", 26)
     assert pc.read_list(shared_data / "chalearn" / "val.txt")[0][0].startswith("valid/")
-
 
 def test_sorts_rgb_only_into_label_folders_and_renames_valid_to_val(isogd, tmp_path):
     counts = sort(isogd, tmp_path)
@@ -65,7 +60,6 @@ def test_sorts_rgb_only_into_label_folders_and_renames_valid_to_val(isogd, tmp_p
     assert counts["val"]["sorted"] == NUM_VAL and counts["test"]["sorted"] == NUM_TEST
     assert len(list(root.glob("*/c*/M_*.avi"))) == NUM_TRAIN - 1 + NUM_VAL + NUM_TEST
 
-
 def test_class_csv_from_real_class_file(isogd, tmp_path, shared_data):
     sort(isogd, tmp_path, splits=("test",), class_file=shared_data / "chalearn" / "class.csv")
     class_file = tmp_path / "249" / "class.csv"
@@ -75,13 +69,11 @@ def test_class_csv_from_real_class_file(isogd, tmp_path, shared_data):
     row = table.set_index("sClass").loc["c021"]
     assert (row.sLong, row.sCat, row.sDetail) == ("ItalianGestures/Bellissima", "ItalianGestures", "Bellissima")
 
-
 def test_class_csv_without_class_file_uses_label_ids(isogd, tmp_path):
     sort(isogd, tmp_path, splits=("test",))
     table = pd.read_csv(tmp_path / "249" / "class.csv", index_col=0)
     assert len(table) == 249
     assert table.iloc[25].tolist() == ["c026", "c026", "c026", "c026"]
-
 
 def test_classes_10_hard_links_the_classes_with_most_training_videos(isogd, tmp_path, shared_data):
     pc.main([
@@ -104,7 +96,6 @@ def test_classes_10_hard_links_the_classes_with_most_training_videos(isogd, tmp_
         assert video.stat().st_ino == original.stat().st_ino and original.exists()
     assert len(list((subset / "train").rglob("*.avi"))) == sum(num_videos[label] for label in expected)
 
-
 def test_subset_class_file_selects_listed_classes(isogd, tmp_path, shared_data):
     sort(isogd, tmp_path)
     chosen = pd.read_csv(shared_data / "chalearn" / "class.csv", index_col=0).iloc[[25, 18, 19]]
@@ -113,7 +104,6 @@ def test_subset_class_file_selects_listed_classes(isogd, tmp_path, shared_data):
     assert sorted(d.name for d in (tmp_path / "003" / "train").iterdir()) == ["c019", "c020", "c026"]
     table = pd.read_csv(tmp_path / "003" / "class.csv", index_col=0)
     assert table.sClass.tolist() == ["c019", "c020", "c026"]
-
 
 def test_rerun_skips_sorted_videos_and_links(isogd, tmp_path):
     sort(isogd, tmp_path)
@@ -124,7 +114,6 @@ def test_rerun_skips_sorted_videos_and_links(isogd, tmp_path):
     subset_counts = pc.make_subset(tmp_path, [26, 19])
     assert subset_counts["train"]["sorted"] == 0 and subset_counts["train"]["skipped"] > 0
 
-
 def test_missing_member_is_reported_not_fatal(isogd, tmp_path):
     counts = sort(isogd, tmp_path, splits=("train",))
     rgb, _, label = isogd["rows"]["train"][LEFT_OUT]
@@ -132,7 +121,6 @@ def test_missing_member_is_reported_not_fatal(isogd, tmp_path):
     missing = (tmp_path / "249" / "missing.txt").read_text().splitlines()
     assert f"train {rgb}" in missing and len(missing) == counts["train"]["missing"]
     assert not (tmp_path / "249" / "train" / pc.label_folder(label) / Path(rgb).name).exists()
-
 
 def test_conflicting_existing_file_is_not_overwritten(isogd, tmp_path):
     target = tmp_path / "249" / "train" / "c026" / "M_00001.avi"
@@ -145,7 +133,6 @@ def test_conflicting_existing_file_is_not_overwritten(isogd, tmp_path):
     counts = sort(isogd, tmp_path, splits=("train",), overwrite=True)
     assert counts["train"]["sorted"] == 1 and target.read_bytes() == fake_video("train/001/M_00001.avi")
 
-
 def test_unlabelled_split_is_skipped_with_message(isogd, tmp_path, capsys):
     lists = tmp_path / "lists"
     lists.mkdir()
@@ -155,7 +142,6 @@ def test_unlabelled_split_is_skipped_with_message(isogd, tmp_path, capsys):
     assert counts == {}
     assert "no labels" in capsys.readouterr().out
     assert not (tmp_path / "out" / "249" / "test").exists()
-
 
 def test_extracted_folder_is_linked_not_moved(isogd, tmp_path):
     extracted = tmp_path / "IsoGD"
@@ -167,7 +153,6 @@ def test_extracted_folder_is_linked_not_moved(isogd, tmp_path):
     rgb, _, label = isogd["rows"]["test"][0]
     assert source.exists()
     assert (tmp_path / "out" / "249" / "test" / pc.label_folder(label) / "M_00001.avi").samefile(source)
-
 
 def test_bad_inputs_raise_errors_that_name_the_file(isogd, tmp_path):
     with pytest.raises(FileNotFoundError, match=r"nowhere\.zip.*IsoGD"):
