@@ -17,11 +17,12 @@ a temporary name and renamed into place, so a killed run is resumed by running i
 """
 import argparse
 import functools
+import itertools
 import math
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from statistics import NormalDist
 from typing import NamedTuple, Sequence
@@ -35,8 +36,7 @@ from tqdm import tqdm
 WIDTH_PX, HEIGHT_PX = 320, 240    # ChaLearn IsoGD's RGB videos are 320x240
 FPS = 25.0
 DURATION_S = (2.0, 5.0)           # uniform per video
-MOTION_FRAC = (0.13, 0.19)        # path amplitude A / frame height: paths span ~26-45 % of the height
-JPEG_QUALITY = 85                 # MJPG quality: ~1/3 the size of the default 95, no visible loss
+MOTION_FRAC = (0.125, 0.185)       # path amplitude A / height: paths span ~25-45 % of the height (tests pin it)
 # --------------------------------------------------------------------------
 
 
@@ -109,49 +109,50 @@ def _ease(f: np.ndarray) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(np.pi * np.clip(f, 0.0, 1.0))
 
 
-def _polyline(corners: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Walks the corners (k, 2) at progress u (n,) in [0, 1], stopping briefly at each corner -> (n, 2)."""
-    num_segments = len(corners) - 1
-    position = np.clip(u, 0.0, 1.0) * num_segments
-    segment = np.minimum(position.astype(int), num_segments - 1)
-    f = _ease(position - segment)[:, None]
+def _polyline(corners: np.ndarray, u: np.ndarray, times: Sequence[float] | None = None) -> np.ndarray:
+    """Walks the corners (k, 2) at progress u (n,) in [0, 1], stopping briefly at each corner -> (n, 2).
+
+    times: the progress (k,) at which each corner is reached, 0 .. 1; evenly spaced if None.
+    """
+    times = np.linspace(0.0, 1.0, len(corners)) if times is None else np.asarray(times, float)
+    u = np.clip(u, 0.0, 1.0)
+    segment = np.clip(np.searchsorted(times, u, side="right") - 1, 0, len(corners) - 2)
+    f = _ease((u - times[segment]) / (times[segment + 1] - times[segment]))[:, None]
     return corners[segment] * (1 - f) + corners[segment + 1] * f
 
 
 def _gesture_path(label: str, t: np.ndarray, rng: np.random.Generator) -> tuple:
-    """The hand's movement for one class.
+    """The hand's movement for one class, starting and ending at the rest point (0, 0).
 
+    A lead-in brings the hand from rest to where the shape begins and a lead-out takes it back, so the
+    first and last frames look the same for every class; the caller centres the whole path on a random anchor.
     Args:
         t: (n,) time as a fraction of the video, 0..1.
     Returns:
-        xy (n, 2) in units of the amplitude A (not yet centred), log_scale (n,), extra_rotation_deg (n,).
+        xy (n, 2) in units of the amplitude A, log_scale (n,), extra_rotation_deg (n,).
     """
     n = len(t)
     log_scale = np.zeros(n)
     rotation = np.zeros(n)
-    if label in _SWIPES:
-        # One stroke inside a random window, the hand resting before and after it.
-        stroke = rng.uniform(0.45, 0.75)
-        start = rng.uniform(0.02, 0.98 - stroke)
-        f = _ease((t - start) / stroke)[:, None]
-        direction = np.array(_SWIPES[label])
-        length = rng.uniform(2.1, 2.5)
-        xy = direction * length * (f - 0.5)
-        return xy, log_scale, rotation
-    # Continuous gestures: progress u runs 0 -> 1 between t0 and t1, slower at the ends (random profile).
-    t0, t1 = rng.uniform(0.02, 0.12), 1.0 - rng.uniform(0.02, 0.12)
+    t0, t1 = rng.uniform(0.06, 0.1), 1.0 - rng.uniform(0.06, 0.1)   # the gesture between lead-in and lead-out
     tau = np.clip((t - t0) / (t1 - t0), 0.0, 1.0)
-    b = rng.uniform(0.2, 0.6)
-    u = tau - b * np.sin(2 * np.pi * tau) / (2 * np.pi)
+    if label in _SWIPES:
+        # Wind up against the direction, stroke through (twice the distance in about the same time), return.
+        reach = np.array(_SWIPES[label]) * rng.uniform(0.95, 1.15)
+        windup, stroke = rng.uniform(0.2, 0.3), rng.uniform(0.35, 0.45)
+        corners = np.array([[0, 0], -reach, reach, [0, 0]], float)
+        return _polyline(corners, tau, (0, windup, windup + stroke, 1)), log_scale, rotation
+    b = rng.uniform(0.2, 0.5)
+    u = tau - b * np.sin(2 * np.pi * tau) / (2 * np.pi)   # a random speed profile, slower at the ends
     if label in ("circle_cw", "circle_ccw"):
         sign = 1.0 if label == "circle_cw" else -1.0   # y points down: increasing angle turns clockwise on screen
         angle = -np.pi / 2 + rng.uniform(-0.7, 0.7) + sign * 2 * np.pi * u
         xy = np.stack([np.cos(angle), np.sin(angle)], axis=1)
     elif label == "zigzag":
-        corners = np.array([[-1, -1], [1, -1 / 3], [-1, 1 / 3], [1, 1]], float) * [0.85, 0.9]
+        corners = np.array([[-1, -1], [1, -1 / 3], [-1, 1 / 3], [1, 1]], float) * [0.8, 0.85]
         xy = _polyline(corners, u)
     elif label in ("square_cw", "square_ccw"):
-        corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]], float) * 0.7
+        corners = np.array([[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]], float) * 0.65
         if label == "square_ccw":
             corners = corners[:, ::-1]   # swapping x and y walks the same square the other way round
         xy = _polyline(corners, u)
@@ -162,12 +163,14 @@ def _gesture_path(label: str, t: np.ndarray, rng: np.random.Generator) -> tuple:
     elif label == "wave":
         cycles = rng.uniform(2.0, 2.5)
         phase = 2 * np.pi * cycles * u
-        xy = np.stack([0.55 * np.sin(phase), 0.06 * np.cos(2 * phase)], axis=1)
-        rotation = 18.0 * np.sin(phase - 0.4)   # the wrist turns with the wave
+        xy = np.stack([0.55 * np.sin(phase), 0.06 * np.sin(2 * phase)], axis=1)
+        rotation = 18.0 * np.sin(phase - 0.4) * np.sin(np.pi * u)   # the wrist turns with the wave
     elif label == "figure_eight":
         xy = np.stack([0.5 * np.sin(4 * np.pi * u), -0.9 * np.sin(2 * np.pi * u)], axis=1)
     else:
         raise ValueError(f"Unknown demo class {label!r}; choose one of {', '.join(LABELS)}")
+    # Lead-in from rest to the first point of the shape, lead-out from its last point back to rest.
+    xy = xy * np.where(t < t0, _ease(t / t0), np.where(t > t1, _ease((1 - t) / (1 - t1)), 1.0))[:, None]
     return xy, log_scale, rotation
 
 
@@ -240,7 +243,7 @@ def _bgr(rgb, gain=1.0) -> tuple:
 
 
 def _hand_sprite(skin_rgb: tuple, length_px: float, mirror: bool, rng: np.random.Generator) -> tuple:
-    """A palm-forward hand, fingers up: premultiplied BGRA (s, s, 4) float32 and the palm-centre offset.
+    """A palm-forward hand, fingers up: premultiplied BGRA (s, s, 4) float32 and its palm centre (x, y) in px.
 
     Drawn at 2x the nominal size (it is scaled down per frame), with soft edges and darker rims.
     """
@@ -286,7 +289,7 @@ def _hand_sprite(skin_rgb: tuple, length_px: float, mirror: bool, rng: np.random
     sprite = np.dstack([bgr * alpha[:, :, None], alpha]).astype(np.float32)
     if mirror:
         sprite = sprite[:, ::-1].copy()
-    return sprite, centre, ss
+    return sprite, centre
 
 
 # Standard normal quantiles of the 256 byte values: maps uniform random bytes to Gaussian noise.
@@ -431,7 +434,7 @@ def _render(label, signer, rng_seed, width, height, fps, num_samples, path_only=
     log_scale = log_scale + 0.06 * np.sin(2 * np.pi * rng.uniform(0.2, 0.6) * seconds + rng.uniform(0, 2 * np.pi))
     hand_scale = rng.uniform(0.82, 1.2) * np.exp(log_scale)
     hand_len = rng.uniform(0.2, 0.24) * h
-    sprite, sprite_centre, _ = _hand_sprite(tuple(skin), hand_len, mirror=not preset.right_handed, rng=rng)
+    sprite, sprite_centre = _hand_sprite(tuple(skin), hand_len, mirror=not preset.right_handed, rng=rng)
     shoulder = np.array([body_x + side * shoulder_half * 0.9, shoulder_y + 0.05 * size])
     elbow_out = rng.uniform(0.05, 0.15) * h
     sleeve_w = int(0.085 * size)
@@ -536,6 +539,10 @@ def _write_video(path: Path, frames: np.ndarray, fps: float) -> None:
                                "install (requirements.txt)")
         for frame in frames:
             writer.write(frame)
+    except BaseException:
+        writer.release()
+        temp.unlink(missing_ok=True)     # our own half-written file
+        raise
     finally:
         writer.release()
     os.replace(temp, path)
@@ -638,10 +645,16 @@ def generate_demo_set(out_dir: Path, num_classes: int = 10, per_class: int = 16,
                 _make_video(task)
                 bar.update()
         else:
+            # A few videos in flight at a time: on Ctrl-C or an error only those finish, not the whole queue.
+            queue = iter(todo)
             with ProcessPoolExecutor(max_workers=workers) as pool:
-                for future in as_completed([pool.submit(_make_video, task) for task in todo]):
-                    future.result()
-                    bar.update()
+                running = {pool.submit(_make_video, task) for task in itertools.islice(queue, 2 * workers)}
+                while running:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()
+                        bar.update()
+                        running |= {pool.submit(_make_video, task) for task in itertools.islice(queue, 1)}
     finally:
         bar.close()
     seconds = time.perf_counter() - start

@@ -94,6 +94,18 @@ def test_rerun_skips_finished_videos_and_redoes_missing_ones(tiny_set, capsys):
             assert video.stat().st_mtime_ns == before[video][0], f"{video} was rewritten"
 
 
+def test_command_line_writes_and_overwrite_renders_again(tmp_path, capsys):
+    args = ["--classes", "2", "--per-class", "1", "--val-per-class", "1", "--out", str(tmp_path), "--workers", "1"]
+    assert prepare_demo.main(args) == 0
+    assert "videos: 4 written, 0 skipped" in capsys.readouterr().out
+    assert len(list((tmp_path / "002").rglob("*.avi"))) == 4
+    prepare_demo.main(args + ["--overwrite"])
+    out = capsys.readouterr().out
+    assert "videos: 4 written, 0 skipped" in out and str((tmp_path / "002").resolve()) in out
+    with pytest.raises(SystemExit):
+        prepare_demo.main(["--classes", "17"])
+
+
 def test_different_class_list_is_refused_and_nothing_deleted(tmp_path):
     video_dir = tmp_path / "003"
     video_dir.mkdir()
@@ -125,7 +137,7 @@ def test_render_is_deterministic_per_seed():
 def test_hand_moves_visibly_but_within_flow_range():
     """At the network's input (16 samples, 128 px short side) the hand moves a few px per sample, rarely > 15."""
     steps, extents = [], []
-    for class_index, label in enumerate(LABELS[:NUM_CLASSES]):
+    for class_index, label in enumerate(LABELS):                  # the extra classes too
         for signer in (1, 4, 7):
             path = prepare_demo.hand_path(label, signer, (1, class_index, signer))   # (n, 2) px at 320x240
             sampled = path[np.arange(16) * len(path) // 16] * 128 / 240
@@ -172,41 +184,84 @@ def _logistic_regression(train, train_y, test, test_y, steps=200, rate=0.5, l2=1
 @pytest.fixture(scope="module")
 def sampled_clips():
     """16 sampled frames (as the pipeline sees them) of 3 videos per class and signer, at 160x120."""
-    clips, labels, signers = [], [], []
+    clips, labels, signers, takes = [], [], [], []
     for class_index, label in enumerate(LABELS[:NUM_CLASSES]):
         for signer in prepare_demo.SIGNERS:
-            for k in range(3):
-                clips.append(render_video(label, signer, (42, class_index, signer, k), width=160, height=120,
+            for take in range(3):
+                clips.append(render_video(label, signer, (42, class_index, signer, take), width=160, height=120,
                                           num_samples=16))
                 labels.append(class_index)
                 signers.append(signer)
-    return np.array(clips), np.array(labels), np.array(signers)   # (V, 16, 120, 160, 3) uint8 BGR
+                takes.append(take)
+    # (V, 16, 120, 160, 3) uint8 BGR, and per clip: class, signer, take
+    return np.array(clips), np.array(labels), np.array(signers), np.array(takes)
 
 
-def _signer_independent_accuracy(classifier, features, labels, signers) -> float:
-    """Mean test accuracy over 4 folds, each testing on 2 signers never trained on (the last fold is our val split)."""
-    folds = [(1, 2), (3, 4), (5, 6), prepare_demo.VAL_SIGNERS]
-    accuracies = []
-    for held_out in folds:
-        test = np.isin(signers, held_out)
-        accuracies.append(classifier(features[~test], labels[~test], features[test], labels[test]))
-    return float(np.mean(accuracies))
+def _held_out_accuracies(classifier, features, labels, signers, takes, num_takes=3) -> dict:
+    """Mean test accuracy of two kinds of held-out data.
+
+    "new signers": 4 folds, each testing on 2 signers never trained on (the last fold is our val split).
+    "same signers": one fold per take, each testing on that take of every class and signer, trained on the rest;
+    knowing the signer must not help either (a class-dependent skin tone would show here).
+    """
+    folds = {"new signers": [np.isin(signers, pair) for pair in ((1, 2), (3, 4), (5, 6), prepare_demo.VAL_SIGNERS)],
+             "same signers": [takes == take for take in range(num_takes)]}
+    return {name: float(np.mean([classifier(features[~test], labels[~test], features[test], labels[test])
+                                 for test in tests]))
+            for name, tests in folds.items()}
 
 
 def test_single_frames_and_mean_frames_do_not_tell_the_class(sampled_clips):
-    clips, labels, signers = sampled_clips
+    clips, labels, signers, takes = sampled_clips
     frames = clips[:, ::4]                                    # 4 of the 16 samples of each clip
     num_samples = frames.shape[1]
     histograms = np.array([cv2.calcHist([frame], [0, 1, 2], None, [4, 4, 4], [0, 256] * 3).ravel()
                            for frame in frames.reshape(-1, *frames.shape[2:])]) / (120 * 160)   # per frame
     mean_frames = np.array([cv2.resize(clip.mean(axis=0, dtype=np.float32).mean(axis=2), (16, 12),
                                        interpolation=cv2.INTER_AREA).ravel() for clip in clips])   # 16x12 gray
-    for name, features, y, who in (
-            ("frame colour histogram", histograms, np.repeat(labels, num_samples), np.repeat(signers, num_samples)),
-            ("mean frame", mean_frames, labels, signers)):
+    per_frame = [np.repeat(x, num_samples) for x in (labels, signers, takes)]
+    for name, features, meta in (("frame colour histogram", histograms, per_frame),
+                                 ("mean frame", mean_frames, (labels, signers, takes))):
         for classifier in (_nearest_centroid, _logistic_regression):
-            accuracy = _signer_independent_accuracy(classifier, features, y, who)
-            assert accuracy < 2 * CHANCE, f"{name} tells the class ({classifier.__name__}: {accuracy:.2f})"
+            for split, accuracy in _held_out_accuracies(classifier, features, *meta).items():
+                assert accuracy < 2 * CHANCE, f"{name} tells the class ({classifier.__name__}, {split}: {accuracy:.2f})"
+
+
+def _nearest_neighbours(train, train_y, test, test_y, k=15) -> float:
+    """k-nearest-neighbour vote; accuracy on the test rows."""
+    distances = ((test[:, None] - train[None]) ** 2).sum(axis=-1)
+    votes = train_y[np.argpartition(distances, k, axis=1)[:, :k]]
+    predicted = np.array([np.bincount(row, minlength=NUM_CLASSES).argmax() for row in votes])
+    return float((predicted == test_y).mean())
+
+
+def test_hand_position_does_not_tell_the_class():
+    """Even the true palm position (no detector needed) in the first frame, in any sampled frame, or averaged
+    over the clip is (nearly) the same for every class: each path starts at rest and is centred on a random anchor."""
+    labels, signers, takes, sampled = [], [], [], []
+    for class_index, label in enumerate(LABELS[:NUM_CLASSES]):
+        for signer, preset in prepare_demo.SIGNERS.items():
+            for take in range(6):
+                path = prepare_demo.hand_path(label, signer, (7, class_index, signer, take), width=160, height=120)
+                path[:, 0] = (path[:, 0] - 80) * (-1 if preset.right_handed else 1)   # towards the body's side
+                sampled.append(path[np.arange(16) * len(path) // 16])
+                labels.append(class_index)
+                signers.append(signer)
+                takes.append(take)
+    sampled, labels, signers, takes = (np.array(x) for x in (sampled, labels, signers, takes))
+    per_frame = [np.repeat(x, 16) for x in (labels, signers, takes)]
+    for name, features, meta in (("first frame", sampled[:, 0], (labels, signers, takes)),
+                                 ("mean position", sampled.mean(axis=1), (labels, signers, takes)),
+                                 ("any frame", sampled.reshape(-1, 2), per_frame)):
+        accuracy = _held_out_accuracies(_nearest_neighbours, features, *meta, num_takes=6)["new signers"]
+        assert accuracy < 2 * CHANCE, f"the hand's {name} tells the class (accuracy {accuracy:.2f})"
+        # More sensitive: how far apart the class means are, relative to the spread within a class. With 48 clips
+        # per class, sampling noise alone gives ~0.15; a class-dependent shift of half the amplitude gives ~0.45.
+        y = meta[0]
+        means = np.stack([features[y == c].mean(axis=0) for c in range(NUM_CLASSES)])
+        between = np.sqrt(((means - features.mean(axis=0)) ** 2).sum(axis=1).mean())
+        within = np.sqrt(np.mean([((features[y == c] - means[c]) ** 2).sum(axis=1).mean() for c in range(NUM_CLASSES)]))
+        assert between / within < 0.25, f"the hand's {name} depends on the class ({between / within:.2f})"
 
 
 def _difference_trajectory(clip: np.ndarray) -> np.ndarray:
@@ -223,9 +278,9 @@ def _difference_trajectory(clip: np.ndarray) -> np.ndarray:
 
 
 def test_motion_tells_the_class(sampled_clips):
-    clips, labels, signers = sampled_clips
+    clips, labels, signers, takes = sampled_clips
     features = np.array([_difference_trajectory(clip) for clip in clips])
-    accuracy = _signer_independent_accuracy(_nearest_centroid, features, labels, signers)
+    accuracy = _held_out_accuracies(_nearest_centroid, features, labels, signers, takes)["new signers"]
     assert accuracy > 4 * CHANCE, f"a crude motion feature should separate the classes (accuracy {accuracy:.2f})"
 
 
