@@ -15,6 +15,7 @@ Default: the seed's size, a 40-frame flow I3D at 224 px (CHALEARN_020 frames, mi
 640x480 clip rendered by prepare_demo.py; the I3D is untrained (latency does not depend on weights).
 """
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -153,7 +154,8 @@ def main(argv=None) -> int:
         print(f"Clip {clip} {width}x{height} at {fps:g} fps; record {num_in} frames ({args.seconds:g} s); "
               f"{predictor.num_frames} sampled frames resized to {resized[1]}x{resized[0]}, {args.flow_method} flow, "
               f"crop {predictor.height}; model {'+'.join(predictor.streams)} "
-              f"{'(untrained I3D)' if not args.model else ''}; cv2 threads {cv2.getNumThreads()}")
+              f"{'(untrained I3D)' if not args.model else ''}; cv2 threads {cv2.getNumThreads()}, "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work slows both orders)")
         runs = {"seed": [], "ours": []}
         for repeat in range(args.repeats):
             for order, record in (("seed", record_seed_order), ("ours", record_ours)):
@@ -177,7 +179,11 @@ def main(argv=None) -> int:
           f"ratio {seed_s / ours_s:.1f}x")
     print(f"capture while flow runs (ours): {median('ours', 'capture_fps'):.1f} fps of {fps:g}, "
           f"median {median('ours', 'dropped'):.0f} frames dropped, {median('ours', 'flow_per_frame_s') * 1000:.0f} "
-          f"ms per flow, backlog at end {median('ours', 'backlog'):.0f} of {predictor.num_frames} sampled frames")
+          f"ms per flow, backlog at end {median('ours', 'backlog'):.0f} of {predictor.num_frames} sampled frames; "
+          f"load average now {os.getloadavg()[0]:.1f}")
+    if median("ours", "backlog") > 0:
+        print("flow fell behind the capture: the demo keeps capturing and previewing at full rate and computes flow "
+              "only on the sampled frames, so the wait after recording is the backlog times the time per flow")
     return 0
 
 

@@ -68,6 +68,11 @@ class Source:
     def read(self) -> np.ndarray | None:
         raise NotImplementedError
 
+    @property
+    def num_read_total(self) -> int:
+        """Frames delivered plus frames dropped: the stream position in frames."""
+        return self.num_read + self.num_dropped
+
     def release(self) -> None:
         """Frees the device or file; safe to call twice."""
 
@@ -95,7 +100,7 @@ class Camera(Source):
         if len(self._times) >= 11:
             span = self._times[-1] - self._times[0]
             if span > 0:
-                return (len(self._times) - 1) / span
+                return min((len(self._times) - 1) / span, 240.0)
         return self.nominal_fps
 
     def read(self) -> np.ndarray | None:
@@ -248,11 +253,6 @@ class FileSource(Source):
             return None
         self.num_read += 1
         return image  # (h, w, 3) uint8 BGR
-
-    @property
-    def num_read_total(self) -> int:
-        """Frames delivered plus frames dropped: the stream position in frames."""
-        return self.num_read + self.num_dropped
 
     def release(self) -> None:
         if self._capture is not None:

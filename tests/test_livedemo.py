@@ -176,6 +176,14 @@ def test_ctrl_c_releases_the_camera(blob_model, fake_cameras, monkeypatch, capsy
     assert fake_cameras.instances[-1].reads == 30 and all(c.released for c in fake_cameras.instances)
 
 
+def test_headless_camera_records_without_space_and_releases_it(blob_model, fake_cameras, capsys):
+    fake_cameras.working = {0}
+    rc = livedemo.main(demo_args(blob_model, "--headless", "--once"))
+    records = json_lines(capsys.readouterr().out)
+    assert rc == 0 and len(records) == 1 and records[0]["frames"] == 60  # 2 s at the camera's 30 fps
+    assert fake_cameras.instances[-1].reads == 61 and all(c.released for c in fake_cameras.instances)
+
+
 def test_default_model_is_the_newest_best_checkpoint_or_a_clear_message(blob_model, tmp_path):
     predictor = livedemo.load_predictor(blob_model.video_set)
     assert predictor.paths == [blob_model.model] and predictor.streams == ("flow",)
