@@ -7,8 +7,9 @@ one of a few movements, in exactly ChaLearn's layout, so that `make demo` runs w
     <out>/<NNN>/{train,val}/<label>/s<signer>_<k>.avi   320x240, 25 fps, 2-5 s
 
 Only motion separates the classes: hand shape, size, pose, colours, start position and the
-time-averaged hand position are drawn from the same distribution for every class (each path is
-centred on a random anchor), so no single frame and no mean frame tells the class.
+time-averaged hand position are drawn from the same distribution for every class (each movement
+starts and ends at rest and is centred on a random anchor), so no single frame and no mean frame
+tells the class (tests/test_prepare_demo.py checks this with simple classifiers).
 "Signers" are appearance presets (skin, clothes, hair, room, handedness); train and val use
 different signers (signer-independent, as ChaLearn's splits are): train s01-s06, val s07-s08.
 
@@ -19,7 +20,6 @@ import argparse
 import functools
 import itertools
 import math
-import os
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -31,6 +31,8 @@ import cv2
 import numpy as np
 import pandas as pd
 from tqdm import tqdm
+
+from folderstep import atomic_write, clean_leftovers
 
 # ---- what the demo set is ------------------------------------------------
 WIDTH_PX, HEIGHT_PX = 320, 240    # ChaLearn IsoGD's RGB videos are 320x240
@@ -126,6 +128,7 @@ def _gesture_path(label: str, t: np.ndarray, rng: np.random.Generator) -> tuple:
 
     A lead-in brings the hand from rest to where the shape begins and a lead-out takes it back, so the
     first and last frames look the same for every class; the caller centres the whole path on a random anchor.
+
     Args:
         t: (n,) time as a fraction of the video, 0..1.
     Returns:
@@ -526,26 +529,21 @@ def _render(label, signer, rng_seed, width, height, fps, num_samples, path_only=
 
 def _write_video(path: Path, frames: np.ndarray, fps: float) -> None:
     """Writes (n, h, w, 3) uint8 BGR frames as MJPG .avi: to a hidden temporary name, then renamed into place."""
-    temp = path.with_name(f".{path.stem}.part.avi")
     height, width = frames.shape[1:3]
     fourcc = cv2.VideoWriter_fourcc(*"MJPG")
-    # FFmpeg's MJPEG is half the size of OpenCV's own encoder at the same error; the latter is the fallback.
-    writer = cv2.VideoWriter(str(temp), cv2.CAP_FFMPEG, fourcc, fps, (width, height))
-    if not writer.isOpened():
-        writer = cv2.VideoWriter(str(temp), cv2.CAP_OPENCV_MJPEG, fourcc, fps, (width, height))
-    try:
+    with atomic_write(path) as temp:
+        # FFmpeg's MJPEG is half the size of OpenCV's own encoder at the same error; the latter is the fallback.
+        writer = cv2.VideoWriter(str(temp), cv2.CAP_FFMPEG, fourcc, fps, (width, height))
         if not writer.isOpened():
-            raise RuntimeError(f"Cannot write {temp}: OpenCV has no MJPG writer here; check the opencv-contrib-python "
-                               "install (requirements.txt)")
-        for frame in frames:
-            writer.write(frame)
-    except BaseException:
-        writer.release()
-        temp.unlink(missing_ok=True)     # our own half-written file
-        raise
-    finally:
-        writer.release()
-    os.replace(temp, path)
+            writer = cv2.VideoWriter(str(temp), cv2.CAP_OPENCV_MJPEG, fourcc, fps, (width, height))
+        try:
+            if not writer.isOpened():
+                raise RuntimeError(f"Cannot write {temp}: OpenCV has no MJPG writer here; check the "
+                                   "opencv-contrib-python install (requirements.txt)")
+            for frame in frames:
+                writer.write(frame)
+        finally:
+            writer.release()
 
 
 def _make_video(task: tuple) -> str:
@@ -598,9 +596,8 @@ def write_class_file(video_dir: Path, num_classes: int) -> Path:
     """Writes <video_dir>/class.csv (,sClass,sLong,sCat,sDetail) atomically; returns its path."""
     class_file = video_dir / "class.csv"
     table = pd.DataFrame(list(DEMO_CLASSES[:num_classes]), columns=list(CLASS_COLUMNS))
-    temp = class_file.with_name(".class.csv.part")
-    table.to_csv(temp)
-    os.replace(temp, class_file)
+    with atomic_write(class_file) as temp:
+        table.to_csv(temp)
     return class_file
 
 
@@ -630,6 +627,7 @@ def generate_demo_set(out_dir: Path, num_classes: int = 10, per_class: int = 16,
     video_dir = Path(out_dir) / f"{num_classes:03d}"
     labels = LABELS[:num_classes]
     _check_existing(video_dir, labels)
+    clean_leftovers(video_dir)          # hidden .tmp-* files of a killed run
     video_dir.mkdir(parents=True, exist_ok=True)
     write_class_file(video_dir, num_classes)
 
