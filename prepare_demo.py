@@ -629,7 +629,6 @@ def generate_demo_set(out_dir: Path, num_classes: int = 10, per_class: int = 16,
     _check_existing(video_dir, labels)
     clean_leftovers(video_dir)          # hidden .tmp-* files of a killed run
     video_dir.mkdir(parents=True, exist_ok=True)
-    write_class_file(video_dir, num_classes)
 
     plan = video_plan(video_dir, num_classes, per_class, val_per_class, seed)
     todo = [(str(path), label, signer, entropy, FPS) for path, label, signer, entropy in plan
@@ -655,6 +654,7 @@ def generate_demo_set(out_dir: Path, num_classes: int = 10, per_class: int = 16,
                         running |= {pool.submit(_make_video, task) for task in itertools.islice(queue, 1)}
     finally:
         bar.close()
+    write_class_file(video_dir, num_classes)    # last: a class.csv means the set is complete
     seconds = time.perf_counter() - start
     print(f"Demo set videos: {len(todo)} written, {len(plan) - len(todo)} skipped ({num_classes} classes x "
           f"{per_class} train [signers s01-s06] + {val_per_class} val [s07-s08]) in {seconds:.1f} s "
