@@ -21,6 +21,7 @@ so capture and preview stay fluent; if flow falls behind, its queue holds only s
 """
 import argparse
 import collections
+import os
 import queue
 import sys
 import threading
@@ -41,6 +42,9 @@ DISPLAY_WIDTH_PX = 640                        # preview width; small test clips 
 # BGR colours of the centred box: ready, countdown / working, recording.
 GREEN, ORANGE, RED, WHITE = (0, 200, 0), (0, 140, 255), (0, 0, 230), (255, 255, 255)
 FONT = cv2.FONT_HERSHEY_SIMPLEX  # Hershey fonts are built into OpenCV: no font files needed
+# The flow worker runs at a lower priority (Linux nice, this thread only) so that on a busy machine the
+# capture/preview thread is served first and stays fluent; on an idle machine this changes nothing.
+WORKER_NICE = 5
 # ------------------------------------------------------------------------
 ON_END = ("stop", "loop")
 
@@ -378,6 +382,12 @@ class _InputWorker:
         return out
 
     def _run(self):
+        if sys.platform.startswith("linux") and WORKER_NICE:
+            try:  # on Linux, a thread id as PRIO_PROCESS "who" changes only this thread
+                nice = os.getpriority(os.PRIO_PROCESS, 0) + WORKER_NICE
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), min(nice, 19))
+            except OSError:
+                pass
         while True:
             item = self._queue.get()
             if item is None or self._cancelled:
