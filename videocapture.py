@@ -575,7 +575,12 @@ def main(argv=None) -> int:
     parser.add_argument("--headless", action="store_true", help="no window: record at once and print the timings")
     args = parser.parse_args(argv)
 
-    with open_source(args.source, args.camera, pace=not args.no_pace) as source:
+    try:
+        source = open_source(args.source, args.camera, pace=not args.no_pace)
+    except (CameraError, FileNotFoundError, frame.VideoError) as error:
+        print(f"videocapture: {error}", file=sys.stderr)
+        return 2
+    with source:
         recorder = None
         try:
             while True:
