@@ -322,8 +322,12 @@ def add_i3d_top(model, num_classes: int, dropout_prob: float = 0.5):
     if any(layer.name.startswith(TOP_PREFIX) for layer in model.layers):
         raise ValueError(f"Model {model.name!r} already has a top ({TOP_PREFIX}* layers); "
                          "build a fresh base with Inception_Inflated3d(include_top=False)")
+    # Standardise the pooled features first: they are all positive (ReLU) with a large common part, which
+    # makes a bare linear top on a frozen backbone learn very slowly.
+    features = layers.BatchNormalization(name=TOP_PREFIX + "BatchNorm")(features)
     x = _classifier(features, num_classes, dropout_prob, prefix=TOP_PREFIX)
-    x = layers.Activation("softmax", name=TOP_PREFIX + "Predictions")(x)
+    # float32 even under a mixed_float16 policy, so that the loss sees exact probabilities
+    x = layers.Activation("softmax", dtype="float32", name=TOP_PREFIX + "Predictions")(x)
     return keras.Model(model.inputs, x, name=model.name)
 
 

@@ -18,8 +18,8 @@ VIDEO_SET = DEMO_SET          # or CHALEARN_020 / CHALEARN_249 (prepare_chalearn
 STREAMS = ("flow",)           # the seed trained on optical flow; ("flow", "rgb") trains both and fuses them
 FLOW_METHOD = "tvl1-fast"     # the TV-L1 flow that I3D's flow stream was designed for (opticalflow.py)
 WEIGHTS = "rgb_kinetics400"   # Kinetics-400 RGB I3D; the flow stream starts from it by cross-modality init
-EPOCHS_ABOVE = 3              # phase 1: new top only (the seed's 3)
-EPOCHS_ENTIRE = 6             # phase 2: everything; enough for the demo set, raise it for ChaLearn
+EPOCHS_ABOVE = 1              # phase 1: new top only (the seed: 3); frozen flow features carry little here
+EPOCHS_ENTIRE = 22            # phase 2: everything, Adam 3e-4 with cosine decay; raise it for ChaLearn
 BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on CPU
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
 # ------------------------------------------------------------------------

@@ -34,16 +34,17 @@ class TrainConfig:
     weights: str = "rgb_kinetics400"  # flow is initialised from RGB weights when no flow weights exist
     epochs_above: int = 3  # the seed: 3 epochs of the new top alone
     epochs_entire: int = 10
-    learning_rate_above: float = 1e-3
-    learning_rate_entire: float = 1e-4
+    learning_rate_above: float = 1e-3  # the seed's Adam 1e-3 for the new top
+    # The seed fine-tuned with a constant 1e-4; on the demo set 3e-4 with a cosine decay to 0 over the phase
+    # learned ~2x faster and ended stable (val accuracy swung by +-10 % between epochs at a constant 3e-4).
+    learning_rate_entire: float = 3e-4
     batch_size: int = 4
-    dropout_prob: float = 0.5
+    dropout_prob: float = 0.2  # 0.5 (the seed) slowed fitting 160 demo clips without helping validation
     workers: int = 1
     seed: int = 0
     distribute: str = "none"  # "mirrored": all GPUs of one machine; "multiworker": machines named in TF_CONFIG
     mixed_precision: bool = False
-    adapt_bn: bool = False  # re-estimate BatchNorm statistics on the training clips before phase 1 (AdaBN)
-    bn_frozen: bool = True  # keep BatchNorm in inference mode while fine-tuning the entire network
+    adapt_bn: bool = True  # re-estimate BatchNorm statistics on the training clips before phase 1 (AdaBN)
     phases_done: list = field(default_factory=list)
     best: dict = field(default_factory=dict)  # phase -> best val_accuracy so far
 
@@ -135,17 +136,18 @@ def build_model(video_set: VideoSet, config: TrainConfig, num_classes: int) -> k
     return model_i3d.add_i3d_top(base, num_classes, dropout_prob=config.dropout_prob)
 
 
-def set_backbone_trainable(model: keras.Model, trainable: bool, bn_frozen: bool = True):
-    """Freeze or unfreeze everything but the new top.
+def set_trainable(model: keras.Model, phase: str):
+    """Phase "above": only the new top trains. Phase "entire": everything trains. BatchNormalization never.
 
-    BatchNormalization stays frozen in both phases (Keras 3 then runs it in inference mode, with the
-    pretrained statistics): with 4 clips per batch, batch statistics are too noisy, and the moving averages
-    (momentum 0.999) would not catch up within a short fine-tuning, so validation would run on stale
-    statistics. This is the Keras transfer-learning guide's advice for fine-tuning with BatchNorm.
+    Frozen BatchNormalization runs in inference mode with its stored statistics in Keras 3 (the top's too),
+    which adapt_batchnorm fitted to the training clips before phase 1: with 4 clips per batch, batch
+    statistics are noisy, and moving averages (momentum 0.999 in DeepMind's I3D) would lag far behind the
+    changing weights, so validation would run on stale statistics.
     """
     for layer in model.layers:
-        if not layer.name.startswith(model_i3d.TOP_PREFIX):
-            layer.trainable = trainable and not (bn_frozen and isinstance(layer, keras.layers.BatchNormalization))
+        is_top = layer.name.startswith(model_i3d.TOP_PREFIX)
+        is_norm = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = not is_norm and (is_top or phase == "entire")
 
 
 def adapt_batchnorm(model: keras.Model, generator, momentum: float = 0.9, passes: int = 1):
@@ -260,8 +262,10 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
                         print(f"Adapting BatchNorm statistics to the {config.stream} clips (AdaBN) ...")
                         adapt_batchnorm(model, FramesGenerator(data_dir / "train", classes, shuffle=True,
                                                                augment=False, seed=config.seed, **common))
-            set_backbone_trainable(model, phase == "entire", config.bn_frozen)
-            model.compile(optimizer=keras.optimizers.Adam(learning_rate=rates[phase]),
+            set_trainable(model, phase)
+            rate = rates[phase] if phase == "above" else keras.optimizers.schedules.CosineDecay(
+                rates[phase], decay_steps=max(1, epochs[phase] * len(train)))
+            model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate),
                           loss="categorical_crossentropy", metrics=["accuracy"])
         first_epoch = sum(epochs[p] for p in PHASES[:number - 1])
         phase_callbacks = [
@@ -272,7 +276,8 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
             keras.callbacks.CSVLogger(str(csv_file), append=True),
             *callbacks,
         ]
-        print(f"Phase {number} ({phase}): {epochs[phase]} epochs, Adam {rates[phase]:g}, "
+        print(f"Phase {number} ({phase}): {epochs[phase]} epochs, Adam {rates[phase]:g}"
+              f"{' with cosine decay' if phase == 'entire' else ''}, "
               f"{'all layers' if phase == 'entire' else 'new top only'} trainable")
         model.fit(train, validation_data=val, epochs=first_epoch + epochs[phase], initial_epoch=first_epoch,
                   callbacks=phase_callbacks, verbose=verbose)

@@ -15,9 +15,9 @@ DIRECTIONS = ((1, 0), (0, 1), (-1, 0), (0, -1))
 
 
 def moving_blob_frames(direction, num_frames, size_px, rng) -> np.ndarray:
-    """(num_frames, size_px, size_px * 4 // 3, 3) uint8 BGR: a bright blob on noise moving 2-3 px/frame."""
+    """(num_frames, size_px, size_px * 4 // 3, 3) uint8 BGR: a bright blob on noise moving 3-4 px/frame."""
     h, w = size_px, size_px * 4 // 3
-    speed = rng.uniform(2.0, 3.0)
+    speed = rng.uniform(3.0, 4.0)
     y0, x0 = rng.uniform(0.35, 0.65) * h, rng.uniform(0.35, 0.65) * w
     yy, xx = np.mgrid[0:h, 0:w]
     frames = []

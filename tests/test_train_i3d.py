@@ -1,0 +1,165 @@
+"""Two-phase training, resume, evaluation outputs, two-stream fusion and the distributed path, on tiny
+moving-blob sets (8 frames x 64 px, 4 directions: separable by motion only)."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+
+import model_i3d
+import predict
+import synthetic
+import train_i3d
+from datagenerator import VideoClasses
+
+
+def small_config(**overrides):
+    # 24 clips: small batches and a higher rate give the ~100 steps this tiny set needs to be learnt.
+    settings = dict(stream="flow", weights="rgb_kinetics400", epochs_above=1, epochs_entire=9, batch_size=2,
+                    learning_rate_entire=1e-3)
+    settings.update(overrides)
+    return train_i3d.TrainConfig(**settings)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, kinetics_weights):
+    """A flow model trained on 4 directions (6 clips each); val has 3 unseen clips per class."""
+    video_set = synthetic.write_set(synthetic.blob_set(tmp_path_factory.mktemp("train")), per_class=(6, 3))
+    result = train_i3d.train_i3d(video_set, small_config(), verbose=0)
+    return video_set, result
+
+
+def test_two_phases_write_checkpoints_log_and_curves(trained):
+    video_set, result = trained
+    for phase in train_i3d.PHASES:
+        for which in ("last", "best"):
+            assert result[f"{phase}-{which}"].is_file()
+            assert result[f"{phase}-{which}"].name.endswith(f"-blobs004-flow-i3d-{phase}-{which}.keras")
+    log = pd.read_csv(result["csv"])
+    assert list(log["phase"]) == [1] + [2] * 9
+    assert list(log["epoch"]) == list(range(10))
+    assert result["png"].stat().st_size > 10_000
+    assert not list(video_set.model_dir.glob(".tmp-*"))  # nothing half-written left behind
+
+
+def test_phase_one_trains_only_the_new_top_and_batchnorm_stays_frozen(trained):
+    _, result = trained
+    above = keras.models.load_model(result["above-last"])
+    entire = keras.models.load_model(result["entire-last"])
+    conv, norm = "Mixed_4f__Branch_2__Conv3d_0b_3x3__conv_3d", "Mixed_4f__Branch_2__Conv3d_0b_3x3__batch_norm"
+    fresh = model_i3d.Inception_Inflated3d(include_top=False, weights="rgb_kinetics400", input_shape=(8, 64, 64, 2))
+    initial = fresh.get_layer(conv).get_weights()[0]
+    assert np.array_equal(above.get_layer(conv).get_weights()[0], initial)
+    assert not np.allclose(entire.get_layer(conv).get_weights()[0], initial)
+    # statistics re-estimated on the flow clips before phase 1 (AdaBN), then frozen
+    assert not np.allclose(above.get_layer(norm).moving_mean.numpy(), fresh.get_layer(norm).moving_mean.numpy())
+    for a, b in zip(above.get_layer(norm).get_weights(), entire.get_layer(norm).get_weights()):
+        assert np.array_equal(a, b)
+    assert not np.array_equal(above.get_layer("Top__Conv3d_0c_1x1__conv_3d").get_weights()[0],
+                              entire.get_layer("Top__Conv3d_0c_1x1__conv_3d").get_weights()[0])
+
+
+def test_short_training_beats_chance_on_unseen_clips(trained):
+    video_set, result = trained
+    evaluation = predict.evaluate(video_set, predict.Predictor([result["entire-best"]]), "val")
+    assert evaluation["num_clips"] == 12
+    assert evaluation["top1"] >= 0.75  # chance is 0.25
+
+
+def test_evaluation_outputs_agree_with_predictions(trained):
+    video_set, result = trained
+    predictor = predict.Predictor([result["entire-best"]])
+    prefix = video_set.log_dir / "eval"
+    evaluation = predict.evaluate(video_set, predictor, "val", prefix)
+    table = pd.read_csv(evaluation["csv"])
+    assert table["clips"].sum() == 12
+    assert table["correct"].sum() == int(np.sum(evaluation["predictions"] == evaluation["labels"]))
+    assert evaluation["png"].stat().st_size > 5_000
+    # the same clips predicted one by one through the single-clip path give the same labels
+    clip = predict.FramesGenerator(video_set.flow_dir / "val", VideoClasses(video_set.class_file), "flow", 8, 64,
+                                   1, shuffle=False)
+    one_by_one = [int(predictor({"flow": clip[i][0]}).argmax()) for i in range(len(clip))]
+    assert one_by_one == list(evaluation["predictions"])
+    assert evaluation["top5"] == 1.0  # 4 classes: the true one is always among the top 5
+
+
+def test_interrupted_training_resumes_where_it_stopped(tmp_path, kinetics_weights):
+    video_set = synthetic.write_set(synthetic.blob_set(tmp_path), per_class=(2, 1))
+
+    class Interrupt(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:  # first epoch of phase 2
+                raise KeyboardInterrupt
+
+    config = small_config(epochs_above=1, epochs_entire=3, batch_size=4)
+    with pytest.raises(KeyboardInterrupt):
+        train_i3d.train_i3d(video_set, config, verbose=0, callbacks=[Interrupt()])
+    (state_file,) = video_set.model_dir.glob("*-state.json")
+    assert json.loads(state_file.read_text())["phases_done"] == ["above"]
+    result = train_i3d.train_i3d(video_set, small_config(epochs_above=1, epochs_entire=3, batch_size=4), verbose=0)
+    assert list(video_set.model_dir.glob("*-state.json")) == [state_file]  # the same run, not a new one
+    log = pd.read_csv(result["csv"])
+    assert list(log["epoch"]) == [0, 1, 2, 3]  # epoch 1 (phase 2's first) was not trained twice
+    assert list(log["phase"]) == [1, 2, 2, 2]
+    assert json.loads(state_file.read_text())["phases_done"] == ["above", "entire"]
+
+
+def test_two_stream_fusion_averages_logits(tmp_path):
+    paths = []
+    for channels in (2, 3):
+        base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=(8, 32, 32, channels))
+        model = model_i3d.add_i3d_top(base, 5, dropout_prob=0.0)
+        paths.append(tmp_path / f"m{channels}.keras")
+        model.save(paths[-1])
+    predictor = predict.Predictor(paths)
+    assert set(predictor.streams) == {"flow", "rgb"}
+    rng = np.random.default_rng(0)
+    inputs = {"flow": rng.uniform(-1, 1, (3, 8, 32, 32, 2)).astype("float32"),
+              "rgb": rng.uniform(-1, 1, (3, 8, 32, 32, 3)).astype("float32")}
+    probs = {s: np.asarray(predictor.models[s](inputs[s], training=False), dtype=np.float64) for s in inputs}
+    logits = (np.log(probs["flow"]) + np.log(probs["rgb"])) / 2
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert np.allclose(predictor(inputs), expected, atol=1e-6)
+
+
+def test_predictor_rejects_models_of_different_sets(tmp_path):
+    paths = []
+    for classes in (4, 5):
+        base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=(8, 32, 32, 2 + classes % 2))
+        paths.append(tmp_path / f"m{classes}.keras")
+        model_i3d.add_i3d_top(base, classes).save(paths[-1])
+    with pytest.raises(ValueError, match="differ in input size or class count"):
+        predict.Predictor(paths)
+
+
+def test_no_trained_model_says_what_to_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="run `make demo` or `python train_i3d.py` first"):
+        predict.find_models(synthetic.blob_set(tmp_path))
+
+
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path, kinetics_weights):
+    """The tf.distribute path, in a subprocess because logical devices must be set before TensorFlow starts."""
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(synthetic.__file__.rsplit('/', 1)[0])!r}, {os.getcwd()!r}]
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        import synthetic, train_i3d
+        strategy = train_i3d.make_strategy("mirrored")
+        assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
+        video_set = synthetic.write_set(synthetic.blob_set(__import__("pathlib").Path({str(tmp_path)!r})),
+                                        per_class=(2, 1))
+        config = train_i3d.TrainConfig(epochs_above=1, epochs_entire=1, batch_size=4, distribute="mirrored")
+        result = train_i3d.train_i3d(video_set, config, verbose=0)
+        print("REPLICAS", strategy.num_replicas_in_sync, "BEST", result["entire-best"].is_file())
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          cwd=os.path.dirname(synthetic.__file__) + "/..")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "REPLICAS 2 BEST True" in done.stdout
