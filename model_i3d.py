@@ -297,7 +297,7 @@ def Inception_Inflated3d(include_top: bool = True, weights=None, input_shape=Non
 
 
 def add_i3d_top(model, num_classes: int, dropout_prob: float = 0.5):
-    """A new classifier on an I3D: Dropout -> 1x1x1 Conv3D -> mean over positions -> softmax probabilities.
+    """A new classifier on an I3D: BatchNorm -> Dropout -> 1x1x1 Conv3D -> mean over positions -> softmax.
 
     Works on a model with or without DeepMind's top (it starts from the Logits average pool). The new layers
     are named TOP_PREFIX + DeepMind's Logits names ("Top__Conv3d_0c_1x1__conv_3d", "Top__Logits") and the
@@ -324,7 +324,7 @@ def add_i3d_top(model, num_classes: int, dropout_prob: float = 0.5):
                          "build a fresh base with Inception_Inflated3d(include_top=False)")
     # Standardise the pooled features first: they are all positive (ReLU) with a large common part, which
     # makes a bare linear top on a frozen backbone learn very slowly.
-    features = layers.BatchNormalization(name=TOP_PREFIX + "BatchNorm")(features)
+    features = layers.BatchNormalization(scale=False, epsilon=BN_EPSILON, name=TOP_PREFIX + "BatchNorm")(features)
     x = _classifier(features, num_classes, dropout_prob, prefix=TOP_PREFIX)
     # float32 even under a mixed_float16 policy, so that the loss sees exact probabilities
     x = layers.Activation("softmax", dtype="float32", name=TOP_PREFIX + "Predictions")(x)

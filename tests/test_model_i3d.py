@@ -311,7 +311,7 @@ def test_new_top_survives_keras_save_and_load_with_identical_outputs(tmp_path):
     model = m.add_i3d_top(base, num_classes=5, dropout_prob=0.5)
     randomise_batch_norm_statistics(model)
     top = [layer.name for layer in model.layers if layer not in m.i3d_backbone_layers(model)]
-    assert top == ["Top__Dropout", "Top__Conv3d_0c_1x1__conv_3d", "Top__SpatialSqueeze", "Top__Logits",
+    assert top == ["Top__BatchNorm", "Top__Dropout", "Top__Conv3d_0c_1x1__conv_3d", "Top__SpatialSqueeze", "Top__Logits",
                    "Top__Predictions"]
     assert all(name.startswith(m.TOP_PREFIX) for name in top)
     assert "Conv3d_1a_7x7__conv_3d" in [layer.name for layer in m.i3d_backbone_layers(model)]
