@@ -8,6 +8,10 @@ Prints medians (and min..max) over --repeats timed runs after --warmup untimed o
     `model(x, training=False)` and as a plain eager call;
   - one training step (train_on_batch) of batch --batch-size at the demo size, whole network trainable
     (phase 2, "entire"), Adam + categorical cross-entropy on the add_i3d_top softmax;
+  - our prediction path (predict.Predictor on a saved demo-size model) against a bare tf.function call of
+    the same model, to show what the path adds;
+  - clips/s the FramesGenerator delivers from the demo set's flow folders (1 and 2 workers), next to the
+    clips/s a training step consumes;
 and ends with the per-call overhead of predict() over the tf.function call, and which one to use.
 Weights are random (timing does not depend on them). XLA stays off: on CPU jit_compile is several times
 slower for this network.
@@ -81,6 +85,46 @@ def bench_train_step(batch_size: int, repeats: int, warmup: int) -> list[float]:
     return timed({"train": lambda: model.train_on_batch(x, y)}, repeats, warmup)["train"]
 
 
+def bench_predictor(repeats: int, warmup: int) -> dict:
+    """{"Predictor", "bare"}: seconds per batch-1 call at the demo size, through predict.Predictor and bare."""
+    import tempfile
+    from pathlib import Path
+
+    import tensorflow as tf
+
+    import model_i3d
+    import predict
+
+    base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=DEMO_SHAPE)
+    model = model_i3d.add_i3d_top(base, DEMO_CLASSES)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "demo.keras"
+        model.save(path)
+        predictor = predict.Predictor([path])
+    bare = tf.function(model, reduce_retracing=True)
+    x = np.random.default_rng(0).uniform(-1, 1, size=(1,) + DEMO_SHAPE).astype(np.float32)
+    return timed({"Predictor": lambda: predictor({"flow": x}),
+                  "bare": lambda: bare(x, training=False).numpy()}, repeats, warmup)
+
+
+def bench_generator(batch_size: int) -> dict | None:
+    """{workers: clips/s} of the training FramesGenerator over the demo set's flows; None if not extracted."""
+    import datagenerator
+    from videoset import DEMO_SET
+
+    train_dir = DEMO_SET.flow_dir / "train"
+    if not train_dir.is_dir():
+        return None
+    classes = datagenerator.VideoClasses(DEMO_SET.class_file)
+    rates = {}
+    for workers in (1, 2):
+        generator = datagenerator.FramesGenerator(
+            train_dir, classes, "flow", DEMO_SET.num_frames, DEMO_SET.crop_px, batch_size, augment=True,
+            workers=workers, use_multiprocessing=workers > 1)
+        rates[workers] = datagenerator.measure_throughput(generator)
+    return rates
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=10, help="timed runs per measurement (the median is reported)")
@@ -102,9 +146,20 @@ def main(argv=None):
         for method, seconds in results.items():
             print(f"inference batch 1 {str(shape):18s} {method:12s} {describe(seconds)}")
         overheads.append(statistics.median(results["predict"]) - statistics.median(results["tf.function"]))
+    results = bench_predictor(args.repeats, args.warmup)
+    for method, seconds in results.items():
+        print(f"inference batch 1 {str(DEMO_SHAPE):18s} {method:12s} {describe(seconds)}")
+    print(f"predict.Predictor adds {(statistics.median(results['Predictor']) - statistics.median(results['bare'])) * 1e3:+.1f}"
+          " ms per clip over a bare tf.function call")
     if not args.skip_train:
         seconds = bench_train_step(args.batch_size, args.repeats, args.warmup)
-        print(f"train step batch {args.batch_size} {str(DEMO_SHAPE):18s} entire       {describe(seconds)}")
+        print(f"train step batch {args.batch_size} {str(DEMO_SHAPE):18s} entire       {describe(seconds)}"
+              f" = {args.batch_size / statistics.median(seconds):.1f} clips/s consumed")
+    rates = bench_generator(args.batch_size)
+    if rates is None:
+        print("generator: no demo flows yet (run `make demo`); skipped")
+    for workers, rate in (rates or {}).items():
+        print(f"generator FramesGenerator flow {str(DEMO_SHAPE):18s} {workers} worker(s)  {rate:8.1f} clips/s delivered")
     overhead_ms = statistics.median(overheads) * 1e3
     faster = "tf.function-wrapped model(x, training=False)" if overhead_ms > 0 else "model.predict(x)"
     print(f"predict() costs {overhead_ms:+.1f} ms per call over a tf.function call (median over the "

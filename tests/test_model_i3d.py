@@ -1,6 +1,5 @@
 """model_i3d.py: DeepMind's I3D architecture, its names, weight conversion and loading, and the Kinetics acceptance."""
 import io
-import os
 import pickle
 import re
 import subprocess
@@ -328,13 +327,7 @@ def test_new_top_survives_keras_save_and_load_with_identical_outputs(tmp_path):
 
 # ---- acceptance: DeepMind's sample clip ---------------------------------------------------------------
 
-def test_cricket_clip_is_playing_cricket_with_deepminds_weights(shared_data):
-    cached = m.cache_dir() / m.WEIGHTS["rgb_kinetics400"].cache_name
-    if not cached.is_file():
-        if os.environ.get("CI"):
-            pytest.fail(f"{cached} is missing under CI; `python model_i3d.py --download rgb_kinetics400` "
-                        "(make set-up) must run first")
-        pytest.skip(f"{cached} not converted yet; run `python model_i3d.py --download rgb_kinetics400`")
+def test_cricket_clip_is_playing_cricket_with_deepminds_weights(shared_data, kinetics_weights):
     gif = shared_data / "kinetics-i3d" / "v_CricketShot_g04_c01_rgb.gif"
     frames = m.kinetics_frames(gif)
     assert frames.shape == (79, 224, 224, 3) and -1 <= frames.min() < frames.max() <= 1
