@@ -20,6 +20,7 @@ import argparse
 import functools
 import itertools
 import math
+import multiprocessing
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -644,7 +645,8 @@ def generate_demo_set(out_dir: Path, num_classes: int = 10, per_class: int = 16,
         else:
             # A few videos in flight at a time: on Ctrl-C or an error only those finish, not the whole queue.
             queue = iter(todo)
-            with ProcessPoolExecutor(max_workers=workers) as pool:
+            # "spawn": a forked child of a process that already runs TensorFlow's threads can deadlock.
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                 running = {pool.submit(_make_video, task) for task in itertools.islice(queue, 2 * workers)}
                 while running:
                     done, running = wait(running, return_when=FIRST_COMPLETED)
