@@ -393,7 +393,9 @@ def main(argv=None) -> int:
     parser.add_argument("--no-pace", action="store_true", help="read --source as fast as possible, not at its fps")
     parser.add_argument("--at-end", choices=videocapture.ON_END, default="stop",
                         help="what --source does at its end: stop the demo or loop (default stop)")
-    parser.add_argument("--seconds", type=float, help="recording / window length (default: the set's duration_s)")
+    parser.add_argument("--seconds", type=float,
+                        help="recording / window length (default: the set's duration_s; with a --source file "
+                             "and without --continuous, the whole file)")
     parser.add_argument("--flow-method", choices=opticalflow.METHODS, default="tvl1-fast",
                         help="optical flow method; the one the model was trained with (default tvl1-fast)")
     parser.add_argument("--continuous", action="store_true", help="sliding window, a prediction every --hop seconds")
@@ -424,7 +426,11 @@ def main(argv=None) -> int:
             classes = VideoClasses(args.class_file or video_set.class_file)
             print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)} ({'+'.join(predictor.streams)}, "
                   f"{predictor.num_frames} frames of {predictor.height} px); source {source.name}", file=sys.stderr)
-            demo = LiveDemo(predictor, classes, video_set.min_dim_px, args.seconds or video_set.duration_s,
+            seconds = args.seconds or video_set.duration_s
+            if args.seconds is None and not args.continuous and isinstance(source, videocapture.FileSource):
+                # A replayed file is one sign, as a training video is: record all of it.
+                seconds = source.num_frames / source.fps
+            demo = LiveDemo(predictor, classes, video_set.min_dim_px, seconds,
                             flow_method=args.flow_method, headless=args.headless, continuous=args.continuous,
                             once=args.once, threshold=args.threshold, hop_s=args.hop, countdown_s=args.countdown,
                             keys=ScriptedKeys(args.keys, gui=not args.headless), save_clips=args.save_clips,

@@ -195,9 +195,9 @@ class FileSource(Source):
             self._files = frame.jpg_files(self.path)
             if not self._files:
                 raise FileNotFoundError(f"No .jpg frames in {self.path}; give a video file or a folder of frames")
-            file_fps = FOLDER_FPS
+            file_fps, self.num_frames = FOLDER_FPS, len(self._files)
         else:
-            file_fps = frame.video_info(self.path)[1]  # raises FileNotFoundError / VideoError
+            self.num_frames, file_fps, _ = frame.video_info(self.path)  # raises FileNotFoundError / VideoError
             self._capture = cv2.VideoCapture(str(self.path))
         self.fps = float(fps) if fps else (file_fps if file_fps > 0 else FOLDER_FPS)
         self._position = 0  # index of the next frame in the file

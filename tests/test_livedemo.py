@@ -110,6 +110,14 @@ def test_headless_replay_predicts_held_out_clips_well_above_chance(blob_model, c
     assert records[0]["top"][0][1].startswith("Blob moves")  # the description from class.csv
 
 
+def test_replayed_file_is_recorded_whole_without_seconds(blob_model, capsys):
+    args = demo_args(blob_model, "--headless", "--no-pace", "--once", "--source", str(blob_model.held_out))
+    del args[args.index("--seconds"):args.index("--seconds") + 2]
+    assert livedemo.main(args) == 0
+    (record,) = json_lines(capsys.readouterr().out)
+    assert record["frames"] == len(blob_model.labels) * CLIP_FRAMES  # the whole file, not the set's duration_s
+
+
 def test_continuous_emits_a_prediction_per_hop_and_threshold_hides_unsure_ones(blob_model, capsys):
     frames_total = len(blob_model.labels) * CLIP_FRAMES
     rc = livedemo.main(demo_args(blob_model, "--headless", "--no-pace", "--continuous", "--threshold", "1.01",
