@@ -62,6 +62,13 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False) -> dict:
     for stream in streams:
         config = train_i3d.TrainConfig(stream=stream, weights=WEIGHTS, epochs_above=EPOCHS_ABOVE,
                                        epochs_entire=EPOCHS_ENTIRE, batch_size=BATCH_SIZE, workers=WORKERS)
+        done = None if fresh else train_i3d.newest_run(video_set, stream, finished=True)
+        if done and (done[1].epochs_above, done[1].epochs_entire) == (EPOCHS_ABOVE, EPOCHS_ENTIRE):
+            path = train_i3d.checkpoint_path(train_i3d.run_prefix(video_set, done[0], stream), "entire", "best")
+            print(f"Training: {stream} model of run {done[0]} already finished, reusing {path.resolve()} "
+                  "(--fresh trains anew)")
+            model_paths.append(path)
+            continue
         model_paths.append(train_i3d.train_i3d(video_set, config, fresh=fresh)["entire-best"])
     seconds["train"] = time.perf_counter() - start
 
@@ -77,7 +84,8 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False) -> dict:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--fresh", action="store_true", help="train anew instead of resuming an unfinished run")
+    parser.add_argument("--fresh", action="store_true",
+                        help="train anew instead of resuming an unfinished run or reusing a finished one")
     args = parser.parse_args(argv)
     result = run(fresh=args.fresh)
     print("\n| set | streams | val clips | top-1 | top-5 | " + " | ".join(result["seconds"]) + " |")

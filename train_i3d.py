@@ -68,11 +68,11 @@ def write_json_atomic(path: Path, data: dict):
     os.replace(tmp, path)
 
 
-def unfinished_run(video_set: VideoSet, stream: str) -> tuple[str, TrainConfig] | None:
-    """The newest run of this set and stream whose state says it did not finish, if any."""
+def newest_run(video_set: VideoSet, stream: str, finished: bool) -> tuple[str, TrainConfig] | None:
+    """(stamp, config) of the newest run of this set and stream that did (not) finish both phases, if any."""
     for state_file in sorted(video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-state.json"), reverse=True):
         config = TrainConfig(**json.loads(state_file.read_text()))
-        if len(config.phases_done) < len(PHASES):
+        if (len(config.phases_done) == len(PHASES)) == finished:
             return state_file.name.split(f"-{video_set.tag}-")[0], config
     return None
 
@@ -220,7 +220,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
         raise ValueError(f"stream={config.stream!r}; choose flow or rgb")
     data_dir = video_set.flow_dir if config.stream == "flow" else video_set.image_dir
     classes = VideoClasses(video_set.class_file)
-    resumed = None if fresh else unfinished_run(video_set, config.stream)
+    resumed = None if fresh else newest_run(video_set, config.stream, finished=False)
     if resumed:
         stamp, saved = resumed
         saved.workers = config.workers  # how many workers this machine has may differ; the recipe may not
