@@ -1,7 +1,4 @@
 # The two user commands: `make demo` and `make test`. Both do their own set-up and are idempotent.
-# Quiet TensorFlow's C++ start-up log (CUDA probing, oneDNN notices); errors still show.
-export TF_CPP_MIN_LOG_LEVEL ?= 2
-
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
