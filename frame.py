@@ -189,8 +189,10 @@ def frames_to_files(frames: np.ndarray, target_dir: Path) -> None:
             raise OSError(f"Could not write {path}")
 
 
-def files_to_frames(frame_dir: Path) -> np.ndarray:
-    """Reads frame_dir/*.jpg in frame order; returns (n, h, w, 3) uint8 BGR.
+def files_to_frames(frame_dir: Path, what: str = "frames", fix: str = "run `python frame.py` to extract them"
+                    ) -> np.ndarray:
+    """Reads frame_dir/*.jpg in frame order; returns (n, h, w, 3) uint8 BGR. The one JPEG-folder reader:
+    opticalflow.files_to_flows reads flow folders through it (`what` and `fix` word its errors).
 
     Raises:
         FileNotFoundError: the folder is missing or holds no .jpg.
@@ -199,12 +201,12 @@ def files_to_frames(frame_dir: Path) -> np.ndarray:
     frame_dir = Path(frame_dir)
     files = jpg_files(frame_dir)
     if not files:
-        raise FileNotFoundError(f"No .jpg frames in {frame_dir}; run `python frame.py` to extract them")
+        raise FileNotFoundError(f"No .jpg {what} in {frame_dir}; {fix}")
     frames = []
     for path in files:
         frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if frame is None:
-            raise ValueError(f"Cannot read image {path}; delete its folder and extract it again")
+            raise ValueError(f"Cannot read image {path}; delete its folder and {fix}")
         if frames and frame.shape != frames[0].shape:
             raise ValueError(f"{path} is {frame.shape}, {files[0].name} is {frames[0].shape}; frames must match")
         frames.append(frame)

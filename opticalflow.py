@@ -139,17 +139,8 @@ def files_to_flows(flow_dir: Path) -> np.ndarray:
     Raises:
         FileNotFoundError: the folder is missing or holds no .jpg.
     """
-    flow_dir = Path(flow_dir)
-    files = jpg_files(flow_dir)
-    if not files:
-        raise FileNotFoundError(f"No .jpg flow files in {flow_dir}; run `python opticalflow.py` to compute them")
-    flows = []
-    for path in files:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError(f"Cannot read image {path}; delete its folder and compute the flow again")
-        flows.append(image[..., :2].astype(np.float32) / np.float32(127.5) - np.float32(1.0))
-    return np.stack(flows)
+    images = files_to_frames(flow_dir, "flow files", "run `python opticalflow.py` to compute them")
+    return images[..., :2].astype(np.float32) / np.float32(127.5) - np.float32(1.0)
 
 
 def flows_to_color_images(flows: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:

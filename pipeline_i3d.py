@@ -76,7 +76,7 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False) -> dict:
     predictor = predict.Predictor(model_paths)
     stem = model_paths[0].name.split("-i3d-")[0]
     result = predict.evaluate(video_set, predictor, "val", video_set.log_dir / stem)
-    predict.print_evaluation(result, predictor)
+    predict.print_evaluation(result, "+".join(predictor.streams))
     seconds["evaluate"] = time.perf_counter() - start
     result["seconds"] = seconds
     return result

@@ -18,6 +18,7 @@ import feature
 import frame
 import model_mobile
 import opticalflow
+import predict
 import prepare_demo
 import train_mobile_lstm
 from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET  # noqa: F401  (the alternatives below)
@@ -118,7 +119,7 @@ def run(video_set=VIDEO_SET, stream=STREAM) -> dict:
     start = time.perf_counter()
     result = train_mobile_lstm.evaluate_mobile_lstm(trained["best"], video_set, config, "val",
                                                     video_set.log_dir / trained["csv"].stem)
-    train_mobile_lstm.print_evaluation(result, stream)
+    predict.print_evaluation(result, f"{stream} mobile-lstm")
     seconds["evaluate"] = time.perf_counter() - start
     result.update(seconds=seconds, weights=weights, trained=trained,
                   inference_ms=inference_ms(video_set, config, trained["best"]))
@@ -129,7 +130,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.parse_args(argv)
     result = run()
-    print(f"\n| set | stream | CNN | val clips | top-1 (best epoch) | top-1 (last epoch) | top-5 | ms/clip | "
+    print("\n| set | stream | CNN | val clips | top-1 (best epoch) | top-1 (last epoch) | top-5 | ms/clip | "
           + " | ".join(result["seconds"]) + " |")
     print("|---" * (8 + len(result["seconds"])) + "|")
     print(f"| {VIDEO_SET.tag} | {STREAM} | {FEATURE_MODEL} {result['weights']} | {result['num_clips']} | "

@@ -238,9 +238,10 @@ def plot_confusion(confusion: np.ndarray, names, png_file: Path, title: str):
     os.replace(tmp, png_file)
 
 
-def print_evaluation(result: dict, predictor: Predictor):
+def print_evaluation(result: dict, model_name: str):
+    """The evaluation in a few lines: accuracy, the most frequent confusions, where the files are."""
     print(f"{result['split']}: {result['num_clips']} clips, top-1 {result['top1']:.1%}, top-5 {result['top5']:.1%} "
-          f"({'+'.join(predictor.streams)})")
+          f"({model_name})")
     for true, predicted, count in result["confusions"][:5]:
         print(f"  {count} x {true} taken for {predicted}")
     if "csv" in result:
@@ -279,7 +280,7 @@ def main(argv=None):
         return
     stem = predictor.paths[0].name.split("-i3d-")[0]
     result = evaluate(video_set, predictor, args.split, video_set.log_dir / stem)
-    print_evaluation(result, predictor)
+    print_evaluation(result, "+".join(predictor.streams))
 
 
 if __name__ == "__main__":

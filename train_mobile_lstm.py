@@ -178,15 +178,6 @@ def evaluate_mobile_lstm(model_path: Path, video_set: VideoSet, config: LstmConf
     return predict.classification_report(probs, generator.labels, classes, out_prefix, split)
 
 
-def print_evaluation(result: dict, stream: str):
-    print(f"{result['split']}: {result['num_clips']} clips, top-1 {result['top1']:.1%}, top-5 {result['top5']:.1%} "
-          f"({stream} mobile-lstm)")
-    for true, predicted, count in result["confusions"][:5]:
-        print(f"  {count} x {true} taken for {predicted}")
-    if "csv" in result:
-        print(f"  per class: {result['csv'].resolve()}\n  confusion: {result['png'].resolve()}")
-
-
 def main(argv=None):
     defaults = LstmConfig()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -211,7 +202,7 @@ def main(argv=None):
     trained = train_mobile_lstm(video_set, config)
     result = evaluate_mobile_lstm(trained["best"], video_set, config, "val",
                                   video_set.log_dir / trained["csv"].stem)
-    print_evaluation(result, config.stream)
+    predict.print_evaluation(result, f"{config.stream} mobile-lstm")
 
 
 if __name__ == "__main__":
