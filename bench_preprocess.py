@@ -23,7 +23,8 @@ import numpy as np
 
 import frame
 import opticalflow
-from folderstep import atomic_dir, visible
+from folderstep import visible
+from safeio import atomic_dir
 from videoset import CHALEARN_020, DEMO_SET
 
 SIZES = {

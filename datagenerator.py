@@ -12,60 +12,10 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import pandas as pd
 
 import frame
 import opticalflow
-
-CLASS_COLUMNS = ("sClass", "sLong", "sCat", "sDetail")  # the seed's class.csv columns
-
-
-class VideoClasses:
-    """The labels of a dataset, read from its class.csv (the one place that parses it).
-
-    Args:
-        class_file: csv with columns sClass,sLong,sCat,sDetail (first column an unnamed index).
-
-    Raises:
-        FileNotFoundError, ValueError: missing file or columns, duplicate labels.
-    """
-
-    def __init__(self, class_file):
-        self.class_file = Path(class_file)
-        if not self.class_file.is_file():
-            raise FileNotFoundError(
-                f"Class file {self.class_file} not found; create it with prepare_demo.py or prepare_chalearn.py"
-            )
-        table = pd.read_csv(self.class_file, dtype=str, keep_default_na=False)
-        if "sClass" not in table.columns:
-            raise ValueError(f"{self.class_file} has no sClass column; expected columns {','.join(CLASS_COLUMNS)}")
-        for column in CLASS_COLUMNS[1:]:
-            if column not in table.columns:
-                table[column] = table["sClass"]
-        duplicates = table["sClass"][table["sClass"].duplicated()].tolist()
-        if duplicates:
-            raise ValueError(f"{self.class_file} lists these labels more than once: {duplicates}")
-        self.table = table.sort_values("sClass").set_index("sClass", drop=False)
-        self.classes = list(self.table["sClass"])
-        self._index = {label: i for i, label in enumerate(self.classes)}
-
-    def __len__(self):
-        return len(self.classes)
-
-    def index(self, label: str) -> int:
-        """Index of a folder label; a label missing from class.csv is an error naming both."""
-        try:
-            return self._index[label]
-        except KeyError:
-            raise ValueError(
-                f"Label folder {label!r} is not listed in {self.class_file}; add it there or remove the folder"
-            ) from None
-
-    def description(self, label_or_index) -> str:
-        """Readable name of a class, e.g. 'ItalianGestures/Bellissima' (sLong)."""
-        label = self.classes[label_or_index] if isinstance(label_or_index, (int, np.integer)) else label_or_index
-        return str(self.table.loc[label, "sLong"]) or label
-
+from videoset import VideoClasses  # noqa: F401 (the generators' label table; callers use datagenerator.VideoClasses)
 
 def list_samples(data_dir, classes: VideoClasses) -> list[tuple[Path, int]]:
     """All <data_dir>/<label>/<video>/ folders with their label index, sorted by path.
@@ -96,7 +46,7 @@ def load_clip(folder, stream: str, num_frames: int) -> np.ndarray:
     if stream == "flow":
         clip = opticalflow.files_to_flows(folder)
     else:
-        clip = frame.images_rescale(frame.files_to_frames(folder)[..., ::-1])  # BGR -> RGB as Kinetics
+        clip = frame.bgr_to_model_rgb(frame.files_to_frames(folder))
     if len(clip) != num_frames:
         clip = frame.frames_downsample(clip, num_frames)
     return clip

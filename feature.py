@@ -24,7 +24,8 @@ import numpy as np
 
 import frame
 import model_mobile
-from folderstep import StepSummary, atomic_write, clean_leftovers, run_step, visible
+from folderstep import StepSummary, run_step, visible
+from safeio import atomic_write, clean_leftovers
 from videoset import VideoSet
 
 STREAMS = ("rgb", "flow")

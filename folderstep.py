@@ -12,23 +12,21 @@ the failures are written to `<out_dir>/failed-<step>.txt` and counted in one sum
 re-run with other settings (another flow method, another size) is refused instead of silently
 skipping folders made the old way.
 
-Temporary names start with ".tmp-": folder listings must ignore hidden names (`visible`), and
-`clean_leftovers` deletes what a killed run left behind. Two runs writing the same output folder at
+Temporary names are safeio.py's (`.tmp-<pid>-<name>`): folder listings ignore hidden names (`visible`),
+and `safeio.clean_leftovers` deletes what a killed run left behind. Two runs writing the same output folder at
 the same time are not supported (the second one would delete the first one's temporary folders).
 """
 import concurrent.futures
 import json
 import multiprocessing
 import os
-import shutil
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm import tqdm
 
-TMP_PREFIX = ".tmp-"
+from safeio import write_text_atomic
 
 
 @dataclass
@@ -61,8 +59,7 @@ class StepSummary:
             return None
         path.parent.mkdir(parents=True, exist_ok=True)
         lines = [f"{source}\t{' '.join(reason.split())}" for source, reason in self.failed]
-        with atomic_write(path) as tmp:
-            tmp.write_text("\n".join(lines) + "\n")
+        write_text_atomic(path, "\n".join(lines) + "\n")
         self.failed_file = path.resolve()
         return self.failed_file
 
@@ -80,73 +77,6 @@ class StepSummary:
 def visible(paths) -> list[Path]:
     """The paths whose name does not start with "." (drops .tmp-* leftovers, .DS_Store, ...), sorted."""
     return sorted(p for p in paths if not p.name.startswith("."))
-
-
-def _tmp_sibling(target: Path, tag: str = "") -> Path:
-    # The suffix stays last so that cv2.imwrite / np.save still recognise the format.
-    return target.parent / f"{TMP_PREFIX}{os.getpid()}{tag}-{target.name}"
-
-
-@contextmanager
-def atomic_dir(target: Path) -> Iterator[Path]:
-    """Yields an empty temporary sibling folder; renames it to `target` when the block succeeds.
-
-    On an exception the temporary folder is removed and `target` is left as it was. An existing
-    `target` (re-run with overwrite, or an incomplete folder from older code) is replaced only after
-    the new folder is complete. There is never a half-filled folder at `target`.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_sibling(target)
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
-        yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    if target.exists():
-        old = _tmp_sibling(target, "-old")
-        if old.exists():
-            shutil.rmtree(old)
-        target.rename(old)
-        tmp.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        tmp.rename(target)
-
-
-@contextmanager
-def atomic_write(path: Path) -> Iterator[Path]:
-    """Yields a temporary file path beside `path` (same suffix); `os.replace`s it onto `path` on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_sibling(path)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def clean_leftovers(out_root: Path) -> int:
-    """Removes the .tmp-* folders and files a killed run left anywhere under `out_root`; returns how many."""
-    out_root = Path(out_root)
-    if not out_root.is_dir():
-        return 0
-    leftovers = sorted(out_root.rglob(f"{TMP_PREFIX}*"), key=lambda p: len(p.parts))
-    removed = 0
-    for path in leftovers:
-        if not os.path.lexists(path):  # inside a leftover folder removed just before
-            continue
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-        removed += 1
-    return removed
 
 
 def is_complete(folder: Path, pattern: str, expected_count: int) -> bool:
@@ -173,8 +103,7 @@ def check_settings(out_dir: Path, step_name: str, settings: dict, overwrite: boo
                 f"{Path(out_dir).resolve()} holds {step_name} made with {old}, not {settings}; pass overwrite=True "
                 "(--overwrite) to redo them all, or choose another output folder"
             )
-    with atomic_write(path) as tmp:
-        tmp.write_text(json.dumps(settings, sort_keys=True) + "\n")
+    write_text_atomic(path, json.dumps(settings, sort_keys=True) + "\n")
 
 
 def threads_per_worker(workers: int) -> int:

@@ -12,15 +12,15 @@ Source videos are only read, never modified.
 import argparse
 import functools
 import re
+import shutil
 import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from folderstep import (
-    StepSummary, atomic_dir, check_settings, clean_leftovers, is_complete, run_step, threads_per_worker, visible,
-)
+from folderstep import StepSummary, check_settings, is_complete, run_step, threads_per_worker, visible
+from safeio import atomic_dir, atomic_write, clean_leftovers
 
 # A video that decodes to fewer frames than its header announces is truncated (copy cut short).
 # The header count of some containers is an estimate, so a small shortfall is tolerated.
@@ -160,6 +160,60 @@ def images_crop(frames: np.ndarray, height: int, width: int, offset: tuple[int, 
 def images_rescale(frames: np.ndarray) -> np.ndarray:
     """uint8 pixels 0..255 -> float32 in [-1, 1] (p / 127.5 - 1, the I3D input range; kinetics-i3d README)."""
     return frames.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
+
+
+def bgr_to_model_rgb(frames: np.ndarray) -> np.ndarray:
+    """(..., 3) uint8 BGR (OpenCV's order) -> float32 RGB in [-1, 1], the RGB I3D's input (Kinetics is RGB)."""
+    return images_rescale(frames[..., ::-1])
+
+
+def write_video(path: Path, frames, fps: float) -> Path:
+    """Writes frames ((n, h, w, 3) uint8 BGR, or a list of them) as an MJPG .avi, complete or not at all.
+
+    Written under a temporary name (safeio), decoded again, and renamed into place only when it decodes to
+    all n frames: a full disk or a failing encoder never leaves a broken video under a real name.
+
+    Raises:
+        ValueError: no frames, or frames of different sizes.
+        OSError: the video cannot be written completely (disk full, unwritable folder, no MJPG encoder).
+    """
+    path = Path(path)
+    if len(frames) == 0:
+        raise ValueError(f"No frames to write to {path}")
+    height, width = frames[0].shape[:2]
+    if any(image.shape != frames[0].shape for image in frames):
+        raise ValueError(f"Frames for {path} differ in size; resize them to {width}x{height} first")
+    fourcc = cv2.VideoWriter_fourcc(*"MJPG")
+    with atomic_write(path) as tmp:
+        # FFmpeg's MJPEG is half the size of OpenCV's own encoder at the same error; the latter is the fallback.
+        writer = cv2.VideoWriter(str(tmp), cv2.CAP_FFMPEG, fourcc, float(fps), (width, height))
+        if not writer.isOpened():
+            writer = cv2.VideoWriter(str(tmp), cv2.CAP_OPENCV_MJPEG, fourcc, float(fps), (width, height))
+        try:
+            if not writer.isOpened():
+                raise OSError(f"Cannot write {path}: is {path.parent} writable, and is opencv-contrib-python "
+                              "installed (requirements.txt)?")
+            for image in frames:
+                writer.write(image)
+        finally:
+            writer.release()
+        written = _count_frames(tmp)
+        if written != len(frames):
+            free_mb = shutil.disk_usage(path.parent).free / 2**20
+            raise OSError(f"Could not write {path} completely ({written} of {len(frames)} frames decode back; "
+                          f"{free_mb:.0f} MB free on its disk): free space or choose another folder, then re-run")
+    return path
+
+
+def _count_frames(video_path: Path) -> int:
+    capture = cv2.VideoCapture(str(video_path))
+    count = 0
+    try:
+        while capture.isOpened() and capture.grab():
+            count += 1
+    finally:
+        capture.release()
+    return count
 
 
 def images_normalize(frames: np.ndarray, num_frames: int, height: int, width: int, rescale: bool = True) -> np.ndarray:

@@ -23,7 +23,6 @@ import os
 import queue
 import sys
 import time
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import numpy as np
 import opticalflow
 import videocapture
 from videocapture import GREEN, ORANGE, RED
+from videoset import add_set_arguments, set_from_args
 
 # ---- how the demo behaves ----------------------------------------------
 COUNTDOWN_S = 3.0      # the seed's countdown before recording
@@ -45,12 +45,6 @@ CLIP_PREFIX = "live_"  # --save-clips names: live_0000.avi, live_0001.avi, ...
 # ------------------------------------------------------------------------
 KEYS = {"space": 32, "q": ord("q"), "esc": 27, "enter": 13}
 QUIT_KEYS = (ord("q"), 27)
-
-
-def video_sets() -> dict:
-    import predict
-
-    return predict.VIDEO_SETS
 
 
 def load_predictor(video_set, model_paths=None):
@@ -379,15 +373,13 @@ class LiveDemo:
 
 
 def main(argv=None) -> int:
-    sets = video_sets()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n\n".join(__doc__.split("\n\n")[1:]))
-    parser.add_argument("--set", choices=sorted(sets), default="demo", help="the VideoSet the models were trained on")
+    add_set_arguments(parser)
     parser.add_argument("--model", type=Path, nargs="+", metavar="KERAS",
                         help="one or two .keras models (flow and/or rgb); default the newest entire-best of --set")
     parser.add_argument("--class-file", type=Path, help="class.csv of the models' labels (default: the set's)")
-    parser.add_argument("--min-dim", type=int, help="smaller side after resizing (default: the set's min_dim_px)")
     parser.add_argument("--source", type=Path, help="video file or folder of .jpg frames instead of the webcam")
     parser.add_argument("--camera", type=int, default=0, help="webcam index (default 0; falls back to the built-in 0)")
     parser.add_argument("--no-pace", action="store_true", help="read --source as fast as possible, not at its fps")
@@ -415,9 +407,7 @@ def main(argv=None) -> int:
 
     from datagenerator import VideoClasses
 
-    video_set = sets[args.set]
-    if args.min_dim:
-        video_set = replace(video_set, min_dim_px=args.min_dim, crop_px=min(video_set.crop_px, args.min_dim))
+    video_set = set_from_args(args)
     try:
         # The source first: a missing camera or file is reported before the model takes seconds to load.
         with videocapture.open_source(args.source, args.camera, fps=video_set.fps, pace=not args.no_pace,

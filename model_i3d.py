@@ -747,7 +747,7 @@ def kinetics_frames(video_path: Path, crop_px: int = 224) -> np.ndarray:
     if min(frames.shape[1:3]) != crop_px:
         frames = frame.images_resize_aspectratio(frames, 256)
     frames = frame.images_crop(frames, crop_px, crop_px)
-    return frame.images_rescale(frames[..., ::-1])
+    return frame.bgr_to_model_rgb(frames)
 
 
 def kinetics_top_k(video_path, k: int = 5, weights: str = "rgb_kinetics400", label_map=None,

@@ -19,9 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from folderstep import (
-    StepSummary, atomic_dir, check_settings, clean_leftovers, is_complete, run_step, threads_per_worker, visible,
-)
+from folderstep import StepSummary, check_settings, is_complete, run_step, threads_per_worker, visible
+from safeio import atomic_dir, clean_leftovers
 from frame import files_to_frames, jpg_files, set_cv2_threads
 
 METHODS = ("tvl1-fast", "tvl1-warps1", "tvl1-quality", "farneback", "dis")

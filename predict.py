@@ -23,9 +23,7 @@ import tensorflow as tf
 import frame
 import opticalflow
 from datagenerator import FramesGenerator, VideoClasses
-from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, VideoSet
-
-VIDEO_SETS = {"demo": DEMO_SET, "chalearn020": CHALEARN_020, "chalearn249": CHALEARN_249}
+from videoset import VideoSet, add_set_arguments, set_from_args
 
 
 def model_stream(model: keras.Model) -> str:
@@ -114,7 +112,7 @@ def clip_inputs(frames: np.ndarray, streams, num_frames: int, crop_px: int, flow
         flows = opticalflow.frames_to_flows(frames, method=flow_method)
         inputs["flow"] = frame.images_crop(flows, crop_px, crop_px)[None].astype(np.float32)
     if "rgb" in streams:
-        rgb = frame.images_rescale(frame.images_crop(frames, crop_px, crop_px)[..., ::-1])
+        rgb = frame.bgr_to_model_rgb(frame.images_crop(frames, crop_px, crop_px))
         inputs["rgb"] = rgb[None].astype(np.float32)
     return inputs
 
@@ -250,7 +248,7 @@ def print_evaluation(result: dict, model_name: str):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=sorted(VIDEO_SETS), default="demo", help="which VideoSet (videoset.py)")
+    add_set_arguments(parser)
     parser.add_argument("--model", type=Path, nargs="+",
                         help="trained .keras model(s), one per stream; default the newest entire-best of each")
     parser.add_argument("--split", default="val", help="split folder to evaluate (train, val, test)")
@@ -268,7 +266,7 @@ def main(argv=None):
         for label, prob, logit in model_i3d.kinetics_top_k(args.kinetics, k=5, label_map=args.label_map):
             print(f"{prob:.6f} {logit:10.4f} {label}")
         return
-    video_set = VIDEO_SETS[args.set]
+    video_set = set_from_args(args)
     predictor = Predictor(args.model or find_models(video_set))
     print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)}")
     classes = VideoClasses(video_set.class_file)

@@ -33,7 +33,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from folderstep import atomic_write, clean_leftovers
+import frame
+from safeio import clean_leftovers
+from videoset import write_class_table
 
 # ---- what the demo set is ------------------------------------------------
 WIDTH_PX, HEIGHT_PX = 320, 240    # ChaLearn IsoGD's RGB videos are 320x240
@@ -72,7 +74,6 @@ DEMO_CLASSES = (
     DemoClass("square_ccw", "Hand draws a square counter-clockwise", "Demo", "Square counter-clockwise"),
 )
 LABELS = tuple(c.label for c in DEMO_CLASSES)
-CLASS_COLUMNS = ("sClass", "sLong", "sCat", "sDetail")
 
 
 class Signer(NamedTuple):
@@ -528,30 +529,11 @@ def _render(label, signer, rng_seed, width, height, fps, num_samples, path_only=
     return frames
 
 
-def _write_video(path: Path, frames: np.ndarray, fps: float) -> None:
-    """Writes (n, h, w, 3) uint8 BGR frames as MJPG .avi: to a hidden temporary name, then renamed into place."""
-    height, width = frames.shape[1:3]
-    fourcc = cv2.VideoWriter_fourcc(*"MJPG")
-    with atomic_write(path) as temp:
-        # FFmpeg's MJPEG is half the size of OpenCV's own encoder at the same error; the latter is the fallback.
-        writer = cv2.VideoWriter(str(temp), cv2.CAP_FFMPEG, fourcc, fps, (width, height))
-        if not writer.isOpened():
-            writer = cv2.VideoWriter(str(temp), cv2.CAP_OPENCV_MJPEG, fourcc, fps, (width, height))
-        try:
-            if not writer.isOpened():
-                raise RuntimeError(f"Cannot write {temp}: OpenCV has no MJPG writer here; check the "
-                                   "opencv-contrib-python install (requirements.txt)")
-            for frame in frames:
-                writer.write(frame)
-        finally:
-            writer.release()
-
-
 def _make_video(task: tuple) -> str:
     """Worker: renders and writes one video; returns its path."""
     path, label, signer, entropy, fps = task
     cv2.setNumThreads(1)     # one video per process; the pool gives the parallelism
-    _write_video(Path(path), render_video(label, signer, entropy, fps=fps), fps)
+    frame.write_video(Path(path), render_video(label, signer, entropy, fps=fps), fps)
     return path
 
 
@@ -596,10 +578,7 @@ def _check_existing(video_dir: Path, labels: Sequence[str]) -> None:
 def write_class_file(video_dir: Path, num_classes: int) -> Path:
     """Writes <video_dir>/class.csv (,sClass,sLong,sCat,sDetail) atomically; returns its path."""
     class_file = video_dir / "class.csv"
-    table = pd.DataFrame(list(DEMO_CLASSES[:num_classes]), columns=list(CLASS_COLUMNS))
-    with atomic_write(class_file) as temp:
-        table.to_csv(temp)
-    return class_file
+    return write_class_table(class_file, DEMO_CLASSES[:num_classes])
 
 
 def generate_demo_set(out_dir: Path, num_classes: int = 10, per_class: int = 16, val_per_class: int = 6,

@@ -20,9 +20,8 @@ import numpy as np
 
 import model_i3d
 from datagenerator import FramesGenerator, VideoClasses
-from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, VideoSet
+from videoset import VideoSet, add_set_arguments, set_from_args
 
-VIDEO_SETS = {"demo": DEMO_SET, "chalearn020": CHALEARN_020, "chalearn249": CHALEARN_249}
 PHASES = ("above", "entire")
 
 
@@ -294,7 +293,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
 def main(argv=None):
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=sorted(VIDEO_SETS), default="demo", help="which VideoSet (videoset.py)")
+    add_set_arguments(parser)
     parser.add_argument("--stream", choices=("flow", "rgb", "both"), default="flow",
                         help="flow (the seed's default), rgb, or both (two models, fused by predict.py)")
     parser.add_argument("--weights", default=defaults.weights,
@@ -314,7 +313,7 @@ def main(argv=None):
                              epochs_above=args.epochs_above, epochs_entire=args.epochs_entire,
                              batch_size=args.batch_size, workers=args.workers, distribute=args.distribute,
                              mixed_precision=args.mixed_precision)
-        train_i3d(VIDEO_SETS[args.set], config, fresh=args.fresh)
+        train_i3d(set_from_args(args), config, fresh=args.fresh)
 
 
 if __name__ == "__main__":

@@ -25,9 +25,8 @@ import model_mobile
 import predict
 from datagenerator import FeaturesGenerator, VideoClasses
 from train_i3d import AtomicCheckpoint, plot_curves, write_json_atomic
-from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, VideoSet
+from videoset import VideoSet, add_set_arguments, set_from_args
 
-VIDEO_SETS = {"demo": DEMO_SET, "chalearn020": CHALEARN_020, "chalearn249": CHALEARN_249}
 STREAMS = ("rgb", "flow", "both")
 
 
@@ -181,7 +180,7 @@ def evaluate_mobile_lstm(model_path: Path, video_set: VideoSet, config: LstmConf
 def main(argv=None):
     defaults = LstmConfig()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", choices=sorted(VIDEO_SETS), default="demo", help="which VideoSet (videoset.py)")
+    add_set_arguments(parser)
     parser.add_argument("--stream", choices=STREAMS, default=defaults.stream,
                         help="rgb, flow (default), or both (one LSTM on the concatenated features)")
     parser.add_argument("--model", choices=sorted(model_mobile.FEATURE_MODELS), default=defaults.model,
@@ -195,7 +194,7 @@ def main(argv=None):
     parser.add_argument("--dropout", type=float, default=defaults.dropout, help="dropout rate")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="initialisation and shuffling")
     args = parser.parse_args(argv)
-    video_set = VIDEO_SETS[args.set]
+    video_set = set_from_args(args)
     config = LstmConfig(stream=args.stream, model=args.model, weights=args.weights, epochs=args.epochs,
                         batch_size=args.batch_size, learning_rate=args.learning_rate, units=args.units,
                         dropout=args.dropout, seed=args.seed)

@@ -378,7 +378,7 @@ class _InputWorker:
         if self.flow is not None:
             out["flow"] = frame.images_crop(self.flow.next(resized), self.crop_px, self.crop_px)
         if "rgb" in self.streams:
-            out["rgb"] = frame.images_rescale(frame.images_crop(resized, self.crop_px, self.crop_px)[..., ::-1])
+            out["rgb"] = frame.bgr_to_model_rgb(frame.images_crop(resized, self.crop_px, self.crop_px))
         return out
 
     def _run(self):

@@ -7,10 +7,29 @@
     model/<stamp>-<name><NNN>-<stream>-i3d-{above,entire}-{last,best}.keras
     log/<stamp>-<name><NNN>-<stream>-i3d.csv
 
+Also the one home of what every step shares about a set: the table of built-in sets (`VIDEO_SETS`),
+`--set` on every command line (`add_set_arguments`, `set_from_args`: a built-in name or a folder),
+the class.csv reader and writer (`VideoClasses`, `read_class_table`, `write_class_table`), the video
+file extensions that count (`VIDEO_EXTENSIONS`) and the stream -> channels / folder maps.
+
 Importable without TensorFlow: the data-preparation scripts use it too.
 """
-from dataclasses import dataclass
+import argparse
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from safeio import atomic_write
+
+CLASS_COLUMNS = ("sClass", "sLong", "sCat", "sDetail")  # the seed's class.csv columns (after an unnamed index)
+# Files that count as videos (lower-case suffixes OpenCV's FFmpeg reads); other files in a label folder are
+# reported once as ignored.
+VIDEO_EXTENSIONS = (".avi", ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv")
+STREAM_CHANNELS = {"rgb": 3, "flow": 2}       # input channels of each I3D stream
+STREAM_FOLDERS = {"rgb": "image", "flow": "oflow"}  # the data-temp folder of each stream (the contract above)
+SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -26,6 +45,7 @@ class VideoSet:
         fps: nominal frame rate of the videos (for the live demo's recording length).
         duration_s: nominal clip length in seconds (the live demo records this long).
         root: folder holding data-set/, data-temp/, model/ and log/.
+        folder: the video folder when it is not root/data-set/<name>/<NNN> (a set given as a folder).
     """
 
     name: str
@@ -36,6 +56,7 @@ class VideoSet:
     fps: float = 25.0
     duration_s: float = 5.0
     root: Path = Path(".")
+    folder: Path | None = None
 
     def __post_init__(self):
         if self.num_classes < 2:
@@ -52,6 +73,8 @@ class VideoSet:
 
     @property
     def video_dir(self) -> Path:
+        if self.folder is not None:
+            return self.folder
         return self.root / "data-set" / self.name / self.nnn
 
     @property
@@ -90,3 +113,193 @@ DEMO_SET = VideoSet("demo", num_classes=10, num_frames=16, min_dim_px=128, crop_
 # ChaLearn IsoGD subsets (prepare_chalearn.py) with the seed's 40 frames x 224 px.
 CHALEARN_020 = VideoSet("chalearn", num_classes=20, num_frames=40, min_dim_px=240, crop_px=224, fps=10.0, duration_s=5.0)
 CHALEARN_249 = VideoSet("chalearn", num_classes=249, num_frames=40, min_dim_px=240, crop_px=224, fps=10.0, duration_s=5.0)
+
+
+# --set shortcuts: the built-in sets by name.
+VIDEO_SETS = {"demo": DEMO_SET, "chalearn020": CHALEARN_020, "chalearn249": CHALEARN_249}
+
+# --size presets: (num_frames, min_dim_px, crop_px). "small" trains on a laptop CPU in minutes (the demo's
+# size, ~1/8 of the seed's compute per clip); "seed" is the 2018 repository's 40 x 224 (a GPU, or patience).
+SIZES = {"small": (16, 128, 128), "seed": (40, 240, 224)}
+
+
+def label_folders(video_dir: Path) -> list[str]:
+    """The sorted label folder names under video_dir/<split>/ over all splits (hidden names skipped)."""
+    video_dir = Path(video_dir)
+    labels = set()
+    for split in SPLITS:
+        split_dir = video_dir / split
+        if split_dir.is_dir():
+            labels.update(p.name for p in split_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(labels)
+
+
+def resolve_set(spec: str, root: Path = Path("."), size: str | None = None, num_frames: int | None = None,
+                min_dim_px: int | None = None, crop_px: int | None = None) -> VideoSet:
+    """The VideoSet `--set spec` names: a built-in name ("demo"), or a folder (data-set/mine/005, or mine/005).
+
+    A folder's classes are its label folders; its name is the folder above <NNN> (data-set/mine/005 -> "mine").
+    `size` ("small" / "seed") and explicit num_frames / min_dim_px / crop_px override the input size.
+
+    Raises:
+        FileNotFoundError: spec is neither a built-in name nor a folder with <split>/<label>/ folders.
+        ValueError: unknown size preset, or inconsistent sizes.
+    """
+    root = Path(root)
+    if size is not None and size not in SIZES:
+        raise ValueError(f"--size {size!r}: choose one of {', '.join(SIZES)}")
+    overrides = dict(zip(("num_frames", "min_dim_px", "crop_px"), SIZES[size])) if size else {}
+    overrides.update({k: v for k, v in (("num_frames", num_frames), ("min_dim_px", min_dim_px), ("crop_px", crop_px))
+                      if v is not None})
+    folder = _set_folder(spec, root)
+    if folder is None:
+        if spec in VIDEO_SETS:
+            return _with_size(replace(VIDEO_SETS[spec], root=root), overrides)
+        raise FileNotFoundError(
+            f"--set {spec}: neither a built-in set ({', '.join(VIDEO_SETS)}) nor a folder with "
+            f"<split>/<label>/<video> inside (tried {Path(spec).resolve()} and {(root / 'data-set' / spec).resolve()})"
+        )
+    for built_in in VIDEO_SETS.values():
+        if replace(built_in, root=root).video_dir.resolve() == folder.resolve():
+            return _with_size(replace(built_in, root=root), overrides)
+    labels = label_folders(folder)
+    if len(labels) < 2:
+        raise FileNotFoundError(
+            f"--set {spec}: {folder.resolve()} has {len(labels)} label folder(s) under train/ or val/; a classifier "
+            "needs at least 2 (layout <set>/train/<label>/<video>.mp4)"
+        )
+    name = folder.parent.name if folder.name.isdigit() and folder.parent.name else folder.name
+    num_frames, min_dim_px, crop_px = SIZES["small"]
+    video_set = VideoSet(name, num_classes=len(labels), num_frames=num_frames, min_dim_px=min_dim_px,
+                         crop_px=crop_px, fps=25.0, duration_s=3.0, root=root, folder=folder)
+    return _with_size(video_set, overrides)
+
+
+def _with_size(video_set: VideoSet, overrides: dict) -> VideoSet:
+    # A smaller side given without a crop keeps the set's crop where it fits (the model's input size).
+    if "min_dim_px" in overrides and "crop_px" not in overrides:
+        overrides = {**overrides, "crop_px": min(video_set.crop_px, overrides["min_dim_px"])}
+    return replace(video_set, **overrides)
+
+
+def _set_folder(spec: str, root: Path) -> Path | None:
+    for candidate in (Path(spec), root / "data-set" / spec):
+        if candidate.is_dir() and any((candidate / split).is_dir() for split in SPLITS):
+            return candidate
+    return None
+
+
+def add_set_arguments(parser: argparse.ArgumentParser, default: str = "demo") -> None:
+    """--set (a built-in name or a folder) and the input-size options, the same on every command line."""
+    parser.add_argument("--set", default=default, metavar="NAME_OR_FOLDER",
+                        help=f"a built-in set ({', '.join(VIDEO_SETS)}) or a folder with <split>/<label>/<video> "
+                             "inside, e.g. data-set/mine/005 (or mine/005)")
+    parser.add_argument("--size", choices=sorted(SIZES), default=None,
+                        help="input size preset: small = 16 frames x 128 px (trains on a laptop CPU), seed = 40 x 224 "
+                             "(the seed's; wants a GPU); default: the set's own")
+    parser.add_argument("--num-frames", type=int, default=None, help="frames per clip (overrides --size)")
+    parser.add_argument("--min-dim", type=int, default=None, help="smaller side after resizing, px (overrides --size)")
+    parser.add_argument("--crop", type=int, default=None, help="square crop the network sees, px (overrides --size)")
+
+
+def set_from_args(args: argparse.Namespace, root: Path = Path(".")) -> VideoSet:
+    """The VideoSet of parsed `add_set_arguments` options."""
+    return resolve_set(args.set, root=root, size=args.size, num_frames=args.num_frames, min_dim_px=args.min_dim,
+                       crop_px=args.crop)
+
+
+def read_class_table(class_file: Path) -> pd.DataFrame:
+    """Reads a class.csv (`,sClass,sLong,sCat,sDetail`; only sClass is required), indexed by sClass, in file order.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: empty or unparsable file, no sClass column, empty or duplicate labels (each names the file).
+    """
+    class_file = Path(class_file)
+    if not class_file.is_file():
+        raise FileNotFoundError(f"Class file {class_file} not found")
+    try:
+        table = pd.read_csv(class_file, dtype=str, keep_default_na=False)
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise ValueError(f"{class_file} is not a readable class.csv ({error}); expected columns "
+                         f",{','.join(CLASS_COLUMNS)}") from None
+    if "sClass" not in table.columns:
+        raise ValueError(f"{class_file} has no sClass column; expected columns ,{','.join(CLASS_COLUMNS)}")
+    table = table.drop(columns=[c for c in table.columns if c.startswith("Unnamed")])
+    for column in CLASS_COLUMNS[1:]:
+        if column not in table.columns:
+            table[column] = table["sClass"]
+    if (table["sClass"].str.strip() == "").any():
+        raise ValueError(f"{class_file} has a row with an empty sClass; every row needs a label")
+    duplicates = sorted(set(table["sClass"][table["sClass"].duplicated()]))
+    if duplicates:
+        raise ValueError(f"{class_file} lists these labels more than once: {duplicates}; keep one row each")
+    if table.empty:
+        raise ValueError(f"{class_file} lists no classes")
+    return table[list(CLASS_COLUMNS)].set_index("sClass", drop=False)
+
+
+def write_class_table(class_file: Path, rows) -> Path:
+    """Writes class.csv atomically from rows of (sClass, sLong, sCat, sDetail); returns its path."""
+    class_file = Path(class_file)
+    table = pd.DataFrame([list(row) for row in rows], columns=list(CLASS_COLUMNS))
+    with atomic_write(class_file) as tmp:
+        table.to_csv(tmp)
+    return class_file
+
+
+class VideoClasses:
+    """The labels of a dataset, read from its class.csv; label indices follow the sorted sClass values.
+
+    Args:
+        class_file: csv with columns sClass,sLong,sCat,sDetail (first column an unnamed index).
+
+    Raises:
+        FileNotFoundError, ValueError: missing file or columns, duplicate labels.
+    """
+
+    def __init__(self, class_file):
+        self.class_file = Path(class_file)
+        if not self.class_file.is_file():
+            raise FileNotFoundError(
+                f"Class file {self.class_file} not found; create it with prepare_demo.py or prepare_chalearn.py"
+            )
+        self.table = read_class_table(self.class_file).sort_index()
+        self.classes = list(self.table["sClass"])
+        self._index = {label: i for i, label in enumerate(self.classes)}
+
+    def __len__(self):
+        return len(self.classes)
+
+    def index(self, label: str) -> int:
+        """Index of a folder label; a label missing from class.csv is an error naming both."""
+        try:
+            return self._index[label]
+        except KeyError:
+            raise ValueError(
+                f"Label folder {label!r} is not listed in {self.class_file}; add it there or remove the folder"
+            ) from None
+
+    def description(self, label_or_index) -> str:
+        """Readable name of a class, e.g. 'ItalianGestures/Bellissima' (sLong)."""
+        label = self.classes[label_or_index] if isinstance(label_or_index, (int, np.integer)) else label_or_index
+        return str(self.table.loc[label, "sLong"]) or label
+
+
+def list_videos(video_dir: Path) -> tuple[list[tuple[Path, str, str]], list[Path]]:
+    """The one listing of a set's videos: ([(video, split, label), ...] sorted by path, [ignored files]).
+
+    Videos are video_dir/<split>/<label>/<name><ext> with ext in VIDEO_EXTENSIONS (any case); hidden names
+    are skipped; other files in label folders are returned as ignored (report them once). `split` is the
+    folder the video lies in.
+    """
+    video_dir = Path(video_dir)
+    videos, ignored = [], []
+    for path in sorted(video_dir.glob("*/*/*")):
+        if any(part.startswith(".") for part in path.relative_to(video_dir).parts) or not path.is_file():
+            continue
+        if path.suffix.lower() in VIDEO_EXTENSIONS:
+            videos.append((path, path.parent.parent.name, path.parent.name))
+        else:
+            ignored.append(path)
+    return videos, ignored

@@ -1,5 +1,7 @@
 """frame.py and folderstep.py: reading videos, the frame operations, and the resumable, crash-safe folder step."""
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -7,8 +9,10 @@ import pytest
 
 import folderstep
 import frame
+import safeio
 from bench_preprocess import blob_frames, write_blob_video
-from folderstep import StepSummary, atomic_dir, atomic_write, clean_leftovers, is_complete, run_step
+from folderstep import StepSummary, is_complete, run_step
+from safeio import atomic_dir, atomic_write, clean_leftovers
 
 
 @pytest.fixture
@@ -190,7 +194,7 @@ def test_killed_run_leaves_nothing_finished_and_rerun_completes(video_dir, tmp_p
     assert frame_folders(frame_dir) == []
     assert list(frame_dir.rglob("*.jpg")) == []
     # a SIGKILL leaves its temporary folder behind: it must not count as finished, and is cleaned up
-    leftover = frame_dir / "train" / "wave" / f"{folderstep.TMP_PREFIX}4242-clip1"
+    leftover = frame_dir / "train" / "wave" / f"{safeio.TMP_PREFIX}4242-clip1"
     leftover.mkdir(parents=True)
     (leftover / "frame0000.jpg").write_bytes(b"half")
     monkeypatch.setattr(frame, "frames_to_files", real_frames_to_files)
@@ -276,14 +280,19 @@ def test_atomic_write_keeps_old_file_on_error(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["x.npy"]
 
 
-def test_clean_leftovers_and_is_complete(tmp_path):
-    (tmp_path / "a" / ".tmp-1-clip" / "deep").mkdir(parents=True)
-    (tmp_path / "a" / ".tmp-2-x.npy").write_bytes(b"")
+def test_clean_leftovers_removes_only_dead_runs_temporaries(tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid whose process is gone
+    (tmp_path / "a" / f".tmp-{dead.pid}-clip" / "deep").mkdir(parents=True)
+    (tmp_path / "a" / f".tmp-{dead.pid}-old-x.npy").write_bytes(b"")
+    (tmp_path / "a" / ".tmp-notes.txt").write_text("a user's file, not our scheme")
+    (tmp_path / "a" / f".tmp-{os.getppid()}-running.npy").write_bytes(b"")  # a live process's temporary
     (tmp_path / "a" / "clip").mkdir()
     for i in range(3):
         (tmp_path / "a" / "clip" / f"frame{i:04d}.jpg").write_bytes(b"")
     assert clean_leftovers(tmp_path) == 2
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["clip"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == [
+        f".tmp-{os.getppid()}-running.npy", ".tmp-notes.txt", "clip"]
     assert is_complete(tmp_path / "a" / "clip", "*.jpg", 3)
     assert not is_complete(tmp_path / "a" / "clip", "*.jpg", 4)
     assert not is_complete(tmp_path / "missing", "*.jpg", 0)
