@@ -1,12 +1,14 @@
 """Times frame extraction and every optical-flow method, serially and with worker processes.
 
-    python bench_preprocess.py --video-dir data-set/demo/010 --videos 8
+    python bench_preprocess.py --video-dir data-set/demo/010 --videos 8 [--load N | --loads 0 1 2]
 
 For each input size (224: the seed's 40 frames, resized to 240, cropped to 224; 128: the demo set's
 16 frames at 128 px) it runs the real steps of frame.py and opticalflow.py on the same videos and
 prints the median seconds per video, the milliseconds per frame pair (flow computation alone), and
 the wall time of the whole set serially and with --workers processes. When --video-dir does not
 exist (no demo set yet), it writes synthetic moving-blob videos into a temporary folder instead.
+With --load N (or --loads 0 1 2: one table per load) N CPU-bound competing processes run during the
+measurement (loadgen.py); each table is headed by the load average and numpy's matmul GFLOP/s.
 """
 import argparse
 import math
@@ -22,6 +24,7 @@ import cv2
 import numpy as np
 
 import frame
+import loadgen
 import opticalflow
 from folderstep import visible
 from safeio import atomic_dir
@@ -153,9 +156,15 @@ def main(argv=None) -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[224, 128], choices=sorted(SIZES), help="input sizes to time (default: 224 128)")
     parser.add_argument("--methods", nargs="+", default=list(opticalflow.METHODS), choices=opticalflow.METHODS, help="flow methods to time (default: all)")
     parser.add_argument("--workers", type=int, default=2, help="processes for the parallel run (default 2)")
+    loads = parser.add_mutually_exclusive_group()
+    loads.add_argument("--load", type=int, default=0, metavar="N", help="CPU-bound competing processes during the measurement (default 0)")
+    loads.add_argument("--loads", type=int, nargs="+", metavar="N", help="measure once per load, e.g. --loads 0 1 2 (default: --load)")
     args = parser.parse_args(argv)
     if args.videos < 1 or args.workers < 1:
         parser.error("--videos and --workers must be >= 1")
+    load_levels = args.loads if args.loads is not None else [args.load]
+    if min(load_levels) < 0:
+        parser.error("--load/--loads must be >= 0")
 
     work = Path(tempfile.mkdtemp(prefix="bench_preprocess-"))
     try:
@@ -168,15 +177,22 @@ def main(argv=None) -> int:
         num_videos = len([p for p in video_dir.glob("*/*/*")])
         print(f"OpenCV {cv2.__version__}, {cv2.getNumThreads()} threads; {num_videos} videos from {source}")
         report = []
-        for size_px in args.sizes:
-            video_set = SIZES[size_px]
-            rows = bench_size(video_dir, size_px, args.methods, args.workers, work)
-            report.append(f"\n{size_px}x{size_px}: {video_set.num_frames} frames, resized to {video_set.min_dim_px}, crop {video_set.crop_px}")
-            report.append(f"{'step':14s} {'s/video':>9s} {'ms/pair':>9s} {'serial s':>9s} {f'workers={args.workers} s':>12s}")
-            for step, s_video, ms_pair, serial_s, parallel_s in rows:
-                pair = f"{ms_pair:9.1f}" if ms_pair is not None else f"{'-':>9s}"
-                report.append(f"{step:14s} {s_video:9.3f} {pair} {serial_s:9.2f} {parallel_s:12.2f}")
-        print("\n".join(report))
+        for load in load_levels:
+            with loadgen.cpu_load(load):
+                time.sleep(1.0 if load else 0.0)  # let the competitors get going
+                report.append(f"\n=== load {load} (competing processes): {loadgen.machine_line()} ===")
+                for size_px in args.sizes:
+                    video_set = SIZES[size_px]
+                    rows = bench_size(video_dir, size_px, args.methods, args.workers, work / f"load{load}")
+                    report.append(f"\n{size_px}x{size_px}: {video_set.num_frames} frames, resized to {video_set.min_dim_px}, "
+                                  f"crop {video_set.crop_px}; load {load}")
+                    report.append(f"{'step':14s} {'s/video':>9s} {'ms/pair':>9s} {'serial s':>9s} {f'workers={args.workers} s':>12s}")
+                    for step, s_video, ms_pair, serial_s, parallel_s in rows:
+                        pair = f"{ms_pair:9.1f}" if ms_pair is not None else f"{'-':>9s}"
+                        report.append(f"{step:14s} {s_video:9.3f} {pair} {serial_s:9.2f} {parallel_s:12.2f}")
+                report.append(f"after load {load}: {loadgen.machine_line()}")
+            print("\n".join(report), flush=True)  # each load's table as soon as it is measured
+            report = []
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
