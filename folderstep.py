@@ -12,14 +12,24 @@ the failures are written to `<out_dir>/failed-<step>.txt` and counted in one sum
 re-run with other settings (another flow method, another size) is refused instead of silently
 skipping folders made the old way.
 
+With workers > 1, at most `IN_FLIGHT_PER_WORKER` jobs per worker are submitted at a time (Ctrl-C stops at once,
+and a million jobs are not pickled up front), and each worker process exits when the process that started it
+dies (kill -9 included): Linux's prctl(PR_SET_PDEATHSIG) and, everywhere, a thread that polls os.getppid().
+
 Temporary names are safeio.py's (`.tmp-<pid>-<name>`): folder listings ignore hidden names (`visible`),
 and `safeio.clean_leftovers` deletes what a killed run left behind. Two runs writing the same output folder at
 the same time are not supported (the second one would delete the first one's temporary folders).
 """
 import concurrent.futures
+import ctypes
+import itertools
 import json
 import multiprocessing
 import os
+import signal
+import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -111,6 +121,42 @@ def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
 
+# Jobs submitted to the pool at a time, per worker: enough to keep every worker busy, few enough to cancel at once.
+IN_FLIGHT_PER_WORKER = 2
+# How often a worker's watchdog thread checks that its parent is still alive (the portable fallback).
+PARENT_POLL_S = 0.5
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+def exit_with_parent(parent_pid: int) -> None:
+    """Makes this (worker) process exit when `parent_pid`, the process that started it, dies.
+
+    Linux: prctl(PR_SET_PDEATHSIG, SIGKILL) makes the kernel kill it at once (prctl(2)). Everywhere: a daemon
+    thread polls os.getppid() every PARENT_POLL_S and exits when the parent changed (re-parented to init).
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # no prctl: the watchdog below still works
+    if os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)  # no clean-up: the parent that would collect results is gone
+
+    threading.Thread(target=watch, name="exit_with_parent", daemon=True).start()
+
+
+def _worker_init(parent_pid: int, initializer: Callable | None, initargs: tuple) -> None:
+    exit_with_parent(parent_pid)
+    if initializer is not None:
+        initializer(*initargs)
+
+
 def _call(fn: Callable[[Path, Path], str], source: Path, target: Path) -> str:
     result = fn(source, target)
     if result not in ("done", "skipped"):
@@ -138,7 +184,8 @@ def run_step(
         fn: returns "done" or "skipped", or raises. With workers > 1 it must be picklable
             (a module-level function or a functools.partial of one).
         workers: 1 runs in this process; more runs a ProcessPoolExecutor ("spawn" processes, safe
-            even when the caller has TensorFlow or OpenCV threads running).
+            even when the caller has TensorFlow or OpenCV threads running), fed at most
+            IN_FLIGHT_PER_WORKER * workers jobs at a time; its workers exit when this process dies.
         desc: label of the progress bar.
         verb: the word for "done" in the summary line.
         initializer, initargs: run once in each worker process (e.g. to limit library threads).
@@ -171,17 +218,33 @@ def run_step(
         else:
             context = multiprocessing.get_context("spawn")
             pool = concurrent.futures.ProcessPoolExecutor(
-                max_workers=min(workers, len(jobs)), mp_context=context, initializer=initializer, initargs=initargs
+                max_workers=min(workers, len(jobs)), mp_context=context,
+                initializer=_worker_init, initargs=(os.getpid(), initializer, initargs),
             )
-            try:
-                futures = {pool.submit(_call, fn, source, target): source for source, target in jobs}
-                for future in concurrent.futures.as_completed(futures):
+            pending = iter(jobs)
+
+            def submit(count: int) -> dict:
+                futures = {}
+                for source, target in itertools.islice(pending, count):
                     try:
-                        outcome = future.result()
-                    except Exception as error:  # includes BrokenProcessPool when a worker was killed
-                        outcome = error
-                    record(futures[future], outcome)
-                    bar.update()
+                        futures[pool.submit(_call, fn, source, target)] = source
+                    except concurrent.futures.process.BrokenProcessPool as error:  # a worker was killed
+                        record(source, error)
+                        bar.update()
+                return futures
+
+            try:
+                running = submit(IN_FLIGHT_PER_WORKER * workers)
+                while running:
+                    finished, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+                    for future in finished:
+                        try:
+                            outcome = future.result()
+                        except Exception as error:  # includes BrokenProcessPool when a worker was killed
+                            outcome = error
+                        record(running.pop(future), outcome)
+                        bar.update()
+                    running.update(submit(len(finished)))
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)
     summary.failed.sort(key=lambda item: str(item[0]))
