@@ -24,7 +24,7 @@ import numpy as np
 
 import frame
 import model_mobile
-from folderstep import StepSummary, run_step, visible
+from folderstep import EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, prepare_output, run_step, visible
 from safeio import atomic_write, clean_leftovers
 from videoset import VideoSet
 
@@ -228,6 +228,7 @@ def frames_dir_to_features_dir(
         model_mobile.WeightsUnavailableError: ImageNet weights requested but not downloadable.
     """
     frame_dir, feature_dir = Path(frame_dir), Path(feature_dir)
+    check_separate(frame_dir, feature_dir)
     if weights not in model_mobile.WEIGHTS:
         raise ValueError(f"weights={weights!r}; choose one of {model_mobile.WEIGHTS}")
     if model_name not in model_mobile.FEATURE_MODELS:
@@ -245,6 +246,7 @@ def frames_dir_to_features_dir(
     model_mobile.check_input_px(model_name, input_px)
     settings = dict(model=model_name, weights=weights, stream=stream, input_px=input_px, crop_px=crop_px,
                     num_frames=num_frames, seed=seed)
+    prepare_output(feature_dir)
     clean_leftovers(feature_dir)
     extractor = open_extractor(frame_dir, feature_dir, settings, overwrite)
     # <video>.npy beside the label: append the suffix, do not replace one (video names may contain dots)
@@ -261,7 +263,7 @@ def frames_dir_to_features_dir(
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=EXIT_HELP,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("frame_dir", type=Path,
                         help="folder holding <split>/<label>/<video>/*.jpg (frame.py frames or opticalflow.py flows)")
@@ -283,13 +285,13 @@ def main(argv=None) -> int:
     parser.add_argument("--overwrite", action="store_true", help="recompute existing feature files")
     args = parser.parse_args(argv)
     try:
-        frames_dir_to_features_dir(args.frame_dir, args.feature_dir, args.model, args.weights,
+        summary = frames_dir_to_features_dir(args.frame_dir, args.feature_dir, args.model, args.weights,
                                    None if args.stream == "auto" else args.stream, args.num_frames, args.crop,
                                    args.input_px, args.batch, args.seed, args.overwrite)
-    except model_mobile.WeightsUnavailableError as error:
-        print(f"ERROR: {error}", file=sys.stderr)
-        return 2
-    return 0
+    except (model_mobile.WeightsUnavailableError, FileNotFoundError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return summary.exit_code
 
 
 if __name__ == "__main__":

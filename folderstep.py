@@ -38,6 +38,15 @@ from tqdm import tqdm
 
 from safeio import write_text_atomic
 
+# Exit status of every folder-step script (frame.py, opticalflow.py, feature.py); EXIT_HELP words it for --help.
+EXIT_OK = 0  # every input done or skipped
+EXIT_FAILED = 1  # the step ran, but some inputs failed (listed in <out_dir>/failed-<step>.txt)
+EXIT_USER_ERROR = 2  # bad argument or folder: one line says what to fix (nothing was done)
+EXIT_HELP = (
+    "exit status: 0 every input done or skipped; 1 some inputs failed (listed in OUT/failed-<step>.txt, "
+    "the others are done); 2 user error (bad argument or folder, one line says the fix)"
+)
+
 
 @dataclass
 class StepSummary:
@@ -73,6 +82,11 @@ class StepSummary:
         self.failed_file = path.resolve()
         return self.failed_file
 
+    @property
+    def exit_code(self) -> int:
+        """EXIT_OK when nothing failed, else EXIT_FAILED."""
+        return EXIT_FAILED if self.failed else EXIT_OK
+
     def line(self, step_name: str) -> str:
         """One summary line, e.g. "frames: 150 extracted, 10 skipped, 2 failed (listed in /abs/failed-frames.txt)"."""
         text = f"{step_name}: {self.done} {self.verb}, {self.skipped} skipped, {len(self.failed)} failed"
@@ -81,6 +95,9 @@ class StepSummary:
         elif self.failed:
             source, reason = self.failed[0]
             text += f" (first: {source}: {reason})"
+        disk_full = [reason for _, reason in self.failed if "Disk full" in reason]
+        if disk_full:
+            text += f"; THE DISK IS FULL: {disk_full[0]}"
         return text
 
 
@@ -93,6 +110,37 @@ def is_complete(folder: Path, pattern: str, expected_count: int) -> bool:
     """True when `folder` exists and holds exactly `expected_count` visible files matching `pattern`."""
     folder = Path(folder)
     return folder.is_dir() and len(visible(folder.glob(pattern))) == expected_count
+
+
+def check_separate(input_dir: Path, output_dir: Path) -> None:
+    """Refuses an output folder that is, contains or lies inside the input folder (a step must never write
+    among, or delete, its own inputs).
+
+    Raises:
+        ValueError: naming both folders.
+    """
+    source, target = Path(input_dir).resolve(), Path(output_dir).resolve()
+    if source == target or source in target.parents or target in source.parents:
+        raise ValueError(f"Output folder {target} is, contains or lies inside the input folder {source}; "
+                         "choose an output folder outside it (e.g. under data-temp/)")
+
+
+def prepare_output(out_dir: Path) -> Path:
+    """Creates out_dir (and its parents) and checks that this process may write into it; returns it.
+
+    Raises:
+        PermissionError: out_dir cannot be created or written (read-only folder or file system), in one line.
+    """
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except PermissionError as error:
+        raise PermissionError(f"Cannot create output folder {out_dir.resolve()} ({error.strerror}); "
+                              "choose a writable folder or fix its permissions") from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise PermissionError(f"Output folder {out_dir.resolve()} is not writable (read-only); "
+                              "choose a writable folder or fix its permissions")
+    return out_dir
 
 
 def check_settings(out_dir: Path, step_name: str, settings: dict, overwrite: bool = False) -> None:

@@ -7,10 +7,15 @@ FRAME_DIR/<split>/<label>/<video>/frame0000.jpg ... : each video resized so that
 --min-dim pixels, resampled to --num-frames evenly spaced frames (`frame_indices`), optionally
 center-cropped. Re-running skips finished videos; a killed run leaves no half-written folder
 (folderstep.py). Corrupt videos are listed in FRAME_DIR/failed-frames.txt and the others go on.
-Source videos are only read, never modified.
+Source videos are only read, never modified; FRAME_DIR must lie outside VIDEO_DIR. Only files with a
+videoset.VIDEO_EXTENSIONS extension are videos; other files are reported once as ignored, and videos outside
+the <split>/<label>/ layout or broken/looping links are reported as failures.
+Exit status: 0 all fine, 1 some videos failed, 2 user error (folderstep.EXIT_HELP).
 """
 import argparse
+import errno
 import functools
+import os
 import re
 import shutil
 import sys
@@ -19,8 +24,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from folderstep import StepSummary, check_settings, is_complete, run_step, threads_per_worker, visible
-from safeio import atomic_dir, atomic_write, clean_leftovers
+from folderstep import (EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, check_settings, is_complete,
+                        prepare_output, run_step, threads_per_worker, visible)
+from safeio import atomic_dir, atomic_write, clean_leftovers, disk_full_hint
+from videoset import VIDEO_EXTENSIONS, list_videos
 
 # A video that decodes to fewer frames than its header announces is truncated (copy cut short).
 # The header count of some containers is an estimate, so a small shortfall is tolerated.
@@ -51,6 +58,7 @@ def video_info(video_path: Path) -> tuple[int, float, float]:
 def _open(video_path: Path) -> cv2.VideoCapture:
     if not video_path.is_file():
         raise FileNotFoundError(f"Video {video_path} does not exist")
+    check_readable(video_path, "video")
     if video_path.stat().st_size == 0:
         raise VideoError(f"Video {video_path} is empty (0 bytes); copy it again or delete it")
     capture = cv2.VideoCapture(str(video_path))
@@ -58,6 +66,16 @@ def _open(video_path: Path) -> cv2.VideoCapture:
         capture.release()
         raise VideoError(f"Cannot open {video_path}: not a video, truncated, or a codec OpenCV lacks")
     return capture
+
+
+def check_readable(path: Path, what: str) -> None:
+    """Raises PermissionError (one line, with the fix) when this process may not read the file `path`."""
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError:
+        raise PermissionError(f"Cannot read {what} {path}: permission denied; make it readable "
+                              f"(chmod a+r) or run as its owner") from None
 
 
 def video_to_frames(video_path: Path, min_dim_px: int | None = 240) -> np.ndarray:
@@ -233,14 +251,35 @@ def jpg_files(folder: Path) -> list[Path]:
     return sorted(visible(Path(folder).glob("*.jpg")), key=number_key)
 
 
+def write_jpg(path: Path, image: np.ndarray, params=()) -> None:
+    """The one JPEG writer: encodes (h, w, 3) uint8 BGR and writes it to `path` (same bytes as cv2.imwrite).
+
+    Written with Python's file I/O so that a full disk raises OSError(ENOSPC) that says so (cv2.imwrite
+    only returns False).
+
+    Raises:
+        OSError: the file cannot be written; "Disk full ..." when the disk is full (safeio.disk_full_hint).
+    """
+    encoded, data = cv2.imencode(".jpg", image, list(params))
+    if not encoded:
+        raise ValueError(f"Cannot encode {image.shape} {image.dtype} image as JPEG for {path}")
+    try:
+        _write_bytes(Path(path), data.tobytes())
+    except OSError as error:
+        raise disk_full_hint(error, Path(path)) from error
+
+
+def _write_bytes(path: Path, data: bytes) -> None:
+    with open(path, "wb") as file:
+        file.write(data)
+
+
 def frames_to_files(frames: np.ndarray, target_dir: Path) -> None:
     """Writes (n, h, w, 3) uint8 BGR frames to target_dir/frame0000.jpg, frame0001.jpg, ..."""
     target_dir = Path(target_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
-    for i, frame in enumerate(frames):
-        path = target_dir / f"frame{i:04d}.jpg"
-        if not cv2.imwrite(str(path), frame):
-            raise OSError(f"Could not write {path}")
+    for i, image in enumerate(frames):
+        write_jpg(target_dir / f"frame{i:04d}.jpg", image)
 
 
 def files_to_frames(frame_dir: Path, what: str = "frames", fix: str = "run `python frame.py` to extract them"
@@ -253,6 +292,8 @@ def files_to_frames(frame_dir: Path, what: str = "frames", fix: str = "run `pyth
         ValueError: a file cannot be decoded, or the frames differ in size.
     """
     frame_dir = Path(frame_dir)
+    if frame_dir.is_dir() and not os.access(frame_dir, os.R_OK | os.X_OK):
+        raise PermissionError(f"Cannot read folder {frame_dir}: permission denied; make it readable (chmod a+rx)")
     files = jpg_files(frame_dir)
     if not files:
         raise FileNotFoundError(f"No .jpg {what} in {frame_dir}; {fix}")
@@ -260,7 +301,8 @@ def files_to_frames(frame_dir: Path, what: str = "frames", fix: str = "run `pyth
     for path in files:
         frame = cv2.imread(str(path), cv2.IMREAD_COLOR)
         if frame is None:
-            raise ValueError(f"Cannot read image {path}; delete its folder and {fix}")
+            check_readable(path, "image")
+            raise ValueError(f"Cannot decode image {path} (corrupt or not a JPEG); delete its folder and {fix}")
         if frames and frame.shape != frames[0].shape:
             raise ValueError(f"{path} is {frame.shape}, {files[0].name} is {frames[0].shape}; frames must match")
         frames.append(frame)
@@ -289,6 +331,37 @@ def extract_video(
     with atomic_dir(target_dir) as tmp:
         frames_to_files(frames, tmp)
     return "done"
+
+
+def scan_videos(video_dir: Path) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """The videos of video_dir/<split>/<label>/ (videoset.list_videos) and the files that cannot be used.
+
+    Prints one line for files that are not videos (ignored). Returns (videos, problems): problems are
+    (path, reason) for videos outside the <split>/<label>/ layout and for broken or looping links, which
+    the step reports as failures instead of skipping them silently.
+    """
+    video_dir = Path(video_dir)
+    listed, ignored = list_videos(video_dir)
+    if ignored:
+        print(f"Ignoring {len(ignored)} files that are not videos ({', '.join(VIDEO_EXTENSIONS)}) in "
+              f"{video_dir.resolve()}, e.g. {ignored[0]}")
+    problems = []
+    for folder, dirs, files in os.walk(video_dir):  # does not follow folder links: no endless loops
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        depth = len(Path(folder).relative_to(video_dir).parts)
+        for name in sorted(f for f in files if not f.startswith(".")):
+            path = Path(folder) / name
+            if path.is_symlink() and not path.exists():
+                try:
+                    os.stat(path)
+                    reason = "a link that cannot be followed"
+                except OSError as error:
+                    reason = "a symbolic link loop" if error.errno == errno.ELOOP else "a broken link (its target is gone)"
+                problems.append((path, f"VideoError: {path} is {reason}; fix or delete the link"))
+            elif depth != 2 and path.suffix.lower() in VIDEO_EXTENSIONS:
+                problems.append((path, f"VideoError: misplaced video {path}: videos must lie in "
+                                       f"{video_dir}/<split>/<label>/<video>; move it there"))
+    return [path for path, _, _ in listed], problems
 
 
 def videos_dir_to_frames_dir(
@@ -324,18 +397,15 @@ def videos_dir_to_frames_dir(
         raise ValueError(f"crop_px={crop_px} is larger than min_dim_px={min_dim_px}; the crop must fit the resized frame")
     if not video_dir.is_dir():
         raise FileNotFoundError(f"Video folder {video_dir.resolve()} does not exist")
-    videos = [
-        path
-        for path in visible(video_dir.glob("*/*/*"))
-        if path.is_file() and not path.parent.name.startswith(".") and not path.parent.parent.name.startswith(".")
-    ]
+    check_separate(video_dir, frame_dir)
+    videos, problems = scan_videos(video_dir)
     if not videos:
         raise FileNotFoundError(
             f"No videos under {video_dir.resolve()}; expected the layout "
             f"{video_dir}/<split>/<label>/<video>.avi|mp4, e.g. {video_dir}/train/hello/clip01.mp4"
         )
 
-    jobs, duplicates = [], []
+    jobs, duplicates = [], list(problems)
     seen: dict[Path, Path] = {}
     for video in videos:
         target = frame_dir / video.parent.parent.name / video.parent.name / video.stem
@@ -345,6 +415,7 @@ def videos_dir_to_frames_dir(
         seen[target] = video
         jobs.append((video, target))
 
+    prepare_output(frame_dir)
     check_settings(frame_dir, "frames", {"num_frames": num_frames, "min_dim_px": min_dim_px, "crop_px": crop_px}, overwrite)
     clean_leftovers(frame_dir)
     extract = functools.partial(
@@ -367,7 +438,8 @@ def videos_dir_to_frames_dir(
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], epilog=EXIT_HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("video_dir", type=Path, help="folder holding <split>/<label>/<video>.{avi,mp4,...}")
     parser.add_argument("frame_dir", type=Path, help="output folder; gets <split>/<label>/<video>/frame0000.jpg ...")
     parser.add_argument("--num-frames", type=int, default=40, help="frames per video after even resampling (default 40, the seed)")
@@ -376,16 +448,22 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     parser.add_argument("--overwrite", action="store_true", help="re-extract videos whose frame folder is already complete")
     args = parser.parse_args(argv)
-    videos_dir_to_frames_dir(
-        args.video_dir,
-        args.frame_dir,
-        num_frames=args.num_frames,
-        min_dim_px=args.min_dim,
-        crop_px=args.crop,
-        workers=args.workers,
-        overwrite=args.overwrite,
-    )
-    return 0
+    if args.workers < 1:
+        parser.error(f"--workers {args.workers}: use 1 or more")
+    try:
+        summary = videos_dir_to_frames_dir(
+            args.video_dir,
+            args.frame_dir,
+            num_frames=args.num_frames,
+            min_dim_px=args.min_dim,
+            crop_px=args.crop,
+            workers=args.workers,
+            overwrite=args.overwrite,
+        )
+    except (FileNotFoundError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return summary.exit_code
 
 
 if __name__ == "__main__":

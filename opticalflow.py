@@ -9,6 +9,7 @@ Re-running skips finished videos; a killed run leaves no half-written folder (fo
 Encoding, as DeepMind's I3D flow stream expects (kinetics-i3d README): TV-L1 flow on grayscale
 frames, in pixels, clipped to [-20, 20] and scaled to [-1, 1]. On disk (the seed's format): a
 3-channel JPEG, x in channel 0, y in channel 1, a zero-flow third channel, byte = round((f + 1) * 127.5).
+FLOW_DIR must lie outside FRAME_DIR. Exit status: 0 all fine, 1 some videos failed, 2 user error.
 """
 import argparse
 import functools
@@ -19,9 +20,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from folderstep import StepSummary, check_settings, is_complete, run_step, threads_per_worker, visible
+from folderstep import (EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, check_settings, is_complete,
+                        prepare_output, run_step, threads_per_worker, visible)
 from safeio import atomic_dir, clean_leftovers
-from frame import files_to_frames, jpg_files, set_cv2_threads
+from frame import files_to_frames, jpg_files, set_cv2_threads, write_jpg
 
 METHODS = ("tvl1-fast", "tvl1-warps1", "tvl1-quality", "farneback", "dis")
 METHOD_HELP = {
@@ -127,9 +129,7 @@ def flows_to_files(flows: np.ndarray, target_dir: Path) -> None:
         image = np.empty((*flow.shape[:2], 3), dtype=np.uint8)
         image[..., :2] = np.round((np.clip(flow, -1.0, 1.0) + 1.0) * 127.5)
         image[..., 2] = 128  # the seed's zero-flow third channel: round((0 + 1) * 127.5)
-        path = target_dir / f"flow{i:03d}.jpg"
-        if not cv2.imwrite(str(path), image, JPEG_PARAMS):
-            raise OSError(f"Could not write {path}")
+        write_jpg(target_dir / f"flow{i:03d}.jpg", image, JPEG_PARAMS)
 
 
 def files_to_flows(flow_dir: Path) -> np.ndarray:
@@ -189,6 +189,7 @@ def frames_dir_to_flows_dir(
     """
     check_method(method)
     frame_dir, flow_dir = Path(frame_dir), Path(flow_dir)
+    check_separate(frame_dir, flow_dir)
     folders = [
         folder
         for split in (visible(frame_dir.iterdir()) if frame_dir.is_dir() else [])
@@ -204,6 +205,7 @@ def frames_dir_to_flows_dir(
             "run `python frame.py` first"
         )
     jobs = [(folder, flow_dir / folder.relative_to(frame_dir)) for folder in folders]
+    prepare_output(flow_dir)
     check_settings(flow_dir, "flows", {"method": method, "bound_px": BOUND_PX}, overwrite)
     clean_leftovers(flow_dir)
     print(f"Computing {method} flow of {len(folders)} frame folders in {frame_dir.resolve()} to {flow_dir.resolve()} ...")
@@ -225,7 +227,7 @@ def main(argv=None) -> int:
     method_lines = "\n".join(f"  {name:13s} {text}" for name, text in METHOD_HELP.items())
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
-        epilog=f"methods:\n{method_lines}\n\n{DIS_WARNING}",
+        epilog=f"methods:\n{method_lines}\n\n{DIS_WARNING}\n\n{EXIT_HELP}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("frame_dir", type=Path, help="folder holding <split>/<label>/<video>/frame0000.jpg ... (frame.py)")
@@ -237,8 +239,15 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     parser.add_argument("--overwrite", action="store_true", help="recompute videos whose flow folder is already complete")
     args = parser.parse_args(argv)
-    frames_dir_to_flows_dir(args.frame_dir, args.flow_dir, method=args.method, workers=args.workers, overwrite=args.overwrite)
-    return 0
+    if args.workers < 1:
+        parser.error(f"--workers {args.workers}: use 1 or more")
+    try:
+        summary = frames_dir_to_flows_dir(args.frame_dir, args.flow_dir, method=args.method, workers=args.workers,
+                                          overwrite=args.overwrite)
+    except (FileNotFoundError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    return summary.exit_code
 
 
 if __name__ == "__main__":

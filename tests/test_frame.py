@@ -204,14 +204,15 @@ def test_killed_run_leaves_nothing_finished_and_rerun_completes(video_dir, tmp_p
     assert all(len(list(f.glob("*.jpg"))) == 6 for f in frame_folders(frame_dir))
 
 
-def test_corrupt_videos_are_reported_and_others_extracted(video_dir, tmp_path):
+def test_corrupt_videos_are_reported_and_others_extracted(video_dir, tmp_path, capsys):
     bad = {
         video_dir / "train" / "wave" / "empty.avi": b"",
-        video_dir / "train" / "wave" / "notes.txt": b"not a video",
+        video_dir / "train" / "wave" / "fake.avi": b"not a video",
         video_dir / "train" / "point" / "broken.mp4": b"\x00\x00\x00\x18ftypmp42" + os.urandom(500),
     }
     for path, content in bad.items():
         path.write_bytes(content)
+    (video_dir / "train" / "wave" / "notes.txt").write_text("not a video extension: ignored, said once")
     sources = {p: p.read_bytes() for p in video_dir.rglob("*") if p.is_file()}
     frame_dir = tmp_path / "image"
     summary = frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=5, min_dim_px=36)
@@ -223,6 +224,8 @@ def test_corrupt_videos_are_reported_and_others_extracted(video_dir, tmp_path):
     assert "3 extracted, 0 skipped, 3 failed (listed in" in summary.line("frames")
     assert {p: p.read_bytes() for p in video_dir.rglob("*") if p.is_file()} == sources  # sources untouched
     assert len(frame_folders(frame_dir)) == 3
+    out = capsys.readouterr().out
+    assert out.count("Ignoring 1 files that are not videos") == 1 and "notes.txt" in out
 
 
 def test_folder_without_videos_raises_with_layout(tmp_path):
