@@ -24,7 +24,7 @@ import numpy as np
 
 import frame
 import model_mobile
-from folderstep import EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, prepare_output, run_step, visible
+from folderstep import EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, prepare_output, remove_stale, run_step, visible
 from safeio import atomic_write, clean_leftovers
 from videoset import VideoSet
 
@@ -251,6 +251,8 @@ def frames_dir_to_features_dir(
     extractor = open_extractor(frame_dir, feature_dir, settings, overwrite)
     # <video>.npy beside the label: append the suffix, do not replace one (video names may contain dots)
     jobs = [(folder, feature_dir / folder.parent.relative_to(frame_dir) / f"{folder.name}.npy") for folder in folders]
+    remove_stale(feature_dir, [target for _, target in jobs], lambda path: path.is_file() and path.suffix == ".npy",
+                 "features")
     job = functools.partial(feature_video, extractor=extractor, model_name=model_name, stream=stream,
                             input_px=input_px, num_frames=num_frames, crop_px=crop_px, batch_size=batch_size,
                             overwrite=overwrite)

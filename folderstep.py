@@ -26,6 +26,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import sys
 import threading
@@ -141,6 +142,51 @@ def prepare_output(out_dir: Path) -> Path:
         raise PermissionError(f"Output folder {out_dir.resolve()} is not writable (read-only); "
                               "choose a writable folder or fix its permissions")
     return out_dir
+
+
+def remove_stale(out_dir: Path, targets, is_output: Callable[[Path], bool], step_name: str) -> list[Path]:
+    """Removes the outputs out_dir/<split>/<label>/<name> that no job targets (their source is gone or moved split),
+    so that the derived folders mirror the data set; prints what it removed, in one line.
+
+    Only entries for which is_output(path) is True are removed (what the step writes: a folder of .jpg, a .npy);
+    anything else is left in place and named. Label and split folders left empty are removed too.
+
+    Returns:
+        the removed paths.
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        return []
+    wanted = {Path(target).relative_to(out_dir) for target in targets}
+    removed, foreign = [], []
+    for path in sorted(out_dir.glob("*/*/*")):
+        relative = path.relative_to(out_dir)
+        if relative in wanted or any(part.startswith(".") for part in relative.parts):
+            continue
+        if not is_output(path):
+            foreign.append(path)
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+        removed.append(path)
+    for folder in sorted({path.parent for path in removed} | {path.parent.parent for path in removed}, reverse=True):
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    if removed:
+        print(f"{step_name}: removed {len(removed)} outputs whose source is gone or moved to another split, "
+              f"e.g. {removed[0]}")
+    if foreign:
+        print(f"{step_name}: left {len(foreign)} entries in {out_dir.resolve()} that it did not write, e.g. {foreign[0]}")
+    return removed
+
+
+def is_jpg_folder(path: Path) -> bool:
+    """True for a folder holding only .jpg files (what frame.py and opticalflow.py write for one video)."""
+    return path.is_dir() and not path.is_symlink() and all(
+        child.is_file() and child.suffix == ".jpg" for child in path.iterdir()
+    )
 
 
 def check_settings(out_dir: Path, step_name: str, settings: dict, overwrite: bool = False) -> None:

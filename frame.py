@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from folderstep import (EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, check_settings, is_complete,
-                        prepare_output, run_step, threads_per_worker, visible)
+                        is_jpg_folder, prepare_output, remove_stale, run_step, threads_per_worker, visible)
 from safeio import atomic_dir, atomic_write, clean_leftovers, disk_full_hint
 from videoset import VIDEO_EXTENSIONS, list_videos
 
@@ -417,6 +417,7 @@ def videos_dir_to_frames_dir(
 
     prepare_output(frame_dir)
     check_settings(frame_dir, "frames", {"num_frames": num_frames, "min_dim_px": min_dim_px, "crop_px": crop_px}, overwrite)
+    remove_stale(frame_dir, seen, is_jpg_folder, "frames")
     clean_leftovers(frame_dir)
     extract = functools.partial(
         extract_video, num_frames=num_frames, min_dim_px=min_dim_px, crop_px=crop_px, overwrite=overwrite

@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from folderstep import (EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, check_settings, is_complete,
-                        prepare_output, run_step, threads_per_worker, visible)
+                        is_jpg_folder, prepare_output, remove_stale, run_step, threads_per_worker, visible)
 from safeio import atomic_dir, clean_leftovers
 from frame import files_to_frames, jpg_files, set_cv2_threads, write_jpg
 
@@ -207,6 +207,7 @@ def frames_dir_to_flows_dir(
     jobs = [(folder, flow_dir / folder.relative_to(frame_dir)) for folder in folders]
     prepare_output(flow_dir)
     check_settings(flow_dir, "flows", {"method": method, "bound_px": BOUND_PX}, overwrite)
+    remove_stale(flow_dir, [target for _, target in jobs], is_jpg_folder, "flows")
     clean_leftovers(flow_dir)
     print(f"Computing {method} flow of {len(folders)} frame folders in {frame_dir.resolve()} to {flow_dir.resolve()} ...")
     summary = run_step(

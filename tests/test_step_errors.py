@@ -148,3 +148,21 @@ def test_disk_full_says_the_disk_is_full(video_dir, tmp_path, monkeypatch):
     assert all("Disk full" in reason for _, reason in summary.failed)
     assert "THE DISK IS FULL" in summary.line("frames") and summary.exit_code == 1
     assert not list((tmp_path / "image").glob("*/*/*"))  # no half-written folder
+
+
+def test_moving_a_clip_between_splits_moves_its_frames_and_flow(video_dir, tmp_path, capsys):
+    image, oflow = tmp_path / "image", tmp_path / "oflow"
+    frame.videos_dir_to_frames_dir(video_dir, image, num_frames=4, min_dim_px=32)
+    opticalflow.frames_dir_to_flows_dir(image, oflow, "farneback")
+    (image / "train" / "wave" / "notes.txt").write_text("a user's file: never deleted")
+    (video_dir / "val" / "wave" / "b.avi").rename(video_dir / "train" / "wave" / "b.avi")
+    (video_dir / "train" / "wave" / "a.avi").rename(video_dir / "val" / "wave" / "a.avi")
+    frame.videos_dir_to_frames_dir(video_dir, image, num_frames=4, min_dim_px=32)
+    opticalflow.frames_dir_to_flows_dir(image, oflow, "farneback")
+    out = capsys.readouterr().out
+    assert "frames: removed 2 outputs whose source is gone" in out and "flows: removed 2 outputs" in out
+    assert "left 1 entries" in out and (image / "train" / "wave" / "notes.txt").is_file()  # not ours: kept
+    mirrored = {p.relative_to(oflow).as_posix() for p in oflow.glob("*/*/*") if p.is_dir()}
+    assert mirrored == {"train/wave/b", "val/wave/a"}
+    assert {p.relative_to(image).as_posix() for p in image.glob("*/*/*")} == {"train/wave/b", "val/wave/a",
+                                                                                "train/wave/notes.txt"}
