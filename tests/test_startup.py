@@ -1,0 +1,67 @@
+"""A quiet, quick start: TensorFlow's benign start-up lines are held back, real ones pass, --help is TF-free."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+import tfquiet
+from conftest import REPO
+
+# Lines TensorFlow 2.21 printed at a start on a CPU-only machine, as they came (kept as data).
+SEEN_AT_START = (
+    b"WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    b"I0000 00:00:1796164146.699961    7752 cudart_stub.cc:31] Could not find cuda drivers on your "
+    b"machine, GPU will not be used.",
+    b"I0000 00:00:1796164146.791638    7752 cpu_feature_guard.cc:227] This TensorFlow binary is optimized "
+    b"to use available CPU instructions in performance-critical operations.",
+    b"To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the "
+    b"appropriate compiler flags.",
+    b"E0000 00:00:1796164184.518718    7841 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA "
+    b"error: Failed call to cuInit: UNKNOWN ERROR (303)",
+)
+REAL = (
+    b"W0000 00:00:1796164184.518718    7841 op_kernel.cc:1857] OP_REQUIRES failed: out of memory",
+    b"E0000 00:00:1796164184.518718    7841 cuda_platform.cc:52] failed call to cuInit: CUDA_ERROR_NO_DEVICE",
+    b"Traceback (most recent call last):",
+)
+
+
+def test_known_start_lines_are_benign_and_real_ones_are_not():
+    assert all(tfquiet.is_benign(line) for line in SEEN_AT_START)
+    assert not any(tfquiet.is_benign(line) for line in REAL)
+
+
+def test_hold_back_drops_benign_lines_and_forwards_the_rest_in_order(capfd):
+    fd_before = os.fstat(2)
+    with tfquiet.hold_back():
+        for benign, real in zip(SEEN_AT_START, REAL):
+            os.write(2, benign + b"\n" + real + b"\n")
+        os.write(2, b"no newline at the end")
+    err = capfd.readouterr().err.encode()
+    assert err == b"".join(real + b"\n" for real in REAL) + b"no newline at the end"
+    assert os.fstat(2) == fd_before
+
+
+def test_hold_back_forwards_everything_when_the_block_raises(capfd):
+    with pytest.raises(ImportError):
+        with tfquiet.hold_back():
+            os.write(2, SEEN_AT_START[1] + b"\nreal line\n")
+            raise ImportError("broken")
+    os.write(2, b"after\n")
+    assert capfd.readouterr().err == "real line\nafter\n"
+
+
+@pytest.mark.slow
+def test_tensorflow_start_prints_no_benign_line_and_real_warnings_pass():
+    code = ("import tfquiet; tfquiet.install()\n"
+            "import os, keras, tensorflow as tf\n"
+            "tf.constant([1.0]) * 2\n"
+            "os.write(2, b'real warning after the start\\n')\n")
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, timeout=120,
+                         env={**os.environ, "TFQUIET": "1"})
+    assert run.returncode == 0, run.stderr.decode()
+    lines = run.stderr.splitlines()
+    assert not [line for line in lines if tfquiet.is_benign(line)]
+    assert not [line for line in lines if b"cuInit" in line or b"absl::InitializeLog" in line]
+    assert b"real warning after the start" in lines
