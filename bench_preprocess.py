@@ -60,21 +60,8 @@ def blob_frames(num_frames: int = 30, height: int = 72, width: int = 96, step_px
 
 
 def write_blob_video(path: Path, num_frames: int = 30, height: int = 72, width: int = 96, step_px=(3.0, 0.0), fps: float = 25.0) -> Path:
-    """Writes `blob_frames` as a video: MJPG for .avi, mp4v for .mp4 (both in OpenCV's own FFmpeg)."""
-    path = Path(path)
-    fourcc = {".avi": "MJPG", ".mp4": "mp4v"}.get(path.suffix.lower())
-    if fourcc is None:
-        raise ValueError(f"write_blob_video: {path} must end in .avi or .mp4")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), fps, (width, height))
-    try:
-        if not writer.isOpened():
-            raise OSError(f"OpenCV cannot write {fourcc} video {path}")
-        for image in blob_frames(num_frames, height, width, step_px):
-            writer.write(image)
-    finally:
-        writer.release()
-    return path
+    """Writes `blob_frames` as a video with frame.write_video (MJPG .avi, mp4v .mp4/.mov, VP8 .webm)."""
+    return frame.write_video(path, blob_frames(num_frames, height, width, step_px), fps)
 
 
 def synthetic_video_dir(root: Path, num_videos: int) -> Path:

@@ -62,6 +62,9 @@ def _open(video_path: Path) -> cv2.VideoCapture:
     if video_path.stat().st_size == 0:
         raise VideoError(f"Video {video_path} is empty (0 bytes); copy it again or delete it")
     capture = cv2.VideoCapture(str(video_path))
+    # Phone clips carry a rotation tag; OpenCV 5 applies it by default (frames come out upright, as a player
+    # shows them): say so, so that the frames never depend on a changed default.
+    capture.set(cv2.CAP_PROP_ORIENTATION_AUTO, 1)
     if not capture.isOpened():
         capture.release()
         raise VideoError(f"Cannot open {video_path}: not a video, truncated, or a codec OpenCV lacks")
@@ -185,27 +188,36 @@ def bgr_to_model_rgb(frames: np.ndarray) -> np.ndarray:
     return images_rescale(frames[..., ::-1])
 
 
-def write_video(path: Path, frames, fps: float) -> Path:
-    """Writes frames ((n, h, w, 3) uint8 BGR, or a list of them) as an MJPG .avi, complete or not at all.
+# Codec of each container write_video writes (all in OpenCV's own FFmpeg: this build has no H.264 encoder).
+VIDEO_CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".mov": "mp4v", ".webm": "VP80"}
 
-    Written under a temporary name (safeio), decoded again, and renamed into place only when it decodes to
-    all n frames: a full disk or a failing encoder never leaves a broken video under a real name.
+
+def write_video(path: Path, frames, fps: float) -> Path:
+    """Writes frames ((n, h, w, 3) uint8 BGR, or a list of them) as a video, complete or not at all.
+
+    The container follows the suffix (VIDEO_CODECS: MJPG .avi, the project's format; mp4v .mp4/.mov and
+    VP8 .webm for test clips). Written under a temporary name (safeio), decoded again, and renamed into place
+    only when it decodes to all n frames: a full disk or a failing encoder never leaves a broken video under a
+    real name.
 
     Raises:
-        ValueError: no frames, or frames of different sizes.
-        OSError: the video cannot be written completely (disk full, unwritable folder, no MJPG encoder).
+        ValueError: no frames, frames of different sizes, or a suffix not in VIDEO_CODECS.
+        OSError: the video cannot be written completely (disk full, unwritable folder, no encoder).
     """
     path = Path(path)
     if len(frames) == 0:
         raise ValueError(f"No frames to write to {path}")
+    codec = VIDEO_CODECS.get(path.suffix.lower())
+    if codec is None:
+        raise ValueError(f"Cannot write {path}: the name must end in one of {', '.join(VIDEO_CODECS)}")
     height, width = frames[0].shape[:2]
     if any(image.shape != frames[0].shape for image in frames):
         raise ValueError(f"Frames for {path} differ in size; resize them to {width}x{height} first")
-    fourcc = cv2.VideoWriter_fourcc(*"MJPG")
+    fourcc = cv2.VideoWriter_fourcc(*codec)
     with atomic_write(path) as tmp:
         # FFmpeg's MJPEG is half the size of OpenCV's own encoder at the same error; the latter is the fallback.
         writer = cv2.VideoWriter(str(tmp), cv2.CAP_FFMPEG, fourcc, float(fps), (width, height))
-        if not writer.isOpened():
+        if not writer.isOpened() and codec == "MJPG":
             writer = cv2.VideoWriter(str(tmp), cv2.CAP_OPENCV_MJPEG, fourcc, float(fps), (width, height))
         try:
             if not writer.isOpened():
