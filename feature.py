@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 import frame
-import model_mobile
 from folderstep import EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, prepare_output, remove_stale, run_step, visible
 from safeio import atomic_write, clean_leftovers
 from videoset import VideoSet
@@ -95,6 +94,8 @@ def load_images(folder: Path, stream: str, input_px: int, num_frames: int | None
 
 def images_features(images: np.ndarray, extractor, model_name: str, batch_size: int = 32) -> np.ndarray:
     """(n, px, px, 3) uint8 -> (n, feature_len) float32 via model_mobile.preprocess and the extractor."""
+    import model_mobile  # Keras/TensorFlow: imported where needed, so that `--help` answers at once
+
     inputs = model_mobile.preprocess(images, model_name)
     # predict_on_batch runs a compiled graph: ~2x faster than an eager call for a 16-frame clip on CPU
     outputs = [extractor.predict_on_batch(inputs[i:i + batch_size]) for i in range(0, len(inputs), batch_size)]
@@ -147,6 +148,7 @@ def open_extractor(frame_dir: Path, feature_dir: Path, settings: dict, overwrite
         ValueError: feature_dir holds features of an extractor with other settings (and not overwrite).
         model_mobile.WeightsUnavailableError: ImageNet weights requested but not downloadable.
     """
+    import model_mobile  # Keras/TensorFlow: imported where needed, so that `--help` answers at once
     feature_dir = Path(feature_dir)
     info_path = feature_dir / EXTRACTOR_INFO
     if not overwrite and info_path.is_file() and (feature_dir / EXTRACTOR_FILE).is_file():
@@ -227,6 +229,7 @@ def frames_dir_to_features_dir(
         ValueError: bad settings, or feature_dir made by an extractor with other settings.
         model_mobile.WeightsUnavailableError: ImageNet weights requested but not downloadable.
     """
+    import model_mobile  # Keras/TensorFlow: imported where needed, so that `--help` answers at once
     frame_dir, feature_dir = Path(frame_dir), Path(feature_dir)
     check_separate(frame_dir, feature_dir)
     if weights not in model_mobile.WEIGHTS:
@@ -270,9 +273,10 @@ def main(argv=None) -> int:
     parser.add_argument("frame_dir", type=Path,
                         help="folder holding <split>/<label>/<video>/*.jpg (frame.py frames or opticalflow.py flows)")
     parser.add_argument("feature_dir", type=Path, help="output folder; gets <split>/<label>/<video>.npy")
-    parser.add_argument("--model", choices=sorted(model_mobile.FEATURE_MODELS), default="mobilenet",
+    # names checked by frames_dir_to_features_dir (model_mobile's tables need Keras, too slow for --help)
+    parser.add_argument("--model", choices=("mobilenet", "inception"), default="mobilenet",
                         help="feature network (default mobilenet: 1024 features; inception: 2048)")
-    parser.add_argument("--weights", choices=model_mobile.WEIGHTS, default="imagenet",
+    parser.add_argument("--weights", choices=("imagenet", "none"), default="imagenet",
                         help="imagenet (downloaded once into ~/.keras/models) or none (random network)")
     parser.add_argument("--stream", choices=("auto",) + STREAMS, default="auto",
                         help="what FRAME_DIR holds; auto tells frames from flow by the file names")
@@ -286,6 +290,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="random network of --weights none (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="recompute existing feature files")
     args = parser.parse_args(argv)
+    import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
+    import model_mobile  # Keras/TensorFlow, after the arguments are parsed
+
     try:
         summary = frames_dir_to_features_dir(args.frame_dir, args.feature_dir, args.model, args.weights,
                                    None if args.stream == "auto" else args.stream, args.num_frames, args.crop,
