@@ -25,10 +25,13 @@ from folderstep import (EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate,
 from safeio import atomic_dir, clean_leftovers
 from frame import files_to_frames, jpg_files, set_cv2_threads, write_jpg
 
-METHODS = ("tvl1-fast", "tvl1-warps1", "tvl1-quality", "farneback", "dis")
+METHODS = ("tvl1-fast", "tvl1-lite", "tvl1-warps1", "tvl1-quality", "farneback", "dis")
 METHOD_HELP = {
     # The seed's final preset: coarser pyramid steps, fewer warps, looser stopping than OpenCV's defaults.
     "tvl1-fast": "TV-L1, scaleStep=0.5 warps=3 epsilon=0.02 (the seed's final preset; default)",
+    # tvl1-fast with a looser stopping threshold: on the real signing clip at 224 px, 1 thread, 3.0x faster
+    # (122 vs 363 ms per pair) for a mean end-point difference of 0.51 px from tvl1-fast (mean |flow| 3.2 px).
+    "tvl1-lite": "TV-L1, scaleStep=0.5 warps=3 epsilon=0.05 (tvl1-fast stopping earlier: ~3x cheaper)",
     # The seed's earlier preset (cv2.DualTVL1OpticalFlow_create(warps=1)): only the warps changed.
     "tvl1-warps1": "TV-L1, warps=1, other parameters OpenCV defaults (the seed's earlier preset)",
     "tvl1-quality": "TV-L1 with OpenCV's defaults (scaleStep=0.8, 5 scales, 5 warps, epsilon=0.01; slowest)",
@@ -48,6 +51,8 @@ def _flow_engine(method: str):
     """A function (prev_gray, next_gray) -> (h, w, 2) float32 flow in pixels for `method`."""
     if method == "tvl1-fast":
         tvl1 = cv2.optflow.DualTVL1OpticalFlow_create(scaleStep=0.5, warps=3, epsilon=0.02)
+    elif method == "tvl1-lite":
+        tvl1 = cv2.optflow.DualTVL1OpticalFlow_create(scaleStep=0.5, warps=3, epsilon=0.05)
     elif method == "tvl1-warps1":
         tvl1 = cv2.optflow.DualTVL1OpticalFlow_create(warps=1)
     elif method == "tvl1-quality":
