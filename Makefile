@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-lstm test setup weights xvfb bench clean-demo
+.PHONY: demo demo-lstm test test-fast setup weights xvfb bench clean-demo
 
 setup: $(STAMP)
 
@@ -35,6 +35,10 @@ demo-lstm: $(STAMP)
 
 test: weights xvfb
 	$(PY) -m pytest -q tests
+
+# The tests not marked slow (pytest.ini): under a minute, for the edit-test loop; `make test` runs all.
+test-fast: weights
+	$(PY) -m pytest -q -m "not slow" tests
 
 # The benchmarks behind the README's numbers (each prints medians; ~10 min together on 2 cores).
 bench: weights
