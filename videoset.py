@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from safeio import atomic_write
+from safeio import atomic_write, write_json_atomic
 
 CLASS_COLUMNS = ("sClass", "sLong", "sCat", "sDetail")  # the seed's class.csv columns (after an unnamed index)
 # Files that count as videos (lower-case suffixes OpenCV's FFmpeg reads); other files in a label folder are
@@ -30,6 +30,13 @@ VIDEO_EXTENSIONS = (".avi", ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".mpg", ".m
 STREAM_CHANNELS = {"rgb": 3, "flow": 2}       # input channels of each I3D stream
 STREAM_FOLDERS = {"rgb": "image", "flow": "oflow"}  # the data-temp folder of each stream (the contract above)
 SPLITS = ("train", "val", "test")
+DESCRIPTION_FILE = "videoset.json"  # a folder set's persisted description, beside its split folders
+DESCRIPTION_VERSION = 1
+DEFAULT_FLOW_METHOD = "tvl1-fast"  # VideoSet.flow_method's default (the seed's TV-L1, fast preset)
+# The held-out validation split of a set without val/: the newest VAL_FRACTION of each label's takes (by
+# name order, i.e. take_0007 after take_0006), at least one, whole recordings only.
+VAL_FRACTION = 0.3
+FPS_SAMPLE = 9  # videos sampled (spread over the set) for the median fps and duration
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,7 @@ class VideoSet:
         duration_s: nominal clip length in seconds (the live demo records this long).
         root: folder holding data-set/, data-temp/, model/ and log/.
         folder: the video folder when it is not root/data-set/<name>/<NNN> (a set given as a folder).
+        flow_method: the optical flow method of the set's oflow/ folder (opticalflow.py).
     """
 
     name: str
@@ -57,6 +65,7 @@ class VideoSet:
     duration_s: float = 5.0
     root: Path = Path(".")
     folder: Path | None = None
+    flow_method: str = "tvl1-fast"
 
     def __post_init__(self):
         if self.num_classes < 2:
@@ -168,11 +177,140 @@ def resolve_set(spec: str, root: Path = Path("."), size: str | None = None, num_
             f"--set {spec}: {folder.resolve()} has {len(labels)} label folder(s) under train/ or val/; a classifier "
             "needs at least 2 (layout <set>/train/<label>/<video>.mp4)"
         )
+    description = describe_set(folder, size=size, sizes=overrides)
     name = folder.parent.name if folder.name.isdigit() and folder.parent.name else folder.name
+    return VideoSet(name, num_classes=description["num_classes"], num_frames=description["num_frames"],
+                    min_dim_px=description["min_dim_px"], crop_px=description["crop_px"], fps=description["fps"],
+                    duration_s=description["duration_s"], root=root, folder=folder,
+                    flow_method=description["flow_method"])
+
+
+def describe_set(folder: Path, size: str | None = None, sizes: dict | None = None) -> dict:
+    """The persisted description of a folder set (folder/videoset.json): derived and written the first time, read after.
+
+    The description holds num_classes, labels, num_frames, min_dim_px, crop_px, fps, duration_s, flow_method
+    and the held-out validation takes (`val_holdout`, see `holdout_split`). `sizes` are explicit input-size
+    choices (num_frames/min_dim_px/crop_px) that must agree with a persisted description; `size` is the
+    preset they came from (for the message).
+
+    Raises:
+        ValueError: the folder or the choices no longer match the persisted description (says what differs
+            and how to proceed).
+    """
+    folder = Path(folder)
+    path = folder / DESCRIPTION_FILE
+    sizes = dict(sizes or {})
+    labels = label_folders(folder)
+    if path.is_file():
+        description = read_description(path)
+        differences = []
+        if description["labels"] != labels:
+            added = sorted(set(labels) - set(description["labels"]))
+            removed = sorted(set(description["labels"]) - set(labels))
+            differences.append("label folders " + ", ".join(
+                part for part in (f"added {added}" if added else "", f"removed {removed}" if removed else "") if part))
+        for key, value in sizes.items():
+            if description[key] != value:
+                differences.append(f"{key} {value} (asked{' by --size ' + size if size else ''}) != {description[key]}")
+        if differences:
+            raise ValueError(
+                f"{folder} does not match its description {path}: {'; '.join(differences)}. Run without the "
+                f"size options to use the described set, or delete {path} (and that set's data-temp/ folders) "
+                "to describe it anew"
+            )
+        return description
     num_frames, min_dim_px, crop_px = SIZES["small"]
-    video_set = VideoSet(name, num_classes=len(labels), num_frames=num_frames, min_dim_px=min_dim_px,
-                         crop_px=crop_px, fps=25.0, duration_s=3.0, root=root, folder=folder)
-    return _with_size(video_set, overrides)
+    chosen = {"num_frames": num_frames, "min_dim_px": min_dim_px, "crop_px": crop_px, **sizes}
+    if "min_dim_px" in sizes and "crop_px" not in sizes:
+        chosen["crop_px"] = min(crop_px, sizes["min_dim_px"])
+    fps, duration_s = _median_timing(folder)
+    description = {"version": DESCRIPTION_VERSION, "num_classes": len(labels), "labels": labels, **chosen,
+                   "fps": fps, "duration_s": duration_s, "flow_method": DEFAULT_FLOW_METHOD,
+                   "val_holdout": holdout_split(folder)}
+    if description["crop_px"] > description["min_dim_px"]:
+        raise ValueError(f"crop_px={description['crop_px']} is larger than min_dim_px={description['min_dim_px']}")
+    if not class_file_of(folder).is_file():
+        # No class.csv: the label folders are the classes.
+        write_class_table(class_file_of(folder), [(label, label, "", "") for label in labels])
+    write_json_atomic(path, description)
+    print(f"Described {folder}: {len(labels)} classes, {description['num_frames']} frames x "
+          f"{description['crop_px']} px, {fps:g} fps, {duration_s:.1f} s -> {path}")
+    print_holdout(description["val_holdout"])
+    return description
+
+
+def class_file_of(folder: Path) -> Path:
+    return Path(folder) / "class.csv"
+
+
+def read_description(path: Path) -> dict:
+    """Reads a videoset.json; a damaged or foreign file is an error naming it and the fix."""
+    import json  # only here: the one reader
+
+    try:
+        description = json.loads(Path(path).read_text())
+        missing = [key for key in ("num_classes", "labels", "num_frames", "min_dim_px", "crop_px", "fps",
+                                   "duration_s", "flow_method", "val_holdout") if key not in description]
+    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as error:
+        raise ValueError(f"{path} is not a readable set description ({error}); delete it to describe the set anew")
+    if missing:
+        raise ValueError(f"{path} lacks {missing}; delete it to describe the set anew")
+    return description
+
+
+def _median_timing(folder: Path) -> tuple[float, float]:
+    # frame imports this module: imported here to avoid the cycle.
+    import frame
+
+    videos = [path for path, _, _ in list_videos(folder, effective=False)[0]]
+    sample = videos[:: max(1, len(videos) // FPS_SAMPLE)][:FPS_SAMPLE]
+    timings = []
+    for video in sample:
+        try:
+            _, fps, duration_s = frame.video_info(video)
+        except (OSError, frame.VideoError):
+            continue
+        if fps > 0 and duration_s > 0:
+            timings.append((fps, duration_s))
+    if not timings:
+        return 25.0, 3.0  # no readable video: the demo's nominal timing
+    fps, duration_s = np.median(np.array(timings), axis=0)
+    return round(float(fps), 3), round(float(duration_s), 2)
+
+
+def holdout_split(folder: Path, fraction: float = VAL_FRACTION) -> dict[str, list[str]]:
+    """The held-out validation takes of a set without val/: {label: [train/<label>/<video name>, ...]}.
+
+    Deterministic: per label the last ceil(fraction * n) takes in name order (the newest, for numbered
+    takes), at least 1, and at least 1 left for training. A set with a val/ folder gets {} (val/ used as is).
+    """
+    folder = Path(folder)
+    if (folder / "val").is_dir():
+        return {}
+    by_label: dict[str, list[str]] = {}
+    for path, split, label in list_videos(folder, effective=False)[0]:
+        if split == "train":
+            by_label.setdefault(label, []).append(path.relative_to(folder).as_posix())
+    holdout = {}
+    for label, takes in sorted(by_label.items()):
+        if len(takes) < 2:
+            continue  # a single take must train; print_holdout warns
+        count = min(len(takes) - 1, max(1, int(np.ceil(fraction * len(takes)))))
+        holdout[label] = sorted(takes)[-count:]
+    return holdout
+
+
+def print_holdout(holdout: dict[str, list[str]]) -> None:
+    """Prints the held-out validation takes as a table; warns for classes with fewer than 2 val clips."""
+    if not holdout:
+        return
+    print("| label | held out for val (never trained on) |\n|---|---|")
+    for label, takes in holdout.items():
+        print(f"| {label} | {', '.join(Path(t).name for t in takes)} |")
+    few = [label for label, takes in holdout.items() if len(takes) < 2]
+    if few:
+        print(f"Warning: fewer than 2 val clips for {', '.join(few)}: their val accuracy says little; "
+              "record more takes (livedemo.py --collect)")
 
 
 def _with_size(video_set: VideoSet, overrides: dict) -> VideoSet:
@@ -286,20 +424,28 @@ class VideoClasses:
         return str(self.table.loc[label, "sLong"]) or label
 
 
-def list_videos(video_dir: Path) -> tuple[list[tuple[Path, str, str]], list[Path]]:
+def list_videos(video_dir: Path, effective: bool = True) -> tuple[list[tuple[Path, str, str]], list[Path]]:
     """The one listing of a set's videos: ([(video, split, label), ...] sorted by path, [ignored files]).
 
     Videos are video_dir/<split>/<label>/<name><ext> with ext in VIDEO_EXTENSIONS (any case); hidden names
     are skipped; other files in label folders are returned as ignored (report them once). `split` is the
-    folder the video lies in.
+    effective split: the folder the video lies in, except for takes that video_dir/videoset.json holds out
+    of train/ for validation ("val"). effective=False gives the folders as they are.
     """
     video_dir = Path(video_dir)
+    holdout = set()
+    description = video_dir / DESCRIPTION_FILE
+    if effective and description.is_file():
+        holdout = {take for takes in read_description(description)["val_holdout"].values() for take in takes}
     videos, ignored = [], []
     for path in sorted(video_dir.glob("*/*/*")):
         if any(part.startswith(".") for part in path.relative_to(video_dir).parts) or not path.is_file():
             continue
         if path.suffix.lower() in VIDEO_EXTENSIONS:
-            videos.append((path, path.parent.parent.name, path.parent.name))
+            split = path.parent.parent.name
+            if split == "train" and path.relative_to(video_dir).as_posix() in holdout:
+                split = "val"
+            videos.append((path, split, path.parent.name))
         else:
             ignored.append(path)
     return videos, ignored
