@@ -24,6 +24,7 @@ import numpy as np
 
 import frame
 from folderstep import EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, prepare_output, remove_stale, run_step, visible
+from engine import add_engine_arguments
 from safeio import atomic_write, clean_leftovers
 from videoset import VideoSet
 
@@ -197,6 +198,20 @@ def feature_video(folder: Path, target: Path, extractor, model_name: str, stream
     return "done"
 
 
+_worker_extractors: dict = {}  # in a Ray worker: (extractor file, mtime) -> the loaded keras.Model
+
+
+def feature_video_saved(folder: Path, target: Path, feature_dir: Path, **settings) -> str:
+    """feature_video with the extractor saved in feature_dir (the Ray engine's job: a worker loads the model once,
+    instead of receiving it with every task)."""
+    path = Path(feature_dir) / EXTRACTOR_FILE
+    key = (str(path.resolve()), path.stat().st_mtime_ns)
+    if key not in _worker_extractors:
+        _worker_extractors.clear()
+        _worker_extractors[key] = load_extractor(feature_dir)[0]
+    return feature_video(folder, target, _worker_extractors[key], **settings)
+
+
 def frames_dir_to_features_dir(
     frame_dir: Path,
     feature_dir: Path,
@@ -209,6 +224,8 @@ def frames_dir_to_features_dir(
     batch_size: int = 32,
     seed: int = 0,
     overwrite: bool = False,
+    engine: str = "local",
+    address: str | None = None,
 ) -> StepSummary:
     """Writes feature_dir/<split>/<label>/<video>.npy (num_frames, feature_len) for each video folder of frame_dir.
 
@@ -220,6 +237,8 @@ def frames_dir_to_features_dir(
         batch_size: frames per forward pass.
         seed: initialisation of the random network for weights "none".
         overwrite: recompute existing feature files (and the extractor).
+        engine, address: "local" (this process) or "ray": one Ray task per video (folderstep.run_step, engine.py),
+            each worker loading the saved extractor once.
 
     Returns:
         StepSummary; failures are also listed in feature_dir/failed-features.txt.
@@ -256,12 +275,15 @@ def frames_dir_to_features_dir(
     jobs = [(folder, feature_dir / folder.parent.relative_to(frame_dir) / f"{folder.name}.npy") for folder in folders]
     remove_stale(feature_dir, [target for _, target in jobs], lambda path: path.is_file() and path.suffix == ".npy",
                  "features")
-    job = functools.partial(feature_video, extractor=extractor, model_name=model_name, stream=stream,
-                            input_px=input_px, num_frames=num_frames, crop_px=crop_px, batch_size=batch_size,
-                            overwrite=overwrite)
+    job_settings = dict(model_name=model_name, stream=stream, input_px=input_px, num_frames=num_frames, crop_px=crop_px,
+                        batch_size=batch_size, overwrite=overwrite)
+    if engine == "ray":
+        job = functools.partial(feature_video_saved, feature_dir=feature_dir.resolve(), **job_settings)
+    else:
+        job = functools.partial(feature_video, extractor=extractor, **job_settings)
     print(f"Computing {model_name} ({weights}) features of {len(folders)} {stream} folders in {frame_dir.resolve()} "
           f"to {feature_dir.resolve()} ...")
-    summary = run_step(jobs, job, workers=1, desc=f"features {stream}", verb="computed")
+    summary = run_step(jobs, job, workers=1, desc=f"features {stream}", verb="computed", engine=engine, address=address)
     summary.write_failures(feature_dir, "features")
     print(summary.line("features"))
     return summary
@@ -289,6 +311,7 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=32, help="frames per forward pass (default 32)")
     parser.add_argument("--seed", type=int, default=0, help="random network of --weights none (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="recompute existing feature files")
+    add_engine_arguments(parser)
     args = parser.parse_args(argv)
     import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
     import model_mobile  # Keras/TensorFlow, after the arguments are parsed
@@ -296,7 +319,8 @@ def main(argv=None) -> int:
     try:
         summary = frames_dir_to_features_dir(args.frame_dir, args.feature_dir, args.model, args.weights,
                                    None if args.stream == "auto" else args.stream, args.num_frames, args.crop,
-                                   args.input_px, args.batch, args.seed, args.overwrite)
+                                   args.input_px, args.batch, args.seed, args.overwrite,
+                                   engine=args.engine, address=args.address)
     except (model_mobile.WeightsUnavailableError, FileNotFoundError, ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR

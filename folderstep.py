@@ -37,6 +37,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from engine import check_engine, run_ray
 from safeio import write_text_atomic
 
 # Exit status of every folder-step script (frame.py, opticalflow.py, feature.py); EXIT_HELP words it for --help.
@@ -270,6 +271,8 @@ def run_step(
     verb: str = "done",
     initializer: Callable | None = None,
     initargs: tuple = (),
+    engine: str = "local",
+    address: str | None = None,
 ) -> StepSummary:
     """Runs fn(source, target) for every job; a job that raises is recorded and the step goes on.
 
@@ -283,12 +286,15 @@ def run_step(
         desc: label of the progress bar.
         verb: the word for "done" in the summary line.
         initializer, initargs: run once in each worker process (e.g. to limit library threads).
+        engine: "local" (the above) or "ray": one Ray task per job on a Ray cluster (engine.py; same fn, same
+            bookkeeping), at `address` (None: a private instance with `workers` CPUs; "auto"; "HOST:PORT").
 
     Returns:
         StepSummary; its failures sorted by source path.
     """
     if workers < 1:
         raise ValueError(f"workers={workers}; use 1 (serial) or more (processes)")
+    check_engine(engine, address)
     summary = StepSummary(verb=verb)
     jobs = [(Path(source), Path(target)) for source, target in jobs]
 
@@ -301,7 +307,13 @@ def run_step(
             summary.skipped += 1
 
     with tqdm(total=len(jobs), desc=desc, unit="item", dynamic_ncols=True) as bar:
-        if workers == 1 or len(jobs) <= 1:
+        if engine == "ray":
+            def record_and_count(source: Path, outcome) -> None:
+                record(source, outcome)
+                bar.update()
+
+            run_ray(jobs, fn, record_and_count, _call, address, workers, initializer, initargs)
+        elif workers == 1 or len(jobs) <= 1:
             for source, target in jobs:
                 try:
                     outcome = _call(fn, source, target)

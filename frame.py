@@ -26,6 +26,7 @@ import numpy as np
 
 from folderstep import (EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, check_settings, is_complete,
                         is_jpg_folder, prepare_output, remove_stale, run_step, threads_per_worker, visible)
+from engine import add_engine_arguments
 from safeio import atomic_dir, atomic_write, clean_leftovers, disk_full_hint
 from videoset import VIDEO_EXTENSIONS, list_videos
 
@@ -384,6 +385,8 @@ def videos_dir_to_frames_dir(
     crop_px: int | None = None,
     workers: int = 1,
     overwrite: bool = False,
+    engine: str = "local",
+    address: str | None = None,
 ) -> StepSummary:
     """Extracts video_dir/<split>/<label>/<video>.* to frame_dir/<split>/<label>/<video.stem>/frame0000.jpg ...
 
@@ -393,6 +396,7 @@ def videos_dir_to_frames_dir(
         crop_px: square center crop after resizing; None: no crop.
         workers: processes; 1 runs serially.
         overwrite: redo videos whose folder is already complete.
+        engine, address: where the jobs run, "local" or "ray" (folderstep.run_step, engine.py).
 
     Returns:
         StepSummary; failures (corrupt videos, ...) are also listed in frame_dir/failed-frames.txt.
@@ -443,6 +447,8 @@ def videos_dir_to_frames_dir(
         verb="extracted",
         initializer=set_cv2_threads,
         initargs=(threads_per_worker(workers),),
+        engine=engine,
+        address=address,
     )
     summary.failed = sorted(summary.failed + duplicates, key=lambda item: str(item[0]))
     summary.write_failures(frame_dir, "frames")
@@ -460,6 +466,7 @@ def main(argv=None) -> int:
     parser.add_argument("--crop", type=int, default=None, metavar="PX", help="square center crop in pixels after resizing (default: none)")
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     parser.add_argument("--overwrite", action="store_true", help="re-extract videos whose frame folder is already complete")
+    add_engine_arguments(parser)
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers {args.workers}: use 1 or more")
@@ -472,8 +479,10 @@ def main(argv=None) -> int:
             crop_px=args.crop,
             workers=args.workers,
             overwrite=args.overwrite,
+            engine=args.engine,
+            address=args.address,
         )
-    except (FileNotFoundError, ValueError, OSError) as error:
+    except (FileNotFoundError, ValueError, OSError) as error:  # ConnectionError (no Ray cluster) is an OSError
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     return summary.exit_code

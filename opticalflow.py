@@ -22,6 +22,7 @@ import numpy as np
 
 from folderstep import (EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, check_settings, is_complete,
                         is_jpg_folder, prepare_output, remove_stale, run_step, threads_per_worker, visible)
+from engine import add_engine_arguments
 from safeio import atomic_dir, clean_leftovers
 from frame import files_to_frames, jpg_files, set_cv2_threads, write_jpg
 
@@ -180,12 +181,14 @@ def flow_video(frame_folder: Path, target_dir: Path, method: str, overwrite: boo
 
 
 def frames_dir_to_flows_dir(
-    frame_dir: Path, flow_dir: Path, method: str = "tvl1-fast", workers: int = 1, overwrite: bool = False
+    frame_dir: Path, flow_dir: Path, method: str = "tvl1-fast", workers: int = 1, overwrite: bool = False,
+    engine: str = "local", address: str | None = None,
 ) -> StepSummary:
     """Computes flow_dir/<split>/<label>/<video>/flow000.jpg ... for every frame_dir/<split>/<label>/<video>/.
 
     A video is skipped when its flow folder already holds as many flow files as it has frames
-    (unless overwrite). Failures are listed in flow_dir/failed-flows.txt.
+    (unless overwrite). Failures are listed in flow_dir/failed-flows.txt. engine, address: where the jobs
+    run, "local" (`workers` processes) or "ray" (folderstep.run_step, engine.py).
 
     Raises:
         ValueError: unknown method, or flow_dir holds flow of another method (flow_dir/flows-settings.json)
@@ -223,6 +226,8 @@ def frames_dir_to_flows_dir(
         verb="computed",
         initializer=set_cv2_threads,
         initargs=(threads_per_worker(workers),),
+        engine=engine,
+        address=address,
     )
     summary.write_failures(flow_dir, "flows")
     print(summary.line("flows"))
@@ -244,13 +249,14 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
     parser.add_argument("--overwrite", action="store_true", help="recompute videos whose flow folder is already complete")
+    add_engine_arguments(parser)
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers {args.workers}: use 1 or more")
     try:
         summary = frames_dir_to_flows_dir(args.frame_dir, args.flow_dir, method=args.method, workers=args.workers,
-                                          overwrite=args.overwrite)
-    except (FileNotFoundError, ValueError, OSError) as error:
+                                          overwrite=args.overwrite, engine=args.engine, address=args.address)
+    except (FileNotFoundError, ValueError, OSError) as error:  # ConnectionError (no Ray cluster) is an OSError
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
     return summary.exit_code

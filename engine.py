@@ -1,0 +1,150 @@
+"""Where a folder step's jobs run: this machine's process pool ("local") or a Ray cluster ("ray").
+
+    (library only; `python frame.py|opticalflow.py|feature.py ... --engine ray [--address ADDR]`)
+
+folderstep.run_step owns the step: the job list, skip-if-done (inside each job function), the progress bar,
+the summary line and failed-<step>.txt. This module only runs the same job function elsewhere: one Ray task
+per video, fed at most IN_FLIGHT_PER_WORKER tasks per cluster CPU at a time, each result handed back to
+run_step's `record` as it arrives. There is no second implementation of a step.
+
+Crash safety is the job function's (safeio.atomic_dir: a temporary sibling renamed into place), so on a
+cluster the data set and the output folder must lie on a file system every node sees at the same path
+(NFS, a cloud file store), and so must this repository (the workers import frame.py, opticalflow.py ...).
+
+- A worker that dies mid-video (its node lost, kill -9) leaves only a hidden `.tmp-<pid>-<video>`; Ray
+  reruns the task up to TASK_RETRIES times, after that the video is listed as failed. A rerun of the step
+  removes the leftover (safeio.clean_leftovers) and redoes the video.
+- A driver (the frame.py / opticalflow.py process) that dies takes its Ray job's tasks with it (Ray kills
+  the workers of a job whose driver is gone); a rerun skips every finished folder and does the rest.
+
+`address`: None starts a private Ray instance on this machine with `workers` CPUs (shut down at the end);
+"auto" joins the cluster that `ray start` runs on this node; "HOST:PORT" joins that head node. When this
+process is already connected (ray.init called by the caller, e.g. a test fixture), that connection is used
+and left open.
+"""
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ENGINES = ("local", "ray")
+ENGINE_HELP = ("local: this machine's processes (--workers); ray: one Ray task per video on a Ray cluster "
+               "(--address; see README 'Scale-out')")
+# Ray's own default for tasks lost with their worker is 3 retries; 2 keeps a video that kills its worker (out of
+# memory on a huge video) from costing four worker deaths before it is listed as failed.
+TASK_RETRIES = 2
+# Tasks submitted per cluster CPU at a time (as folderstep's local pool): every CPU busy, a million jobs are not
+# serialised up front, and Ctrl-C (or a dead driver) cancels little.
+IN_FLIGHT_PER_WORKER = 2
+
+_initialized: set = set()  # in each Ray worker process: the initializers already run there
+
+
+def add_engine_arguments(parser) -> None:
+    """Adds --engine and --address to a step's argparse parser (frame.py, opticalflow.py, feature.py)."""
+    parser.add_argument("--engine", choices=ENGINES, default="local", help=ENGINE_HELP)
+    parser.add_argument("--address", default=None, metavar="ADDR",
+                        help="with --engine ray: 'auto' joins the cluster `ray start` runs on this node, HOST:PORT "
+                             "joins that head node; none starts a private one on this machine (--workers CPUs)")
+
+
+def check_engine(engine: str, address: str | None) -> None:
+    """Raises ValueError for an unknown engine or an address without --engine ray."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine={engine!r}; choose one of {ENGINES}")
+    if address is not None and engine != "ray":
+        raise ValueError(f"address={address!r} needs engine 'ray' (--engine ray)")
+
+
+def _run_one(fn: Callable, source: str, target: str, initializer: Callable | None, initargs: tuple, call: Callable):
+    """The Ray task: runs `initializer` once per worker process, then call(fn, source, target)."""
+    if initializer is not None and (initializer, initargs) not in _initialized:
+        initializer(*initargs)
+        _initialized.add((initializer, initargs))
+    return call(fn, Path(source), Path(target))
+
+
+def connect(address: str | None, num_cpus: int) -> bool:
+    """Connects this process to Ray; returns True when this call started the connection (so the caller shuts it
+    down), False when it was connected already.
+
+    Raises:
+        ConnectionError: no Ray cluster at `address` (one line: how to start one).
+    """
+    import ray  # only the Ray engine needs it (and its import takes ~1 s)
+
+    if ray.is_initialized():
+        return False
+    repo = str(Path(__file__).resolve().parent)
+    # the workers import this repository's modules: same path on every node (see the module docstring)
+    runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join([repo] + os.environ.get("PYTHONPATH", "").split(os.pathsep))
+                                .rstrip(os.pathsep)}}
+    try:
+        if address is None:
+            ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
+        else:
+            ray.init(address=address, log_to_driver=False, runtime_env=runtime_env)
+    except ConnectionError as error:
+        raise ConnectionError(f"No Ray cluster at --address {address} ({str(error).splitlines()[0]}); start one with "
+                              "`ray start --head` (README 'Scale-out') or leave out --address") from None
+    return True
+
+
+def run_ray(
+    jobs: Sequence[tuple[Path, Path]],
+    fn: Callable[[Path, Path], str],
+    record: Callable[[Path, object], None],
+    call: Callable,
+    address: str | None = None,
+    workers: int = 1,
+    initializer: Callable | None = None,
+    initargs: tuple = (),
+) -> None:
+    """Runs call(fn, source, target) as one Ray task per job; record(source, outcome) gets each result ("done",
+    "skipped" or the exception) as it arrives.
+
+    Args:
+        jobs: (source, target) pairs; sent to the workers as absolute paths (their working folder differs).
+        fn: the step's job function (picklable: module-level or a functools.partial of one).
+        record: run_step's bookkeeping (counts, failures, progress bar).
+        call: run_step's checked call of fn (folderstep._call), run inside the task.
+        address: see the module docstring; None starts a private instance with `workers` CPUs.
+        initializer, initargs: run once in each Ray worker process (e.g. OpenCV threads).
+    """
+    import ray  # only the Ray engine needs it
+
+    started = connect(address, workers)
+    try:
+        task = ray.remote(num_cpus=1, max_retries=TASK_RETRIES, retry_exceptions=False)(_run_one)
+        in_flight = IN_FLIGHT_PER_WORKER * max(1, int(ray.cluster_resources().get("CPU", workers)))
+        fn_ref = ray.put(fn)  # sent once, not once per task
+        pending = iter(jobs)
+        running: dict = {}
+
+        def submit(count: int) -> None:
+            for _, (source, target) in zip(range(count), pending):
+                ref = task.remote(fn_ref, str(Path(source).resolve()), str(Path(target).resolve()),
+                                  initializer, initargs, call)
+                running[ref] = source
+
+        try:
+            submit(in_flight)
+            while running:
+                finished, _ = ray.wait(list(running), num_returns=1)
+                for ref in finished:
+                    source = running.pop(ref)
+                    try:
+                        outcome = ray.get(ref)
+                    except ray.exceptions.RayTaskError as error:  # the job function raised: listed as locally
+                        outcome = error.cause if isinstance(error.cause, Exception) else error
+                    except ray.exceptions.RayError as error:  # worker or node lost beyond the retries
+                        outcome = RuntimeError(f"Ray worker lost ({type(error).__name__}) after {TASK_RETRIES} "
+                                               f"retries: {str(error).splitlines()[0]}")
+                    record(source, outcome)
+                submit(len(finished))
+        finally:
+            for ref in running:  # Ctrl-C: do not leave the cluster busy with a step nobody waits for
+                ray.cancel(ref, force=True)
+    finally:
+        if started:
+            ray.shutdown()

@@ -1,0 +1,106 @@
+"""The Ray engine (engine.py) on a local 2-CPU Ray cluster: same outputs as the local engine, killed workers."""
+import functools
+import hashlib
+import os
+import signal
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import frame
+import opticalflow
+from folderstep import run_step
+from safeio import atomic_dir
+from synthetic import DIRECTIONS, moving_blob_frames
+
+ray = pytest.importorskip("ray") if not os.environ.get("CI") else __import__("ray")
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One local Ray cluster with 2 CPUs for the whole module (its start costs ~7-25 s), shut down at the end."""
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"PYTHONPATH": str(Path(frame.__file__).resolve().parent)}})
+    try:
+        ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test file
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory) -> Path:
+    """8 tiny blob videos under <tmp>/video/<split>/<label>/."""
+    root = tmp_path_factory.mktemp("cluster") / "video"
+    rng = np.random.default_rng(0)
+    for split in ("train", "val"):
+        for k in range(2):
+            for n in range(2):
+                frame.write_video(root / split / f"c{k}" / f"x{n}.avi", moving_blob_frames(DIRECTIONS[k], 10, 48, rng), 25)
+    return root
+
+
+def checksums(folder: Path) -> dict:
+    """relative path -> sha256 of every file under folder (hidden leftovers included)."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def local_outputs(videos) -> tuple[Path, Path]:
+    """Frames and TV-L1 flow of `videos` made by the local engine (the reference)."""
+    root = videos.parent
+    frame.videos_dir_to_frames_dir(videos, root / "frames-local", num_frames=8, min_dim_px=48)
+    opticalflow.frames_dir_to_flows_dir(root / "frames-local", root / "flow-local", method="tvl1-fast")
+    return root / "frames-local", root / "flow-local"
+
+
+def test_ray_engine_outputs_equal_local_engine(cluster, videos, local_outputs, capsys):
+    root = videos.parent
+    assert frame.main([str(videos), str(root / "frames-ray"), "--num-frames", "8", "--min-dim", "48",
+                       "--engine", "ray", "--address", cluster]) == 0
+    assert opticalflow.main([str(root / "frames-ray"), str(root / "flow-ray"), "--engine", "ray",
+                             "--address", cluster]) == 0
+    out = capsys.readouterr().out
+    assert "frames: 8 extracted, 0 skipped, 0 failed" in out and "flows: 8 computed, 0 skipped, 0 failed" in out
+    assert checksums(root / "frames-ray") == checksums(local_outputs[0]) and len(checksums(local_outputs[0])) == 65  # 8 x 8 + settings
+    assert checksums(root / "flow-ray") == checksums(local_outputs[1]) and len(checksums(local_outputs[1])) == 65  # 8 x 8 + settings
+    # a rerun skips everything, as the local engine does
+    assert opticalflow.main([str(root / "frames-ray"), str(root / "flow-ray"), "--engine", "ray"]) == 0
+    assert "flows: 0 computed, 8 skipped, 0 failed" in capsys.readouterr().out
+
+
+def dying_flow(source: Path, target: Path, poison: str, once_marker: str) -> str:
+    """flow_video, except that the worker is killed (SIGKILL) half-way through writing: always for the video named
+    `poison`, and once (the first attempt) for the video whose name is once_marker's stem."""
+    once = Path(once_marker)
+    if source.name == poison or (source.name == once.stem and not once.exists()):
+        once.touch() if source.name == once.stem else None
+        with atomic_dir(target) as tmp:
+            (tmp / "flow000.jpg").write_bytes(b"half")
+            os.kill(os.getpid(), signal.SIGKILL)
+    return opticalflow.flow_video(source, target, method="tvl1-fast", overwrite=False)
+
+
+def test_killed_worker_is_retried_or_listed_and_rerun_completes(cluster, videos, local_outputs, tmp_path, capsys):
+    frames, reference = local_outputs
+    flow_dir = tmp_path / "flow"
+    jobs = [(folder, flow_dir / folder.relative_to(frames)) for folder in sorted(frames.glob("*/*/*"))]
+    kill = functools.partial(dying_flow, poison="x0", once_marker=str(tmp_path / "x1.once"))
+    summary = run_step(jobs, kill, desc="flow", verb="computed", engine="ray", address=cluster)
+    # the x1 videos were killed once (the marker is per file, so only the first x1 task) and retried
+    assert (tmp_path / "x1.once").exists()
+    # every x0 video killed its worker on each try: listed as failed, nothing of it counts as done
+    assert sorted(str(source.relative_to(frames)) for source, _ in summary.failed) == [
+        "train/c0/x0", "train/c1/x0", "val/c0/x0", "val/c1/x0"]
+    assert all("Ray worker lost" in reason for _, reason in summary.failed)
+    assert summary.done == 4
+    assert not any((flow_dir / source.relative_to(frames)).exists() for source, _ in summary.failed)
+    assert any(p.name.startswith(".tmp-") for p in flow_dir.rglob("*"))  # hidden leftovers of the killed workers
+    # the rerun (the step's function, on the cluster) removes the leftovers and completes
+    assert opticalflow.main([str(frames), str(flow_dir), "--engine", "ray", "--address", cluster]) == 0
+    assert "flows: 4 computed, 4 skipped, 0 failed" in capsys.readouterr().out
+    assert checksums(flow_dir) == checksums(reference)
