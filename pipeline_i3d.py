@@ -1,17 +1,20 @@
 """All steps of the I3D path, with the parameters at the top: demo data -> frames -> flow -> train -> evaluate.
 
-    python pipeline_i3d.py
+    python pipeline_i3d.py                                   # the built-in demo set, the constants below
+    python pipeline_i3d.py --set data-set/mine/005 [--size small|seed] [--fresh]   # any set folder
 
-`make demo` runs this on the built-in demo set. Every step skips what is already done, so an interrupted
+`make demo` runs this on the built-in demo set. A set folder needs only <set>/train/<label>/<video>; its
+description (videoset.json, class.csv, a held-out val split) is written on the first run (videoset.py). Every step skips what is already done, so an interrupted
 pipeline continues where it stopped when run again.
 """
 import argparse
+import sys
 import time
 
 import frame
 import opticalflow
 import prepare_demo
-from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET  # noqa: F401  (the alternatives below)
+from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, add_set_arguments, set_from_args  # noqa: F401
 
 # ---- what to run -------------------------------------------------------
 VIDEO_SET = DEMO_SET          # or CHALEARN_020 / CHALEARN_249 (prepare_chalearn.py first); see videoset.py
@@ -31,7 +34,8 @@ def check_step(summary, step: str, source):
         raise RuntimeError(f"The {step} step produced no output from {source}; see the failures listed above")
 
 
-def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False) -> dict:
+def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_ABOVE,
+        epochs_entire=EPOCHS_ENTIRE) -> dict:
     """Runs every step; returns the evaluation of the val split and the time each step took (s)."""
     # Imported here, not at the top: the frame and flow steps' worker processes re-import this module,
     # and TensorFlow would add ~10 s to each worker's start.
@@ -52,7 +56,8 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False) -> dict:
     seconds["frames"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    summary = opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, FLOW_METHOD,
+    flow_method = FLOW_METHOD if video_set.folder is None else video_set.flow_method  # a folder set: its own
+    summary = opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, flow_method,
                                                   workers=WORKERS)
     check_step(summary, "flow", video_set.image_dir)
     seconds["flow"] = time.perf_counter() - start
@@ -60,10 +65,10 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False) -> dict:
     model_paths = []
     start = time.perf_counter()
     for stream in streams:
-        config = train_i3d.TrainConfig(stream=stream, weights=WEIGHTS, epochs_above=EPOCHS_ABOVE,
-                                       epochs_entire=EPOCHS_ENTIRE, batch_size=BATCH_SIZE, workers=WORKERS)
+        config = train_i3d.TrainConfig(stream=stream, weights=WEIGHTS, epochs_above=epochs_above,
+                                       epochs_entire=epochs_entire, batch_size=BATCH_SIZE, workers=WORKERS)
         done = None if fresh else train_i3d.newest_run(video_set, stream, finished=True)
-        if done and (done[1].epochs_above, done[1].epochs_entire) == (EPOCHS_ABOVE, EPOCHS_ENTIRE):
+        if done and (done[1].epochs_above, done[1].epochs_entire) == (epochs_above, epochs_entire):
             path = train_i3d.checkpoint_path(train_i3d.run_prefix(video_set, done[0], stream), "entire", "best")
             print(f"Training: {stream} model of run {done[0]} already finished, reusing {path.resolve()} "
                   "(--fresh trains anew)")
@@ -79,20 +84,51 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False) -> dict:
     predict.print_evaluation(result, "+".join(predictor.streams))
     seconds["evaluate"] = time.perf_counter() - start
     result["seconds"] = seconds
+    result["models"] = model_paths
+    result["flow_method"] = flow_method
     return result
 
 
+def livedemo_command(video_set, result) -> str:
+    """The exact command that runs the live demo on the models just trained."""
+    set_arg = str(video_set.video_dir) if video_set.folder is not None else _built_in_name(video_set)
+    return (f"python livedemo.py --set {set_arg} --model {' '.join(str(p) for p in result['models'])} "
+            f"--flow-method {result['flow_method']}")
+
+
+def _built_in_name(video_set) -> str:
+    from videoset import VIDEO_SETS
+
+    for name, built_in in VIDEO_SETS.items():
+        if (built_in.name, built_in.num_classes) == (video_set.name, video_set.num_classes):
+            return name
+    return video_set.name
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_set_arguments(parser, default=None)
     parser.add_argument("--fresh", action="store_true",
                         help="train anew instead of resuming an unfinished run or reusing a finished one")
+    parser.add_argument("--epochs", type=int, nargs=2, metavar=("ABOVE", "ENTIRE"),
+                        default=(EPOCHS_ABOVE, EPOCHS_ENTIRE), help="epochs of phase 1 (new top) and phase 2 (all)")
     args = parser.parse_args(argv)
-    result = run(fresh=args.fresh)
+    try:
+        video_set = VIDEO_SET if args.set is None and not any(
+            (args.size, args.num_frames, args.min_dim, args.crop)) else set_from_args(
+            argparse.Namespace(**{**vars(args), "set": args.set or "demo"}))
+        result = run(video_set, fresh=args.fresh, epochs_above=args.epochs[0], epochs_entire=args.epochs[1])
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print("\n| set | streams | val clips | top-1 | top-5 | " + " | ".join(result["seconds"]) + " |")
     print("|---" * (5 + len(result["seconds"])) + "|")
-    print(f"| {VIDEO_SET.tag} | {'+'.join(STREAMS)} | {result['num_clips']} | {result['top1']:.1%} | "
+    print(f"| {video_set.tag} | {'+'.join(STREAMS)} | {result['num_clips']} | {result['top1']:.1%} | "
           f"{result['top5']:.1%} | " + " | ".join(f"{s:.0f} s" for s in result["seconds"].values()) + " |")
+    print(f"\nLive demo with this model:\n    {livedemo_command(video_set, result)}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

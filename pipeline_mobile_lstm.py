@@ -1,6 +1,7 @@
 """All steps of the MobileNet + LSTM path, parameters at the top: demo data -> frames -> flow -> features -> LSTM.
 
-    python pipeline_mobile_lstm.py
+    python pipeline_mobile_lstm.py                         # the built-in demo set, the constants below
+    python pipeline_mobile_lstm.py --set data-set/mine/005   # any set folder (videoset.py describes it)
 
 The seed's lighter second architecture: a 2D CNN turns every frame and every optical-flow image into a
 feature vector (feature.py), an LSTM classifies the sequence (train_mobile_lstm.py). Frames and flow go
@@ -10,18 +11,18 @@ an easy split, 0.13 on ChaLearn's signer-independent one), so only signer-indepe
 the demo set's val signers never appear in train.
 """
 import argparse
+import sys
 import time
 
 import numpy as np
 
-import feature
 import frame
-import model_mobile
 import opticalflow
-import predict
 import prepare_demo
-import train_mobile_lstm
-from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET  # noqa: F401  (the alternatives below)
+from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, add_set_arguments, set_from_args  # noqa: F401
+
+# feature, model_mobile, predict and train_mobile_lstm import Keras: imported inside the functions, so that
+# --help answers at once and the frame/flow worker processes (which re-import this module) start fast.
 
 # ---- what to run -------------------------------------------------------
 VIDEO_SET = DEMO_SET          # or CHALEARN_020 / CHALEARN_249 (prepare_chalearn.py first); see videoset.py
@@ -43,20 +44,26 @@ TIMED_CLIPS = 20              # val clips timed for the per-clip inference cost
 
 def compute_features(video_set, streams, weights: str) -> None:
     """Features of every stream's frame folders (feature.py); raises WeightsUnavailableError for imagenet offline."""
+    import feature
+
     for stream in streams:
         frame_dir = video_set.image_dir if stream == "rgb" else video_set.flow_dir
         feature.frames_dir_to_features_dir(frame_dir, feature.feature_dir(video_set, stream, FEATURE_MODEL, weights),
                                            FEATURE_MODEL, weights, stream, num_frames=video_set.num_frames,
-                                           crop_px=video_set.crop_px, input_px=INPUT_PX)
+                                           crop_px=video_set.crop_px,
+                                           input_px=INPUT_PX if video_set is VIDEO_SET else video_set.crop_px)
 
 
-def inference_ms(video_set, config: train_mobile_lstm.LstmConfig, model_path, num_clips: int = TIMED_CLIPS) -> float:
+def inference_ms(video_set, config: "train_mobile_lstm.LstmConfig", model_path, num_clips: int = TIMED_CLIPS) -> float:
     """Median milliseconds per clip for CNN features of every frame (all streams) + the LSTM, on this machine.
 
     Frames and flow images are read from disk before the clock starts: this is the network cost only,
     the cost a live demo adds to computing the flow.
     """
     import keras
+
+    import feature
+    import train_mobile_lstm
 
     extractors = {}
     for stream in train_mobile_lstm.stream_parts(config.stream):
@@ -81,6 +88,10 @@ def inference_ms(video_set, config: train_mobile_lstm.LstmConfig, model_path, nu
 
 def run(video_set=VIDEO_SET, stream=STREAM) -> dict:
     """Runs every step; returns the val evaluation, the time each step took (s) and the inference cost."""
+    import model_mobile
+    import predict
+    import train_mobile_lstm
+
     seconds = {}
     start = time.perf_counter()
     if video_set.name == "demo" and not video_set.class_file.exists():
@@ -96,7 +107,8 @@ def run(video_set=VIDEO_SET, stream=STREAM) -> dict:
     streams = train_mobile_lstm.stream_parts(stream)
     start = time.perf_counter()
     if "flow" in streams:
-        opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, FLOW_METHOD, workers=WORKERS)
+        flow_method = FLOW_METHOD if video_set.folder is None else video_set.flow_method  # a folder set: its own
+        opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, flow_method, workers=WORKERS)
     seconds["flow"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -127,16 +139,26 @@ def run(video_set=VIDEO_SET, stream=STREAM) -> dict:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.parse_args(argv)
-    result = run()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    add_set_arguments(parser, default=None)
+    args = parser.parse_args(argv)
+    try:
+        video_set = VIDEO_SET if args.set is None and not any(
+            (args.size, args.num_frames, args.min_dim, args.crop)) else set_from_args(
+            argparse.Namespace(**{**vars(args), "set": args.set or "demo"}))
+        result = run(video_set)
+    except (FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     print("\n| set | stream | CNN | val clips | top-1 (best epoch) | top-1 (last epoch) | top-5 | ms/clip | "
           + " | ".join(result["seconds"]) + " |")
     print("|---" * (8 + len(result["seconds"])) + "|")
-    print(f"| {VIDEO_SET.tag} | {STREAM} | {FEATURE_MODEL} {result['weights']} | {result['num_clips']} | "
+    print(f"| {video_set.tag} | {STREAM} | {FEATURE_MODEL} {result['weights']} | {result['num_clips']} | "
           f"{result['top1']:.1%} | {result['trained']['last_val_accuracy']:.1%} | {result['top5']:.1%} | "
           f"{result['inference_ms']:.0f} | " + " | ".join(f"{s:.0f} s" for s in result["seconds"].values()) + " |")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
