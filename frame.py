@@ -423,8 +423,9 @@ def videos_dir_to_frames_dir(
 
     jobs, duplicates = [], list(problems)
     seen: dict[Path, Path] = {}
+    split_of = {path: split for path, split, _ in list_videos(video_dir)[0]}  # effective: held-out takes -> val
     for video in videos:
-        target = frame_dir / video.parent.parent.name / video.parent.name / video.stem
+        target = frame_dir / split_of.get(video, video.parent.parent.name) / video.parent.name / video.stem
         if target in seen:
             duplicates.append((video, f"VideoError: {seen[target].name} already extracts to {target}; rename one"))
             continue
