@@ -25,6 +25,7 @@ EPOCHS_ABOVE = 1              # phase 1: new top only (the seed: 3); frozen flow
 EPOCHS_ENTIRE = 22            # phase 2: everything, Adam 3e-4 with cosine decay; raise it for ChaLearn
 BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on CPU
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
+ENGINE, ADDRESS = "local", None  # frames/flow on this machine; "ray", "auto" runs them on a Ray cluster (README "Scale-out")
 # ------------------------------------------------------------------------
 
 
@@ -51,14 +52,15 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
 
     start = time.perf_counter()
     summary = frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
-                                             video_set.min_dim_px, workers=WORKERS)
+                                             video_set.min_dim_px, workers=WORKERS, engine=ENGINE,
+                                             address=ADDRESS)
     check_step(summary, "frames", video_set.video_dir)
     seconds["frames"] = time.perf_counter() - start
 
     start = time.perf_counter()
     flow_method = FLOW_METHOD if video_set.folder is None else video_set.flow_method  # a folder set: its own
     summary = opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, flow_method,
-                                                  workers=WORKERS)
+                                                  workers=WORKERS, engine=ENGINE, address=ADDRESS)
     check_step(summary, "flow", video_set.image_dir)
     seconds["flow"] = time.perf_counter() - start
 
