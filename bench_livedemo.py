@@ -5,7 +5,7 @@
 Replays one clip as a paced 25 fps camera (videocapture.FileSource) and, per repetition, records it twice:
   (a) seed order: keep the frames; after the recording sample them (frame.frame_indices), resize,
       compute the flow of all sampled frames, crop, predict;
-  (b) ours: videocapture.ClipRecorder computes each sampled frame's flow in a worker thread during the
+  (b) ours: liveinput.ClipRecorder computes each sampled frame's flow in a worker thread during the
       recording; after it only the last flow(s) and the network are left.
 Post-recording latency = the last recorded frame's arrival -> class probabilities available. Prints the
 median of each over the repetitions, their ratio, and how fluent the capture stayed while flow ran
@@ -27,6 +27,8 @@ import cv2
 import numpy as np
 
 import frame
+import livedemo
+import liveinput
 import opticalflow
 import videocapture
 from videoset import CHALEARN_020, DEMO_SET
@@ -77,7 +79,7 @@ def build_predictor(video_set, stream: str, model_paths, tmp_dir: Path):
 
 def preview(image: np.ndarray, text: str) -> None:
     """The display work of the demo's capture loop (mirror, scale, overlay), without a window."""
-    videocapture.draw_box(videocapture.preview_image(image), text, videocapture.RED)
+    livedemo.draw_box(livedemo.preview_image(image), text, livedemo.RED)
 
 
 def record_seed_order(source, predictor, video_set, num_in: int, flow_method: str) -> dict:
@@ -105,7 +107,7 @@ def record_seed_order(source, predictor, video_set, num_in: int, flow_method: st
 
 def record_ours(source, predictor, video_set, num_in: int, flow_method: str) -> dict:
     """(b) flow of the sampled frames in a worker thread during the recording; then predict."""
-    recorder = videocapture.ClipRecorder(num_in, predictor.num_frames, video_set.min_dim_px, predictor.height,
+    recorder = liveinput.ClipRecorder(num_in, predictor.num_frames, video_set.min_dim_px, predictor.height,
                                          predictor.streams, flow_method)
     try:
         while True:
@@ -149,7 +151,7 @@ def main(argv=None) -> int:
         with videocapture.FileSource(clip, pace=True, on_end="loop", fps=None if args.source else FPS) as probe:
             height, width = probe.read().shape[:2]
             fps = probe.fps
-        num_in = videocapture.clip_length(args.seconds, fps)
+        num_in = liveinput.clip_length(args.seconds, fps)
         resized = frame.image_resize_aspectratio(np.zeros((height, width, 1), np.uint8), video_set.min_dim_px).shape
         print(f"Clip {clip} {width}x{height} at {fps:g} fps; record {num_in} frames ({args.seconds:g} s); "
               f"{predictor.num_frames} sampled frames resized to {resized[1]}x{resized[0]}, {args.flow_method} flow, "

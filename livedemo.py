@@ -4,7 +4,7 @@
 
 Live preview -> SPACE -> 3-second countdown -> record --seconds (default the set's duration_s) -> the
 flow as colour -> the top-3 signs with probabilities, descriptions and the latency -> again; q quits.
-The optical flow is computed WHILE recording (videocapture.ClipRecorder), on exactly the frames and in
+The optical flow is computed WHILE recording (liveinput.ClipRecorder), on exactly the frames and in
 the way training prepared them, so after the recording only the network runs.
 
     python livedemo.py --source data-set/demo/010/val/circle_cw/s07_0000.avi --headless --once
@@ -29,9 +29,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+import frame
+import liveinput
 import opticalflow
 import videocapture
-from videocapture import GREEN, ORANGE, RED
 from videoset import add_set_arguments, set_from_args
 
 # ---- how the demo behaves ----------------------------------------------
@@ -41,10 +42,76 @@ EMA_ALPHA = 0.5        # --continuous: weight of the newest window in the smooth
 THRESHOLD = 0.5        # --continuous: show the smoothed top-1 only above this probability
 TOP_K = 3
 WINDOW_NAME = "Sign language live demo"
+DISPLAY_WIDTH_PX = 640  # preview width; small test clips are scaled up to it
+# BGR colours of the centred box: ready, countdown / working, recording.
+GREEN, ORANGE, RED, WHITE = (0, 200, 0), (0, 140, 255), (0, 0, 230), (255, 255, 255)
+FONT = cv2.FONT_HERSHEY_SIMPLEX  # Hershey fonts are built into OpenCV: no font files needed
 CLIP_PREFIX = "live_"  # --save-clips names: live_0000.avi, live_0001.avi, ...
 # ------------------------------------------------------------------------
 KEYS = {"space": 32, "q": ord("q"), "esc": 27, "enter": 13}
 QUIT_KEYS = (ord("q"), 27)
+
+
+def preview_image(image: np.ndarray, mirror: bool = True, width_px: int = DISPLAY_WIDTH_PX) -> np.ndarray:
+    """A display copy of a frame: scaled to width_px wide and mirrored like a bathroom mirror (as the seed's
+    preview). Only the display is mirrored: the frames given to the model stay as captured."""
+    height, width = image.shape[:2]
+    if width != width_px:
+        image = cv2.resize(image, (width_px, max(1, round(height * width_px / width))), interpolation=cv2.INTER_LINEAR)
+    return cv2.flip(image, 1) if mirror else image.copy()
+
+
+def draw_box(image: np.ndarray, text: str, color) -> np.ndarray:
+    """Draws a centred box with `text` (white on a box of `color`) into image, in place; returns it."""
+    height, width = image.shape[:2]
+    scale = width / 640.0
+    thickness = max(1, round(2 * scale))
+    (text_w, text_h), baseline = cv2.getTextSize(text, FONT, 1.0 * scale, thickness)
+    pad = round(16 * scale)
+    x0, y0 = (width - text_w) // 2 - pad, (height - text_h) // 2 - pad
+    x1, y1 = (width + text_w) // 2 + pad, (height + text_h) // 2 + pad + baseline
+    cv2.rectangle(image, (x0, y0), (x1, y1), color, cv2.FILLED)
+    cv2.rectangle(image, (x0, y0), (x1, y1), WHITE, thickness)
+    cv2.putText(image, text, ((width - text_w) // 2, (height + text_h) // 2), FONT, 1.0 * scale, WHITE,
+                thickness, cv2.LINE_AA)
+    return image
+
+
+def draw_lines(image: np.ndarray, lines) -> tuple[int, int]:
+    """Draws text lines (white on an opaque dark band) at the bottom of image, in place.
+
+    Returns:
+        (y0, y1): the rows of the band, so that tests can find it on screen.
+    """
+    lines = [line for line in lines if line]
+    if not lines:
+        return (image.shape[0], image.shape[0])
+    height, width = image.shape[:2]
+    scale = 0.6 * width / 640.0
+    thickness = max(1, round(width / 640.0))
+    line_h = round(28 * width / 640.0)
+    y0 = height - line_h * len(lines) - round(8 * width / 640.0)
+    cv2.rectangle(image, (0, y0), (width - 1, height - 1), (30, 30, 30), cv2.FILLED)
+    for i, line in enumerate(lines):
+        y = y0 + line_h * (i + 1) - round(6 * width / 640.0)
+        cv2.putText(image, line, (round(10 * width / 640.0), y), FONT, scale, WHITE, thickness, cv2.LINE_AA)
+    return (y0, height)
+
+
+def flow_mosaic(flows: np.ndarray, num_tiles: int = 4) -> np.ndarray:
+    """(n, h, w, 2) flows in [-1, 1] -> (h, num_tiles * w, 3) uint8 BGR: evenly spaced flows side by side as colour.
+
+    The first flow of a clip is zeros by definition and is left out. Brightness: one scale for all tiles,
+    the 99th percentile of the clip's flow magnitude, so a few outliers do not leave the rest dark.
+    """
+    flows = np.asarray(flows, dtype=np.float32)
+    if len(flows) > 1:
+        flows = flows[1:]
+    picks = frame.frame_indices(len(flows), min(num_tiles, len(flows)))
+    magnitude = np.hypot(flows[..., 0], flows[..., 1])
+    scale = float(np.percentile(magnitude, 99))
+    colours = opticalflow.flows_to_color_images(flows[picks], max_magnitude=scale if scale > 0 else None)
+    return np.concatenate(list(colours), axis=1)
 
 
 def load_predictor(video_set, model_paths=None):
@@ -161,6 +228,27 @@ class ScriptedKeys:
         return -1
 
 
+class Smoother:
+    """Exponential moving average of class probabilities, and the top-1 shown only above a threshold.
+
+    `update(probs)` folds in the newest window: smoothed = alpha * probs + (1 - alpha) * smoothed (the first
+    window is taken as it is) and returns (index, probability) of the smoothed top-1, or None when that
+    probability is below `threshold` ("not sure"). Used from one thread only (the demo loop).
+    """
+
+    def __init__(self, alpha: float = EMA_ALPHA, threshold: float = THRESHOLD):
+        if not 0 < alpha <= 1:
+            raise ValueError(f"alpha={alpha}; must be in (0, 1]")
+        self.alpha, self.threshold = alpha, threshold
+        self.probs: np.ndarray | None = None  # (num_classes,) the smoothed probabilities so far
+
+    def update(self, probs) -> tuple[int, float] | None:
+        probs = np.asarray(probs, dtype=np.float64)
+        self.probs = probs if self.probs is None else self.alpha * probs + (1 - self.alpha) * self.probs
+        best = int(np.argmax(self.probs))
+        return (best, float(self.probs[best])) if self.probs[best] >= self.threshold else None
+
+
 class LiveDemo:
     """The demo loop over an open videocapture.Source; `run(source)` returns the prediction records.
 
@@ -239,9 +327,9 @@ class LiveDemo:
         return self.records
 
     # ---- one recording at a time ----
-    def _new_recorder(self, source) -> videocapture.ClipRecorder:
-        num_in = videocapture.clip_length(self.seconds, source.fps)
-        return videocapture.ClipRecorder(num_in, self.predictor.num_frames, self.min_dim_px, self.predictor.height,
+    def _new_recorder(self, source) -> liveinput.ClipRecorder:
+        num_in = liveinput.clip_length(self.seconds, source.fps)
+        return liveinput.ClipRecorder(num_in, self.predictor.num_frames, self.min_dim_px, self.predictor.height,
                                          self.predictor.streams, self.flow_method,
                                          keep_frames=self.save_clips is not None)
 
@@ -249,12 +337,12 @@ class LiveDemo:
         """Waits for the last flows, (with a window: shows them as colour), predicts, prints; returns the record."""
         inputs = recorder.inputs()
         if display is not None and "flow" in inputs:
-            mosaic = videocapture.flow_mosaic(inputs["flow"][0])  # 4 flows of the clip side by side
+            mosaic = flow_mosaic(inputs["flow"][0])  # 4 flows of the clip side by side
             width = display.shape[1]
             self.flow_strip = cv2.resize(mosaic, (width // 2, round(mosaic.shape[0] * width / 2 / mosaic.shape[1])),
                                          interpolation=cv2.INTER_NEAREST)
             self._draw_flow(display)
-            videocapture.draw_box(display, "Working ...", ORANGE)
+            draw_box(display, "Working ...", ORANGE)
             self._show(display)
         probs = self.predictor(inputs)[0]
         latency_s = time.perf_counter() - recorder.t_end
@@ -283,7 +371,7 @@ class LiveDemo:
                     state = "recording"
                 if state == "recording" and recorder is None:
                     recorder = self._new_recorder(source)
-                display = None if self.headless else videocapture.preview_image(image, self.mirror)
+                display = None if self.headless else preview_image(image, self.mirror)
                 if state == "recording" and recorder.add(image):
                     record = self._finish_clip(recorder, source, display)
                     recorder = None
@@ -297,14 +385,14 @@ class LiveDemo:
                 if self.headless:
                     continue
                 if state == "ready":
-                    videocapture.draw_box(display, "Press SPACE to start", GREEN)
+                    draw_box(display, "Press SPACE to start", GREEN)
                 elif state == "countdown":
-                    videocapture.draw_box(display, f"Sign in {math.ceil(countdown_end - now)}", ORANGE)
+                    draw_box(display, f"Sign in {math.ceil(countdown_end - now)}", ORANGE)
                 else:
-                    videocapture.draw_box(display, f"Recording {recorder.elapsed_s:.1f} s", RED)
+                    draw_box(display, f"Recording {recorder.elapsed_s:.1f} s", RED)
                 if state == "ready":
                     self._draw_flow(display)
-                videocapture.draw_lines(display, self.lines)
+                draw_lines(display, self.lines)
                 key = self._show(display)
                 if key in QUIT_KEYS:
                     break
@@ -316,31 +404,29 @@ class LiveDemo:
 
     # ---- sliding windows ----
     def _run_continuous(self, source) -> None:
-        stride, window, hop = videocapture.window_geometry(self.predictor.num_frames, self.seconds, source.fps,
-                                                           self.hop_s)
+        stride, window, hop = liveinput.window_geometry(self.predictor.num_frames, self.seconds, source.fps,
+                                                        self.hop_s)
         done: queue.Queue = queue.Queue()
 
         def on_window(inputs, t_last, end_frame):  # runs in the flow worker thread
             probs = self.predictor(inputs)[0]
             done.put((probs, time.perf_counter() - t_last, end_frame))
 
-        windows = videocapture.SlidingWindows(self.predictor.num_frames, stride, hop, self.min_dim_px,
-                                              self.predictor.height, on_window, self.predictor.streams,
-                                              self.flow_method, skip_late=getattr(source, "pace", True))
+        windows = liveinput.SlidingWindows(self.predictor.num_frames, stride, hop, self.min_dim_px,
+                                           self.predictor.height, on_window, self.predictor.streams,
+                                           self.flow_method, skip_late=getattr(source, "pace", True))
         print(f"Continuous: windows of {window} frames ({window / source.fps:.2f} s, every {stride}th frame), "
               f"a prediction every {hop} frames ({hop / source.fps:.2f} s)", file=sys.stderr)
-        smoothed = None
+        smoother = Smoother(self.ema_alpha, self.threshold)
         start_frame = source.num_read_total
 
         def drain():
-            nonlocal smoothed
             while not done.empty():
                 probs, latency_s, end_frame = done.get()
-                smoothed = probs if smoothed is None else self.ema_alpha * probs + (1 - self.ema_alpha) * smoothed
-                best = int(np.argmax(smoothed))
+                top = smoother.update(probs)
                 shown = None
-                if smoothed[best] >= self.threshold:
-                    shown = [self.classes.classes[best], self.classes.description(best), float(smoothed[best])]
+                if top is not None:
+                    shown = [self.classes.classes[top[0]], self.classes.description(top[0]), top[1]]
                 record = self._record(probs, latency_s, (start_frame + end_frame) / source.fps, smoothed=shown)
                 label = f"{shown[0]} {shown[2]:.0%}  {shown[1]}" if shown else "..."
                 self.lines = [label, f"latency {latency_s:.2f} s after the window"]
@@ -363,9 +449,9 @@ class LiveDemo:
                     raise windows.error
                 if self.headless:
                     continue
-                display = videocapture.preview_image(image, self.mirror)
+                display = preview_image(image, self.mirror)
                 cv2.circle(display, (20, 20), 8, RED, cv2.FILLED)  # "live" mark
-                videocapture.draw_lines(display, self.lines)
+                draw_lines(display, self.lines)
                 if self._show(display) in QUIT_KEYS:
                     break
         finally:

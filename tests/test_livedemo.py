@@ -25,6 +25,7 @@ import pytest
 
 import frame
 import livedemo
+import liveinput
 import opticalflow
 import videocapture
 from test_videocapture import DIRECTIONS, FakeCapture, blob_frames, fake_cameras, write_video  # noqa: F401
@@ -123,7 +124,7 @@ def test_continuous_emits_a_prediction_per_hop_and_threshold_hides_unsure_ones(b
     rc = livedemo.main(demo_args(blob_model, "--headless", "--no-pace", "--continuous", "--threshold", "1.01",
                                  "--source", str(blob_model.held_out)))
     records = json_lines(capsys.readouterr().out)
-    stride, window, hop = videocapture.window_geometry(8, 2.0, 25.0, livedemo.HOP_S)
+    stride, window, hop = liveinput.window_geometry(8, 2.0, 25.0, livedemo.HOP_S)
     assert rc == 0 and len(records) == (frames_total - window) // hop + 1 >= 20
     times = [record["stream_s"] for record in records]
     assert times == sorted(times) and times[-1] <= frames_total / 25.0
@@ -209,6 +210,41 @@ def test_scripted_keys_fire_in_order_and_wait_for_results():
         livedemo.ScriptedKeys("soon:q")
 
 
+def test_preview_mirrors_only_the_display_and_overlays_draw():
+    image = np.zeros((96, 128, 3), np.uint8)
+    image[:, :10] = 200  # a bright left edge
+    display = livedemo.preview_image(image, mirror=True, width_px=256)
+    assert display.shape == (192, 256, 3)
+    assert display[:, -10:].mean() > 150 and display[:, :10].mean() < 50  # mirrored on screen ...
+    assert image[:, :10].mean() == 200 and image[:, 10:].max() == 0  # ... the captured frame untouched
+    livedemo.draw_box(display, "Press SPACE to start", livedemo.GREEN)
+    green = (display == livedemo.GREEN).all(axis=-1)
+    assert green[96].sum() > 20 and not green[:60].any() and not green[130:].any()  # a box in the centre
+    y0, y1 = livedemo.draw_lines(display, ["1. dir0 90%", "latency 0.10 s"])
+    assert y1 == 192 and y0 < 192 and (display[y0:y1] > 120).any()  # light text on the band
+
+
+def test_smoother_averages_and_says_not_sure_below_the_threshold():
+    smoother = livedemo.Smoother(alpha=0.5, threshold=0.6)
+    assert smoother.update([0.7, 0.2, 0.1]) == (0, pytest.approx(0.7))  # the first window as it is
+    assert smoother.update([0.1, 0.8, 0.1]) is None  # (0.4, 0.5, 0.1): nothing reaches 0.6
+    assert np.allclose(smoother.probs, [0.4, 0.5, 0.1])
+    assert smoother.update([0.0, 1.0, 0.0]) == (1, pytest.approx(0.75))
+    with pytest.raises(ValueError, match="alpha"):
+        livedemo.Smoother(alpha=0)
+
+
+def test_help_is_quick_and_imports_no_tensorflow():
+    code = ("import sys, livedemo\ntry:\n    livedemo.main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    start = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)
+    seconds = time.perf_counter() - start
+    assert result.returncode == 0 and "--continuous" in result.stdout, result.stderr[-2000:]
+    assert result.stdout.split()[-2:] == ["False", "False"]  # parsing --help imports neither
+    assert seconds < 10, f"--help took {seconds:.1f} s"  # ~0.9 s CPU; generous for a loaded 2-core machine
+
+
 # ---- the real window on a virtual X display ----------------------------------------------------------
 def read_xvfb_screen(path: Path) -> np.ndarray:
     """Xvfb's -fbdir framebuffer (an XWD file) -> (h, w, 3) uint8 BGR; expects 24-bit TrueColor in 32 bits."""
@@ -281,8 +317,8 @@ def test_gui_window_shows_preview_and_result_text(blob_model, xvfb, tmp_path):
     screen = screens[0]
     cv2.imwrite(str(tmp_path / "screen.png"), screen)
     # The result band, drawn as the demo draws it, must be on screen pixel for pixel.
-    band_image = np.zeros((480, videocapture.DISPLAY_WIDTH_PX, 3), np.uint8)
-    y0, y1 = videocapture.draw_lines(band_image, livedemo.result_lines(records[0]["top"], records[0]["latency_s"]))
+    band_image = np.zeros((480, livedemo.DISPLAY_WIDTH_PX, 3), np.uint8)
+    y0, y1 = livedemo.draw_lines(band_image, livedemo.result_lines(records[0]["top"], records[0]["latency_s"]))
     band = band_image[y0:y1]
     match = cv2.matchTemplate(screen, band, cv2.TM_SQDIFF_NORMED)
     _, _, (x, y), _ = cv2.minMaxLoc(match)

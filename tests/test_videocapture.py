@@ -1,6 +1,5 @@
 """videocapture.py: file sources paced like a camera, camera errors and release, recording with incremental flow."""
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -84,19 +83,20 @@ def fake_cameras(monkeypatch):
     return FakeCapture
 
 
-def test_paced_replay_takes_the_clip_duration_and_no_pace_is_much_faster(tmp_path):
+def test_paced_replay_takes_the_clip_duration_and_no_pace_sleeps_never(tmp_path):
     video = write_blob_video(tmp_path / "clip.avi", DIRECTIONS[0], num_frames=25)  # 1 s at 25 fps
-    timings = {}
     for pace in (True, False):
-        start = time.perf_counter()
-        with videocapture.FileSource(video, pace=pace) as source:
-            count = 0
+        now, slept = [0.0], []
+        with videocapture.FileSource(video, pace=pace, clock=lambda: now[0],
+                                     sleep=lambda s: slept.append(s) or now.__setitem__(0, now[0] + s)) as source:
+            times = []
             while source.read() is not None:
-                count += 1
-        timings[pace] = time.perf_counter() - start
-        assert count + source.num_dropped == 25
-    assert 0.9 <= timings[True] < 1.6  # frame 24 is due 24/25 s after frame 0
-    assert timings[False] < timings[True] / 3
+                times.append(now[0])
+        assert len(times) == 25 and source.num_dropped == 0
+        if pace:  # frame i is delivered when it is due, i/25 s after frame 0 on the source's clock
+            assert times == pytest.approx([i / 25 for i in range(25)])
+        else:
+            assert slept == [] and times == [0.0] * 25
 
 
 def test_late_reader_gets_the_current_frame_and_stale_frames_are_dropped(tmp_path):
@@ -156,65 +156,3 @@ def test_camera_falls_back_to_the_built_in_one_and_is_released_on_exceptions(fak
             assert camera.index == 0 and camera.read().shape == (48, 64, 3)
             raise RuntimeError("boom")
     assert [(c.device, c.released) for c in fake_cameras.instances] == [(1, True), (0, True)]
-
-
-def test_recorder_uses_exactly_the_frames_of_frame_indices():
-    for num_in, num_frames in ((30, 8), (5, 8)):  # down-sampling skips frames, up-sampling repeats them
-        recorder = videocapture.ClipRecorder(num_in, num_frames, min_dim_px=16, crop_px=16, streams=("rgb",))
-        frames = numbered_frames(num_in)
-        assert [recorder.add(image) for image in frames] == [False] * (num_in - 1) + [True]
-        rgb = recorder.inputs(timeout=10)["rgb"][0]  # (num_frames, 16, 16, 3) in [-1, 1]
-        used = np.round((rgb[:, 0, 0, 0] + 1) * 127.5 / 5).astype(int)
-        assert used.tolist() == frame.frame_indices(num_in, num_frames).tolist()
-        with pytest.raises(RuntimeError, match="already holds"):
-            recorder.add(frames[0])
-
-
-def test_incremental_flow_equals_offline_clip_inputs(tmp_path):
-    import predict
-
-    video = write_blob_video(tmp_path / "clip.avi", DIRECTIONS[2], num_frames=50, seed=3)
-    with videocapture.FileSource(video, pace=False) as source:
-        recorder = videocapture.ClipRecorder(50, 8, min_dim_px=64, crop_px=48, streams=("flow", "rgb"))
-        while not recorder.add(source.read()):
-            pass
-    live = recorder.inputs(timeout=30)
-    offline = predict.clip_inputs(frame.video_to_frames(video, 64), ("flow", "rgb"), 8, 48, "tvl1-fast")
-    for stream in ("flow", "rgb"):
-        assert live[stream].shape == offline[stream].shape == (1, 8, 48, 48, 2 if stream == "flow" else 3)
-        assert np.allclose(live[stream], offline[stream], atol=1e-6)
-    assert np.all(live["flow"][0, 0] == 0) and np.abs(live["flow"][0, 1:]).max() > 0.02
-    assert recorder.t_end >= recorder.t_start
-
-
-def test_sliding_windows_equal_offline_clips_of_the_window(tmp_path):
-    import predict
-
-    stride, window, hop = videocapture.window_geometry(num_frames=8, duration_s=2.0, fps=25.0, hop_s=0.5)
-    assert (stride, window, hop) == (6, 48, 12)
-    assert frame.frame_indices(window, 8).tolist() == list(range(0, window, stride))  # the training rule
-    frames = frame.images_resize_aspectratio(blob_frames(DIRECTIONS[1], 72, np.random.default_rng(5)), 64)
-    got = []
-    windows = videocapture.SlidingWindows(8, stride, hop, 64, 64, lambda inputs, t, end: got.append((end, inputs)),
-                                          skip_late=False)
-    for image in frames:
-        windows.add(image)
-    windows.finish(timeout=30)
-    assert [end for end, _ in got] == [48, 60, 72]  # windows start at frames 0, 12 and 24
-    for end, inputs in got:
-        offline = predict.clip_inputs(frames[end - window:end], ("flow",), 8, 64)
-        assert np.allclose(inputs["flow"], offline["flow"], atol=1e-6)
-
-
-def test_preview_mirrors_only_the_display_and_overlays_draw():
-    image = np.zeros((96, 128, 3), np.uint8)
-    image[:, :10] = 200  # a bright left edge
-    display = videocapture.preview_image(image, mirror=True, width_px=256)
-    assert display.shape == (192, 256, 3)
-    assert display[:, -10:].mean() > 150 and display[:, :10].mean() < 50  # mirrored on screen ...
-    assert image[:, :10].mean() == 200 and image[:, 10:].max() == 0  # ... the captured frame untouched
-    videocapture.draw_box(display, "Press SPACE to start", videocapture.GREEN)
-    green = (display == videocapture.GREEN).all(axis=-1)
-    assert green[96].sum() > 20 and not green[:60].any() and not green[130:].any()  # a box in the centre
-    y0, y1 = videocapture.draw_lines(display, ["1. dir0 90%", "latency 0.10 s"])
-    assert y1 == 192 and y0 < 192 and (display[y0:y1] > 120).any()  # light text on the band
