@@ -1,0 +1,56 @@
+"""Your own signs, end to end with no code edit: a set folder of takes (only train/) -> pipeline_i3d.py --set
+-> predict.py --set --video -> livedemo.py --set --source --headless --once."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import frame
+import pipeline_i3d
+import synthetic
+import videoset
+
+REPO = Path(__file__).resolve().parent.parent
+SIZE = ["--num-frames", "8", "--min-dim", "64", "--crop", "64"]  # tiny, as in test_train_i3d
+
+
+@pytest.mark.slow
+def test_own_set_end_to_end(tmp_path, monkeypatch, capsys, kinetics_weights):
+    rng = np.random.default_rng(0)
+    folder = tmp_path / "data-set" / "mine" / "003"
+    for k, label in enumerate(["left", "right", "up"]):
+        for n in range(4):
+            frames = synthetic.moving_blob_frames(synthetic.DIRECTIONS[k], 10, 64, rng)
+            frame.write_video(folder / "train" / label / f"take_{n:04d}.avi", frames, 10.0)
+    monkeypatch.chdir(tmp_path)  # data-temp/, model/, log/ are relative to the working folder
+
+    assert pipeline_i3d.main(["--set", "data-set/mine/003", *SIZE, "--epochs", "1", "1"]) == 0
+    out = capsys.readouterr().out
+    description = json.loads((folder / "videoset.json").read_text())
+    assert description["num_frames"] == 8 and sorted(description["val_holdout"]) == ["left", "right", "up"]
+    held_out = [folder / take for takes in description["val_holdout"].values() for take in takes]
+    # The held-out takes were extracted under val/, never under train/.
+    video_set = videoset.resolve_set("data-set/mine/003")
+    for take in held_out:
+        label = take.parent.name
+        assert (video_set.image_dir / "val" / label / take.stem).is_dir()
+        assert not (video_set.image_dir / "train" / label / take.stem).exists()
+    command = out.strip().splitlines()[-1].split()
+    assert command[:4] == ["python", "livedemo.py", "--set", "data-set/mine/003"]
+
+    run = dict(cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    model = command[command.index("--model") + 1]
+    predicted = subprocess.run([sys.executable, str(REPO / "predict.py"), "--set", "data-set/mine/003", *SIZE,
+                                "--model", model, "--video", str(held_out[0])], **run)
+    assert predicted.returncode == 0, predicted.stderr
+    assert any(label in predicted.stdout for label in ("left", "right", "up"))
+
+    live = subprocess.run([sys.executable, str(REPO / "livedemo.py"), *command[2:], *SIZE,
+                           "--source", str(held_out[0]), "--headless", "--once", "--no-pace", "--countdown", "0"],
+                          **run)
+    assert live.returncode == 0, live.stderr
+    prediction = json.loads(live.stdout.strip().splitlines()[-1])
+    assert prediction
