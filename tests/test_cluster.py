@@ -3,7 +3,9 @@ import functools
 import hashlib
 import os
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ import pytest
 import frame
 import opticalflow
 from folderstep import run_step
-from safeio import atomic_dir
+from safeio import atomic_dir, is_leftover
 from synthetic import DIRECTIONS, moving_blob_frames
 
 ray = pytest.importorskip("ray") if not os.environ.get("CI") else __import__("ray")
@@ -104,3 +106,29 @@ def test_killed_worker_is_retried_or_listed_and_rerun_completes(cluster, videos,
     assert opticalflow.main([str(frames), str(flow_dir), "--engine", "ray", "--address", cluster]) == 0
     assert "flows: 4 computed, 4 skipped, 0 failed" in capsys.readouterr().out
     assert checksums(flow_dir) == checksums(reference)
+
+
+def test_killed_driver_then_rerun_completes_with_nothing_partial(cluster, local_outputs, tmp_path, capsys):
+    frames, reference = local_outputs
+    flow_dir = tmp_path / "flow"
+    command = [sys.executable, "opticalflow.py", str(frames), str(flow_dir), "--engine", "ray", "--address", cluster]
+    driver = subprocess.Popen(command, cwd=Path(opticalflow.__file__).resolve().parent,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not list(flow_dir.glob("*/*/[!.]*")):  # the first finished video
+            time.sleep(0.05)
+        driver.send_signal(signal.SIGKILL)
+    finally:
+        driver.kill()
+        driver.wait()
+    finished = [folder for folder in flow_dir.glob("*/*/*") if not folder.name.startswith(".")]
+    assert 1 <= len(finished) < 8, "the driver was killed before the first or after the last video"
+    assert all(len(list(folder.glob("*.jpg"))) == 8 for folder in finished)  # nothing partial under a real name
+    assert opticalflow.main([str(frames), str(flow_dir), "--engine", "ray", "--address", cluster]) == 0
+    out = capsys.readouterr().out
+    assert f"flows: {8 - len(finished)} computed, {len(finished)} skipped, 0 failed" in out
+    visible = {name: digest for name, digest in checksums(flow_dir).items() if "/.tmp-" not in f"/{name}"}
+    assert visible == checksums(reference)
+    # what is hidden is a leftover of a dead worker (the next run removes it), never of a live one
+    assert all(is_leftover(path) for path in flow_dir.rglob(".tmp-*"))
