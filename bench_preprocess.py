@@ -28,40 +28,13 @@ import loadgen
 import opticalflow
 from folderstep import visible
 from safeio import atomic_dir
+from tests.synthetic import write_blob_video
 from videoset import CHALEARN_020, DEMO_SET
 
 SIZES = {
     224: CHALEARN_020,  # the seed: 40 frames, smaller side 240, crop 224
     128: DEMO_SET,  # the demo set: 16 frames at 128 px
 }
-
-
-def blob_frames(num_frames: int = 30, height: int = 72, width: int = 96, step_px=(3.0, 0.0), start_px=None) -> np.ndarray:
-    """A textured bright blob moving `step_px` = (x, y) pixels per frame over a still, darker background.
-
-    Returns:
-        frames: (num_frames, height, width, 3) uint8 BGR.
-    """
-    rng = np.random.default_rng(0)
-    background = cv2.GaussianBlur(rng.uniform(30, 90, (height, width)).astype(np.float32), (0, 0), 2.0)
-    radius = max(4.0, min(height, width) / 6)
-    start_x, start_y = start_px if start_px is not None else (width / 4, height / 2)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    frames = np.empty((num_frames, height, width, 3), dtype=np.uint8)
-    for i in range(num_frames):
-        cx, cy = start_x + i * step_px[0], start_y + i * step_px[1]
-        dx, dy = xx - cx, yy - cy
-        inside = 1.0 / (1.0 + np.exp(np.minimum((np.sqrt(dx**2 + dy**2) - radius) * 1.5, 50.0)))  # soft-edged disc
-        # a texture that moves with the blob, so its inside has gradients to track
-        texture = 170 + 50 * np.sin(dx * 0.7) * np.cos(dy * 0.5)
-        gray = background * (1 - inside) + texture * inside
-        frames[i] = np.clip(np.round(gray), 0, 255).astype(np.uint8)[..., None]
-    return frames
-
-
-def write_blob_video(path: Path, num_frames: int = 30, height: int = 72, width: int = 96, step_px=(3.0, 0.0), fps: float = 25.0) -> Path:
-    """Writes `blob_frames` as a video with frame.write_video (MJPG .avi, mp4v .mp4/.mov, VP8 .webm)."""
-    return frame.write_video(path, blob_frames(num_frames, height, width, step_px), fps)
 
 
 def synthetic_video_dir(root: Path, num_videos: int) -> Path:

@@ -10,6 +10,17 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 sys.path.insert(0, str(REPO))
 
 
+@pytest.fixture
+def fake_cameras(monkeypatch):
+    """cv2.VideoCapture replaced by synthetic.FakeCapture; set FakeCapture.working to the devices that open."""
+    import cv2
+    from synthetic import FakeCapture
+
+    FakeCapture.instances, FakeCapture.working = [], set()
+    monkeypatch.setattr(cv2, "VideoCapture", FakeCapture)
+    return FakeCapture
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """../shared/data; skips when absent, but fails under CI where it must be present."""

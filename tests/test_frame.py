@@ -10,7 +10,7 @@ import pytest
 import folderstep
 import frame
 import safeio
-from bench_preprocess import blob_frames, write_blob_video
+from synthetic import blob_frames, write_blob_video
 from folderstep import StepSummary, is_complete, run_step
 from safeio import atomic_dir, atomic_write, clean_leftovers
 

@@ -28,7 +28,8 @@ import livedemo
 import liveinput
 import opticalflow
 import videocapture
-from test_videocapture import DIRECTIONS, FakeCapture, blob_frames, fake_cameras, write_video  # noqa: F401
+from synthetic import DIRECTIONS, FakeCapture, write_video
+from synthetic import noisy_blob_frames as blob_frames
 from videoset import VideoSet
 
 REPO = Path(__file__).resolve().parents[1]

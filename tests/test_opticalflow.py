@@ -6,7 +6,7 @@ import pytest
 
 import frame
 import opticalflow
-from bench_preprocess import blob_frames
+from synthetic import blob_frames
 
 HEIGHT, WIDTH = 64, 80
 

@@ -10,7 +10,7 @@ import pytest
 
 import frame
 import opticalflow
-from bench_preprocess import blob_frames
+from synthetic import blob_frames
 
 
 def sizes(folder: Path) -> set[tuple]:

@@ -14,7 +14,7 @@ import feature
 import folderstep
 import frame
 import opticalflow
-from bench_preprocess import blob_frames
+from synthetic import blob_frames
 
 REPO = Path(__file__).resolve().parents[1]
 

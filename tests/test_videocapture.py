@@ -2,86 +2,14 @@
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
 import frame
 import videocapture
-
-DIRECTIONS = ((1, 0), (0, 1), (-1, 0), (0, -1))  # class k: a blob moving right, down, left, up
-
-
-def blob_frames(direction, num_frames, rng, size=(128, 96)) -> np.ndarray:
-    """(num_frames, h, w, 3) uint8 BGR: a bright blob on noise crossing the middle at ~1 px/frame."""
-    width, height = size
-    speed = rng.uniform(0.9, 1.2)
-    x0, y0 = rng.uniform(0.4, 0.6) * width, rng.uniform(0.4, 0.6) * height
-    yy, xx = np.mgrid[0:height, 0:width]
-    frames = []
-    for t in range(num_frames):
-        cx = x0 + direction[0] * speed * (t - num_frames / 2)
-        cy = y0 + direction[1] * speed * (t - num_frames / 2)
-        blob = np.exp(-((yy - cy) ** 2 + (xx - cx) ** 2) / (2 * 10.0**2))
-        frames.append(np.clip(60 + 170 * blob[..., None] + rng.normal(0, 4, (height, width, 3)), 0, 255))
-    return np.stack(frames).astype(np.uint8)
-
-
-def write_video(path: Path, frames, fps: float = 25.0) -> Path:
-    """Writes (n, h, w, 3) uint8 BGR frames as an MJPG .avi (the demo set's format)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (frames[0].shape[1], frames[0].shape[0]))
-    try:
-        for image in frames:
-            writer.write(image)
-    finally:
-        writer.release()
-    return path
-
-
-def write_blob_video(path: Path, direction, num_frames: int = 50, seed: int = 0, fps: float = 25.0) -> Path:
-    return write_video(path, blob_frames(direction, num_frames, np.random.default_rng(seed)), fps)
-
-
-def numbered_frames(num: int, size: int = 16) -> np.ndarray:
-    """(num, size, size, 3) uint8: frame i is filled with the value 5 * i, so a frame tells its index."""
-    return np.stack([np.full((size, size, 3), 5 * i, np.uint8) for i in range(num)])
-
-
-class FakeCapture:
-    """Stands in for cv2.VideoCapture(device): opens only the devices in `working`, counts releases."""
-
-    instances: list = []
-    working: set = set()
-
-    def __init__(self, device):
-        self.device, self.released, self.reads = device, False, 0
-        FakeCapture.instances.append(self)
-
-    def isOpened(self):
-        return self.device in FakeCapture.working
-
-    def set(self, prop, value):
-        return True
-
-    def get(self, prop):
-        return 30.0
-
-    def read(self):
-        self.reads += 1
-        return True, np.full((48, 64, 3), self.reads % 256, np.uint8)
-
-    def release(self):
-        self.released = True
-
-
-@pytest.fixture
-def fake_cameras(monkeypatch):
-    """cv2.VideoCapture replaced by FakeCapture; set FakeCapture.working to the devices that open."""
-    FakeCapture.instances, FakeCapture.working = [], set()
-    monkeypatch.setattr(cv2, "VideoCapture", FakeCapture)
-    return FakeCapture
-
+from synthetic import DIRECTIONS, numbered_frames
+from synthetic import noisy_blob_frames as blob_frames
+from synthetic import write_noisy_blob_video as write_blob_video
 
 def test_paced_replay_takes_the_clip_duration_and_no_pace_sleeps_never(tmp_path):
     video = write_blob_video(tmp_path / "clip.avi", DIRECTIONS[0], num_frames=25)  # 1 s at 25 fps
