@@ -1,4 +1,4 @@
-"""Shared fixtures: the reference data in ../shared/data and tiny generated videos."""
+"""Shared fixtures: the reference data in ../shared/data, the converted I3D weights, a fake camera."""
 import os
 import sys
 from pathlib import Path

@@ -46,16 +46,16 @@ def write_blob_video(path: Path, num_frames: int = 30, height: int = 72, width: 
 
 
 def noisy_blob_frames(direction, num_frames, rng, size=(128, 96), speed_px=(0.9, 1.2), sigma_px=10.0,
-                      peak=170, start=(0.4, 0.6)) -> np.ndarray:
+                      peak=170, start=(0.4, 0.6), start_px=None) -> np.ndarray:
     """(num_frames, h, w, 3) uint8 BGR: a Gaussian blob on fresh noise crossing the middle along `direction`.
 
-    size is (w, h); the speed (px/frame) and the start (as a fraction of w and h) are drawn from rng in the
-    ranges given; the blob passes its start point at the middle frame. The live-path and training sets
-    differ only in these settings.
+    size is (w, h); the speed (px/frame) is speed_px or drawn from rng in that range, the start (x, y) is
+    start_px or drawn in the `start` range (fractions of w and h); the blob passes its start at the middle
+    frame. The live-path and training sets differ only in these settings.
     """
     width, height = size
-    speed = rng.uniform(*speed_px)
-    x0, y0 = rng.uniform(*start) * width, rng.uniform(*start) * height
+    speed = rng.uniform(*speed_px) if isinstance(speed_px, tuple) else speed_px
+    x0, y0 = start_px if start_px is not None else (rng.uniform(*start) * width, rng.uniform(*start) * height)
     yy, xx = np.mgrid[0:height, 0:width]
     frames = []
     for t in range(num_frames):
@@ -123,9 +123,11 @@ def write_set(video_set: VideoSet, per_class=(6, 3), seed=0) -> VideoSet:
     for split, count in zip(("train", "val"), per_class):
         for k, label in enumerate(labels):
             for n in range(count):
-                size_px = video_set.min_dim_px
-                frames = noisy_blob_frames(DIRECTIONS[k % 4], video_set.num_frames, rng, (size_px * 4 // 3, size_px),
-                                           speed_px=(3.0, 4.0), sigma_px=size_px / 8, peak=150, start=(0.35, 0.65))
+                h, w = video_set.min_dim_px, video_set.min_dim_px * 4 // 3
+                speed = rng.uniform(3.0, 4.0)
+                y0, x0 = rng.uniform(0.35, 0.65) * h, rng.uniform(0.35, 0.65) * w
+                frames = noisy_blob_frames(DIRECTIONS[k % 4], video_set.num_frames, rng, (w, h), speed_px=speed,
+                                           sigma_px=h / 8, peak=150, start_px=(x0, y0))
                 frame.frames_to_files(frames, video_set.image_dir / split / label / f"v{n:03d}")
                 with warnings.catch_warnings():  # DIS: fast, and these tests need no TV-L1 statistics
                     warnings.simplefilter("ignore")
