@@ -267,12 +267,14 @@ class LiveDemo:
         save_clips: (DIR, LABEL) to keep each recording, or None.
         mirror: mirror the preview (display only).
         out: where the JSON lines go.
+        record_at_once: start the first recording without SPACE and countdown (a replayed file, which
+            would otherwise end during the countdown).
     """
 
     def __init__(self, predictor, classes, min_dim_px: int, seconds: float, flow_method: str = "tvl1-fast",
                  headless: bool = False, continuous: bool = False, once: bool = False, threshold: float = THRESHOLD,
                  hop_s: float = HOP_S, ema_alpha: float = EMA_ALPHA, countdown_s: float = COUNTDOWN_S, keys=None,
-                 save_clips=None, mirror: bool = True, out=None):
+                 save_clips=None, mirror: bool = True, out=None, record_at_once: bool = False):
         if predictor.height > min_dim_px:
             raise ValueError(f"The model takes {predictor.height} px crops but frames are resized to {min_dim_px} px; "
                              "use the --set (or --min-dim) the model was trained with")
@@ -289,6 +291,7 @@ class LiveDemo:
         self.threshold, self.hop_s, self.ema_alpha, self.countdown_s = threshold, hop_s, ema_alpha, countdown_s
         self.keys = keys or ScriptedKeys(gui=not headless)
         self.save_clips, self.mirror = save_clips, mirror
+        self.record_at_once = record_at_once or headless
         self.out = out or sys.stdout
         self.records: list[dict] = []
         self.saved: list[Path] = []
@@ -353,6 +356,15 @@ class LiveDemo:
             print(f"Saved {path.resolve()}", file=sys.stderr)
         return record
 
+    def _say_why_nothing(self, source, recorder) -> None:
+        """One line on stderr when the source ended before a first prediction (never end silently)."""
+        if recorder is not None:
+            print(f"livedemo: {source.name} ended after {recorder.num_recorded} of the {recorder.num_in} frames "
+                  f"of a recording ({self.seconds:g} s); give a shorter --seconds or --at-end loop", file=sys.stderr)
+        else:
+            print(f"livedemo: {source.name} ended before a recording started (it ends during the countdown); "
+                  "use --at-end loop, or --headless to record at once", file=sys.stderr)
+
     def _draw_flow(self, display: np.ndarray) -> None:
         """The last recording's flow strip in the top-left corner (direction as hue, speed as brightness)."""
         if self.flow_strip is not None:
@@ -360,11 +372,13 @@ class LiveDemo:
             display[: strip.shape[0], : strip.shape[1]] = strip
 
     def _run_clips(self, source) -> None:
-        state, recorder, countdown_end = ("recording" if self.headless else "ready"), None, 0.0
+        state, recorder, countdown_end = ("recording" if self.record_at_once else "ready"), None, 0.0
         try:
             while True:
                 image = source.read()  # (h, w, 3) uint8 BGR
                 if image is None:
+                    if not self.records:
+                        self._say_why_nothing(source, recorder)
                     break
                 now = time.perf_counter()
                 if state == "countdown" and now >= countdown_end:
@@ -458,6 +472,14 @@ class LiveDemo:
             windows.close()
 
 
+def no_display(environ=None) -> bool:
+    """True on Linux without an X11 or Wayland display (OpenCV's Qt window would abort the process)."""
+    environ = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux") or environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
+        return False
+    return not (environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"))
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -491,6 +513,10 @@ def main(argv=None) -> int:
     if args.model and len(args.model) > 2:
         parser.error("--model takes one or two paths (a flow and/or an rgb model)")
 
+    if not args.headless and no_display():
+        print("livedemo: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so no window can open; "
+              "use --headless", file=sys.stderr)
+        return 2
     from datagenerator import VideoClasses
 
     video_set = set_from_args(args)
@@ -510,7 +536,8 @@ def main(argv=None) -> int:
                             flow_method=args.flow_method, headless=args.headless, continuous=args.continuous,
                             once=args.once, threshold=args.threshold, hop_s=args.hop, countdown_s=args.countdown,
                             keys=ScriptedKeys(args.keys, gui=not args.headless), save_clips=args.save_clips,
-                            mirror=not args.no_mirror)
+                            mirror=not args.no_mirror,
+                            record_at_once=isinstance(source, videocapture.FileSource) and args.at_end == "stop")
             demo.run(source)
     except (videocapture.CameraError, FileNotFoundError) as error:
         print(f"livedemo: {error}", file=sys.stderr)

@@ -327,3 +327,32 @@ def test_gui_window_shows_preview_and_result_text(blob_model, xvfb, tmp_path):
     assert records[0]["top"][0][0] == "dir2"  # the blob moved left in the file: not mirrored for the model
     preview = screen[max(0, y - 400):y, x:x + band.shape[1]]
     assert preview.std() > 10 and preview.mean() > 30  # the video preview above the band is not blank
+
+
+def test_no_display_is_detected_before_any_window_opens(monkeypatch, capsys):
+    assert livedemo.no_display({}) == sys.platform.startswith("linux")
+    assert not livedemo.no_display({"DISPLAY": ":0"}) and not livedemo.no_display({"WAYLAND_DISPLAY": "wayland-0"})
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    if sys.platform.startswith("linux"):
+        assert livedemo.main(["--source", "missing.avi"]) == 2  # before the source, the model or OpenCV's GUI
+        err = capsys.readouterr().err
+        assert "no display" in err and "use --headless" in err
+
+
+class _FakePredictor:
+    """Stands in for predict.Predictor: uniform probabilities, the sizes LiveDemo checks."""
+    streams, num_frames, height, width, num_classes = ("flow",), 4, 32, 32, 4
+
+    def __call__(self, inputs):
+        return np.full((1, 4), 0.25, np.float32)
+
+
+def test_a_file_shorter_than_the_recording_says_why_there_is_no_prediction(tmp_path, capsys):
+    clip = write_video(tmp_path / "short.avi", blob_frames(DIRECTIONS[0], 10, np.random.default_rng(1)))
+    classes = type("Classes", (), {"__len__": lambda self: 4})()
+    demo = livedemo.LiveDemo(_FakePredictor(), classes, min_dim_px=32, seconds=2.0, headless=True)
+    with videocapture.FileSource(clip, pace=False) as source:
+        assert demo.run(source) == []
+    err = capsys.readouterr().err
+    assert "ended after 10 of the 50 frames" in err and "--seconds" in err
