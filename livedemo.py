@@ -39,7 +39,7 @@ from videoset import add_set_arguments, set_from_args
 COUNTDOWN_S = 3.0      # the seed's countdown before recording
 HOP_S = 0.5            # --continuous: a prediction about every half second
 EMA_ALPHA = 0.5        # --continuous: weight of the newest window in the smoothed probabilities
-THRESHOLD = 0.5        # --continuous: show the smoothed top-1 only above this probability
+THRESHOLD = 0.5        # show the (--continuous: smoothed) top-1 as an answer only above this probability
 TOP_K = 3
 WINDOW_NAME = "Sign language live demo"
 DISPLAY_WIDTH_PX = 640  # preview width; small test clips are scaled up to it
@@ -131,9 +131,9 @@ def load_predictor(video_set, model_paths=None):
     return predictor
 
 
-def result_lines(top, latency_s: float) -> list[str]:
-    """The text the window shows for a prediction: top-k lines and the latency."""
-    lines = []
+def result_lines(top, latency_s: float, not_sure: bool = False) -> list[str]:
+    """The text the window shows for a prediction: top-k lines (under "not sure" below the threshold), latency."""
+    lines = ["not sure:"] if not_sure else []
     for rank, (label, description, prob) in enumerate(top, start=1):
         detail = f"  {description}" if description and description != label else ""
         lines.append(f"{rank}. {label} {prob:.0%}{detail}")
@@ -297,6 +297,7 @@ class LiveDemo:
         self.saved: list[Path] = []
         self.lines: list[str] = []
         self.flow_strip: np.ndarray | None = None  # the last recording's flow as colour, shown with its result
+        self.warned: list[str] = []  # input far from the training clips, said once each
 
     # ---- shared ----
     def _record(self, probs: np.ndarray, latency_s: float, stream_s: float, **extra) -> dict:
@@ -330,6 +331,20 @@ class LiveDemo:
         return self.records
 
     # ---- one recording at a time ----
+    def _warn(self, message: str) -> None:
+        if message not in self.warned:
+            self.warned.append(message)
+            print(f"livedemo: warning: {message}", file=sys.stderr)
+
+    def _check_input(self, image: np.ndarray, num_in: int) -> None:
+        """Warns when the input is far from what the model was trained on (its answer means little then)."""
+        if min(image.shape[:2]) < self.min_dim_px:
+            self._warn(f"the input is {image.shape[1]}x{image.shape[0]} px, below the {self.min_dim_px} px smaller "
+                       "side the model was trained on: frames are scaled up and the prediction may be meaningless")
+        if num_in < self.predictor.num_frames / 2:
+            self._warn(f"a recording of {num_in} frames is far fewer than the {self.predictor.num_frames} the model "
+                       "samples: frames are repeated and the prediction may be meaningless")
+
     def _new_recorder(self, source) -> liveinput.ClipRecorder:
         num_in = liveinput.clip_length(self.seconds, source.fps)
         return liveinput.ClipRecorder(num_in, self.predictor.num_frames, self.min_dim_px, self.predictor.height,
@@ -349,7 +364,8 @@ class LiveDemo:
             self._show(display)
         probs = self.predictor(inputs)[0]
         latency_s = time.perf_counter() - recorder.t_end
-        record = self._record(probs, latency_s, source.num_read_total / source.fps, frames=recorder.num_in)
+        record = self._record(probs, latency_s, source.num_read_total / source.fps, frames=recorder.num_in,
+                              not_sure=bool(probs.max() < self.threshold))
         if self.save_clips is not None:
             path = save_clip(recorder.frames, source.fps, *self.save_clips)
             self.saved.append(path)
@@ -385,11 +401,12 @@ class LiveDemo:
                     state = "recording"
                 if state == "recording" and recorder is None:
                     recorder = self._new_recorder(source)
+                    self._check_input(image, recorder.num_in)
                 display = None if self.headless else preview_image(image, self.mirror)
                 if state == "recording" and recorder.add(image):
                     record = self._finish_clip(recorder, source, display)
                     recorder = None
-                    self.lines = result_lines(record["top"], record["latency_s"])
+                    self.lines = result_lines(record["top"], record["latency_s"], record["not_sure"])
                     self.keys.result_shown()
                     if self.once:
                         break
@@ -501,7 +518,7 @@ def main(argv=None) -> int:
     parser.add_argument("--continuous", action="store_true", help="sliding window, a prediction every --hop seconds")
     parser.add_argument("--hop", type=float, default=HOP_S, help=f"--continuous: seconds between predictions ({HOP_S})")
     parser.add_argument("--threshold", type=float, default=THRESHOLD,
-                        help=f"--continuous: show the smoothed top-1 only above this probability ({THRESHOLD})")
+                        help=f"below this top-1 probability the answer is 'not sure' (--continuous: smoothed) ({THRESHOLD})")
     parser.add_argument("--headless", action="store_true", help="no window; one JSON line per prediction on stdout")
     parser.add_argument("--once", action="store_true", help="stop after the first prediction")
     parser.add_argument("--countdown", type=float, default=COUNTDOWN_S, help=f"seconds before recording ({COUNTDOWN_S})")

@@ -319,7 +319,8 @@ def test_gui_window_shows_preview_and_result_text(blob_model, xvfb, tmp_path):
     cv2.imwrite(str(tmp_path / "screen.png"), screen)
     # The result band, drawn as the demo draws it, must be on screen pixel for pixel.
     band_image = np.zeros((480, livedemo.DISPLAY_WIDTH_PX, 3), np.uint8)
-    y0, y1 = livedemo.draw_lines(band_image, livedemo.result_lines(records[0]["top"], records[0]["latency_s"]))
+    lines = livedemo.result_lines(records[0]["top"], records[0]["latency_s"], records[0]["not_sure"])
+    y0, y1 = livedemo.draw_lines(band_image, lines)
     band = band_image[y0:y1]
     match = cv2.matchTemplate(screen, band, cv2.TM_SQDIFF_NORMED)
     _, _, (x, y), _ = cv2.minMaxLoc(match)
@@ -356,3 +357,16 @@ def test_a_file_shorter_than_the_recording_says_why_there_is_no_prediction(tmp_p
         assert demo.run(source) == []
     err = capsys.readouterr().err
     assert "ended after 10 of the 50 frames" in err and "--seconds" in err
+
+
+def test_input_far_from_training_is_warned_and_an_unsure_answer_says_so(tmp_path, capsys):
+    clip = write_video(tmp_path / "tiny.avi", np.random.default_rng(2).integers(0, 255, (6, 24, 32, 3), np.uint8))
+    classes = type("Classes", (), {"__len__": lambda self: 4, "classes": ["a", "b", "c", "d"],
+                                   "description": lambda self, i: "x"})()
+    demo = livedemo.LiveDemo(_FakePredictor(), classes, min_dim_px=32, seconds=6 / 25, headless=True, once=True)
+    with videocapture.FileSource(clip, pace=False) as source:
+        (record,) = demo.run(source)
+    err = capsys.readouterr().err
+    assert "32x24 px, below the 32 px" in err and "6 frames is far fewer than the 4" not in err
+    assert record["not_sure"] is True  # 25 % < the 0.5 threshold
+    assert livedemo.result_lines(record["top"], 0.1, record["not_sure"])[0] == "not sure:"
