@@ -5,7 +5,9 @@ import pytest
 import frame
 import liveinput
 import videocapture
-from test_videocapture import DIRECTIONS, blob_frames, numbered_frames, write_blob_video
+from synthetic import DIRECTIONS, numbered_frames
+from synthetic import noisy_blob_frames as blob_frames
+from synthetic import write_noisy_blob_video as write_blob_video
 
 
 def test_recorder_uses_exactly_the_frames_of_frame_indices():
