@@ -16,6 +16,7 @@ and ends with the per-call overhead of predict() over the tf.function call, and 
 Weights are random (timing does not depend on them). XLA stays off: on CPU jit_compile is several times
 slower for this network.
 """
+import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import os
 import statistics

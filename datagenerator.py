@@ -5,6 +5,7 @@
 Run as a script it measures how many clips per second the generator delivers.
 Labels are indices into the sorted `sClass` list of class.csv.
 """
+import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import math
 import time

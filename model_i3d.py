@@ -21,6 +21,7 @@ frames) the window shrinks to the map; where it is larger the pool slides and th
 are averaged (DeepMind averages over time only, since 224 px leaves one spatial position). No weight
 depends on this. `--download` converts and caches the pretrained weights once (used by `make`).
 """
+import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import hashlib
 import io

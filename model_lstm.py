@@ -6,6 +6,7 @@ Run as a script it builds the model and prints its summary. Input: (num_frames, 
 feature.py (1024 per frame for MobileNet; 2048 when RGB and flow features are concatenated); output:
 softmax over the classes.
 """
+import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 from pathlib import Path
 

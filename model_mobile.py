@@ -10,6 +10,7 @@ Weights: "imagenet" downloads Keras' ImageNet weights once into ~/.keras/models 
 "none" starts from a random network whose BatchNorm statistics `calibrate_batchnorm` sets from sample
 frames, so that its features are normalised random projections rather than numbers of order 1e-19.
 """
+import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import os
 import time

@@ -10,6 +10,7 @@ what is already done. The seed found this path overfits to the signers it has se
 an easy split, 0.13 on ChaLearn's signer-independent one), so only signer-independent splits are reported:
 the demo set's val signers never appear in train.
 """
+import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import sys
 import time

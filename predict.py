@@ -9,6 +9,7 @@ set). With a flow and an RGB model the two streams are fused by averaging their 
 does. Evaluation writes a per-class accuracy CSV, a confusion-matrix PNG and lists the most frequent
 confusions, next to the training log in log/.
 """
+import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import os
 import re

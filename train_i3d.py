@@ -8,6 +8,7 @@ everything (Adam 1e-4). Writes
     log/<stamp>-<name><NNN>-<stream>-i3d.{csv,png}
 An interrupted run resumes where it stopped: run the same command again (`--fresh` starts anew).
 """
+import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import json
 import os

@@ -10,6 +10,7 @@ trains ONE LSTM on it (early fusion; the seed trained two separate models). Writ
     log/<stamp>-<name><NNN>-<stream>-mobile-lstm-val-{classes.csv,confusion.png}
 The features must exist: `python pipeline_mobile_lstm.py` computes them, or `python feature.py`.
 """
+import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import math
 import time
