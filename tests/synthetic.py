@@ -66,6 +66,12 @@ def noisy_blob_frames(direction, num_frames, rng, size=(128, 96), speed_px=(0.9,
     return np.stack(frames).astype(np.uint8)
 
 
+def moving_blob_frames(direction, num_frames: int, size_px: int, rng) -> np.ndarray:
+    """(num_frames, size_px, size_px * 4 // 3, 3) uint8 BGR: a bright blob on noise moving 3-4 px/frame."""
+    return noisy_blob_frames(direction, num_frames, rng, size=(size_px * 4 // 3, size_px), speed_px=(3.0, 4.0),
+                             sigma_px=size_px / 8, peak=150, start=(0.35, 0.65))
+
+
 def write_video(path: Path, frames, fps: float = 25.0) -> Path:
     """frame.write_video (the one video writer) at the tests' default 25 fps."""
     return frame.write_video(path, frames, fps)
