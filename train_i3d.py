@@ -20,9 +20,14 @@ import keras
 import numpy as np
 
 import model_i3d
+import modelinfo
+from safeio import clean_leftovers, write_json_atomic
+from training import AtomicCheckpoint, plot_curves, precision_policy
 from datagenerator import FramesGenerator, VideoClasses
 from videoset import VideoSet, add_set_arguments, set_from_args
 
+# The seed's words, kept in checkpoint names users have: "above" = head-only fine-tuning (the new top above
+# the frozen backbone), "entire" = full fine-tuning (every layer but BatchNorm).
 PHASES = ("above", "entire")
 
 
@@ -62,12 +67,6 @@ def state_path(prefix: Path) -> Path:
     return prefix.with_name(f"{prefix.name}-state.json")
 
 
-def write_json_atomic(path: Path, data: dict):
-    tmp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
-
-
 def newest_run(video_set: VideoSet, stream: str, finished: bool) -> tuple[str, TrainConfig] | None:
     """(stamp, config) of the newest run of this set and stream that did (not) finish both phases, if any."""
     for state_file in sorted(video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-state.json"), reverse=True):
@@ -75,27 +74,6 @@ def newest_run(video_set: VideoSet, stream: str, finished: bool) -> tuple[str, T
         if (len(config.phases_done) == len(PHASES)) == finished:
             return state_file.name.split(f"-{video_set.tag}-")[0], config
     return None
-
-
-class AtomicCheckpoint(keras.callbacks.Callback):
-    """Saves `<last>` after every epoch and `<best>` when val_accuracy improves; temp name, then rename."""
-
-    def __init__(self, last: Path, best: Path, state_file: Path, config: TrainConfig, phase: str):
-        super().__init__()
-        self.last, self.best, self.state_file, self.config, self.phase = last, best, state_file, config, phase
-
-    def _save(self, path: Path):
-        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-        self.model.save(tmp)
-        os.replace(tmp, path)
-
-    def on_epoch_end(self, epoch, logs=None):
-        score = (logs or {}).get("val_accuracy", (logs or {}).get("accuracy", 0.0))
-        self._save(self.last)
-        if score > self.config.best.get(self.phase, -1.0):
-            self.config.best[self.phase] = float(score)
-            self._save(self.best)
-        write_json_atomic(self.state_file, asdict(self.config))
 
 
 class PhaseColumn(keras.callbacks.Callback):
@@ -178,34 +156,6 @@ def tf_function(model):
     return tf.function(model, reduce_retracing=True)
 
 
-def plot_curves(csv_file: Path, png_file: Path):
-    """Accuracy and loss per epoch, train and val, with a line where phase 2 starts."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import pandas as pd
-
-    log = pd.read_csv(csv_file)
-    log["n"] = np.arange(1, len(log) + 1)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, metric in zip(axes, ("accuracy", "loss")):
-        for column in (metric, f"val_{metric}"):
-            if column in log:
-                ax.plot(log["n"], log[column], marker="o", label=column)
-        if "phase" in log and (log["phase"] == 2).any():
-            ax.axvline(log["n"][log["phase"] == 2].iloc[0] - 0.5, color="gray", linestyle="--", label="entire")
-        ax.set_xlabel("epoch")
-        ax.set_title(metric)
-        ax.legend()
-    fig.suptitle(csv_file.stem)
-    fig.tight_layout()
-    tmp = png_file.with_name(f".tmp-{png_file.name}")
-    fig.savefig(tmp, format="png")
-    plt.close(fig)
-    os.replace(tmp, png_file)
-
-
 def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, verbose: int = 2,
               callbacks=()) -> dict:
     """Train one stream in two phases; resumes an unfinished run of the same set and stream unless fresh.
@@ -234,55 +184,59 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
     csv_file = video_set.log_dir / f"{prefix.name}.csv"
     write_json_atomic(state_path(prefix), asdict(config))
 
-    if config.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
-    keras.utils.set_random_seed(config.seed)
-    common = dict(stream=config.stream, num_frames=video_set.num_frames, crop_px=video_set.crop_px,
-                  batch_size=config.batch_size, workers=config.workers, use_multiprocessing=config.workers > 1)
-    train = FramesGenerator(data_dir / "train", classes, shuffle=True, augment=True, seed=config.seed, **common)
-    val = FramesGenerator(data_dir / "val", classes, shuffle=False, augment=False, **common)
-    print(f"Training {config.stream} I3D on {len(train.samples)} clips, validating on {len(val.samples)}, "
-          f"{len(classes)} classes; run {prefix.resolve()}")
+    for folder in (video_set.model_dir, video_set.log_dir):
+        clean_leftovers(folder)  # temporary files of a killed run (dead pids only)
+    # The policy is global in Keras; restored when training ends so that a caller's later models are not affected.
+    with precision_policy("mixed_float16" if config.mixed_precision else None):
+        keras.utils.set_random_seed(config.seed)
+        common = dict(stream=config.stream, num_frames=video_set.num_frames, crop_px=video_set.crop_px,
+                      batch_size=config.batch_size, workers=config.workers, use_multiprocessing=config.workers > 1)
+        train = FramesGenerator(data_dir / "train", classes, shuffle=True, augment=True, seed=config.seed, **common)
+        val = FramesGenerator(data_dir / "val", classes, shuffle=False, augment=False, **common)
+        print(f"Training {config.stream} I3D on {len(train.samples)} clips, validating on {len(val.samples)}, "
+              f"{len(classes)} classes; run {prefix.resolve()}")
 
-    strategy = make_strategy(config.distribute)
-    epochs = {"above": config.epochs_above, "entire": config.epochs_entire}
-    rates = {"above": config.learning_rate_above, "entire": config.learning_rate_entire}
-    model = None
-    for number, phase in enumerate(PHASES, start=1):
-        if phase in config.phases_done:
-            continue
-        with strategy.scope():
-            if model is None:
-                previous = checkpoint_path(prefix, PHASES[number - 2], "last") if number > 1 else None
-                if previous and previous.exists():
-                    model = keras.models.load_model(previous)
-                else:
-                    model = build_model(video_set, config, len(classes))
-                    if config.adapt_bn:
-                        print(f"Adapting BatchNorm statistics to the {config.stream} clips (AdaBN) ...")
-                        adapt_batchnorm(model, FramesGenerator(data_dir / "train", classes, shuffle=True,
-                                                               augment=False, seed=config.seed, **common))
-            set_trainable(model, phase)
-            rate = rates[phase] if phase == "above" else keras.optimizers.schedules.CosineDecay(
-                rates[phase], decay_steps=max(1, epochs[phase] * len(train)))
-            model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate),
-                          loss="categorical_crossentropy", metrics=["accuracy"])
-        first_epoch = sum(epochs[p] for p in PHASES[:number - 1])
-        phase_callbacks = [
-            keras.callbacks.BackupAndRestore(backup_dir=str(prefix.with_name(f".backup-{prefix.name}-{phase}"))),
-            AtomicCheckpoint(checkpoint_path(prefix, phase, "last"), checkpoint_path(prefix, phase, "best"),
-                             state_path(prefix), config, phase),
-            PhaseColumn(number),
-            keras.callbacks.CSVLogger(str(csv_file), append=True),
-            *callbacks,
-        ]
-        print(f"Phase {number} ({phase}): {epochs[phase]} epochs, Adam {rates[phase]:g}"
-              f"{' with cosine decay' if phase == 'entire' else ''}, "
-              f"{'all layers' if phase == 'entire' else 'new top only'} trainable")
-        model.fit(train, validation_data=val, epochs=first_epoch + epochs[phase], initial_epoch=first_epoch,
-                  callbacks=phase_callbacks, verbose=verbose)
-        config.phases_done.append(phase)
-        write_json_atomic(state_path(prefix), asdict(config))
+        info = modelinfo.describe_run(video_set, config.stream, classes.classes,
+                                      video_set.flow_dir if config.stream == "flow" else None)
+        strategy = make_strategy(config.distribute)
+        epochs = {"above": config.epochs_above, "entire": config.epochs_entire}
+        rates = {"above": config.learning_rate_above, "entire": config.learning_rate_entire}
+        model = None
+        for number, phase in enumerate(PHASES, start=1):
+            if phase in config.phases_done:
+                continue
+            with strategy.scope():
+                if model is None:
+                    previous = checkpoint_path(prefix, PHASES[number - 2], "last") if number > 1 else None
+                    if previous and previous.exists():
+                        model = keras.models.load_model(previous)
+                    else:
+                        model = build_model(video_set, config, len(classes))
+                        if config.adapt_bn:
+                            print(f"Adapting BatchNorm statistics to the {config.stream} clips (AdaBN) ...")
+                            adapt_batchnorm(model, FramesGenerator(data_dir / "train", classes, shuffle=True,
+                                                                   augment=False, seed=config.seed, **common))
+                set_trainable(model, phase)
+                rate = rates[phase] if phase == "above" else keras.optimizers.schedules.CosineDecay(
+                    rates[phase], decay_steps=max(1, epochs[phase] * len(train)))
+                model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate),
+                              loss="categorical_crossentropy", metrics=["accuracy"])
+            first_epoch = sum(epochs[p] for p in PHASES[:number - 1])
+            phase_callbacks = [
+                keras.callbacks.BackupAndRestore(backup_dir=str(prefix.with_name(f".backup-{prefix.name}-{phase}"))),
+                AtomicCheckpoint(checkpoint_path(prefix, phase, "last"), checkpoint_path(prefix, phase, "best"),
+                                 state_path(prefix), config, phase, info),
+                PhaseColumn(number),
+                keras.callbacks.CSVLogger(str(csv_file), append=True),
+                *callbacks,
+            ]
+            print(f"Phase {number} ({phase}): {epochs[phase]} epochs, Adam {rates[phase]:g}"
+                  f"{' with cosine decay' if phase == 'entire' else ''}, "
+                  f"{'all layers' if phase == 'entire' else 'new top only'} trainable")
+            model.fit(train, validation_data=val, epochs=first_epoch + epochs[phase], initial_epoch=first_epoch,
+                      callbacks=phase_callbacks, verbose=verbose)
+            config.phases_done.append(phase)
+            write_json_atomic(state_path(prefix), asdict(config))
     plot_curves(csv_file, csv_file.with_suffix(".png"))
     result = {f"{p}-{w}": checkpoint_path(prefix, p, w) for p in PHASES for w in ("last", "best")}
     result.update(csv=csv_file, png=csv_file.with_suffix(".png"), val_accuracy=config.best.get("entire"))

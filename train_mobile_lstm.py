@@ -23,9 +23,11 @@ import numpy as np
 import feature
 import model_lstm
 import model_mobile
+import modelinfo
 import predict
 from datagenerator import FeaturesGenerator, VideoClasses
-from train_i3d import AtomicCheckpoint, plot_curves, write_json_atomic
+from safeio import write_json_atomic
+from training import AtomicCheckpoint, plot_curves
 from videoset import VideoSet, add_set_arguments, set_from_args
 
 STREAMS = ("rgb", "flow", "both")
@@ -154,7 +156,9 @@ def train_mobile_lstm(video_set: VideoSet, config: LstmConfig, verbose: int = 2)
     print(f"Training {config.stream} LSTM on {config.model} ({config.weights}) features of {len(train.samples)} "
           f"clips, validating on {len(val.samples)}, {len(classes)} classes; run {prefix.resolve()}")
     callbacks = [
-        AtomicCheckpoint(checkpoint_path(prefix, "last"), checkpoint_path(prefix, "best"), state_file, config, "lstm"),
+        AtomicCheckpoint(checkpoint_path(prefix, "last"), checkpoint_path(prefix, "best"), state_file, config, "lstm",
+                         modelinfo.describe_run(video_set, config.stream, classes.classes,
+                                                video_set.flow_dir)),
         keras.callbacks.CSVLogger(str(csv_file)),
     ]
     history = model.fit(train, validation_data=val, epochs=config.epochs, callbacks=callbacks, verbose=verbose)

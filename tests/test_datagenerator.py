@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 
 from datagenerator import FramesGenerator, VideoClasses, list_samples, temporal_jitter
+import frame
+import opticalflow
 import synthetic
 
 
@@ -62,7 +64,10 @@ def test_rgb_batches_are_rgb_in_minus_one_to_one(blob_set):
 def test_validation_is_deterministic_center_crop_training_is_augmented(blob_set):
     classes = VideoClasses(blob_set / "class.csv")
     val = FramesGenerator(blob_set / "oflow" / "train", classes, "flow", 8, 48, 4, shuffle=False, augment=False)
-    assert np.array_equal(val[0][0], val[0][0])
+    flows = opticalflow.files_to_flows(val.samples[0][0])  # (n, 64, 85, 2)
+    flows = frame.frames_downsample(flows, 8) if len(flows) != 8 else flows
+    assert np.array_equal(val[0][0][0], frame.images_crop(flows, 48, 48))
+    assert np.array_equal(val[0][0][0], flows[:, 8:56, 18:66])  # (64 - 48) / 2, (85 - 48) // 2
     train = FramesGenerator(blob_set / "oflow" / "train", classes, "flow", 8, 48, 4, shuffle=False, augment=True)
     first = train[0][0]
     train.on_epoch_end()

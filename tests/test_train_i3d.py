@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 import model_i3d
+import modelinfo
 import predict
 import synthetic
 import train_i3d
@@ -40,6 +41,11 @@ def test_two_phases_write_checkpoints_log_and_curves(trained):
         for which in ("last", "best"):
             assert result[f"{phase}-{which}"].is_file()
             assert result[f"{phase}-{which}"].name.endswith(f"-blobs004-flow-i3d-{phase}-{which}.keras")
+            info = modelinfo.read_model_info(result[f"{phase}-{which}"])
+            assert (info["stream"], info["phase"], info["which"]) == ("flow", phase, which)
+            assert (info["num_frames"], info["crop_px"], info["classes"]) == (8, 64, ["dir0", "dir1", "dir2", "dir3"])
+            assert info["epochs"] == (1 if phase == "above" else 10) or which == "best"
+            assert info["selected_on"] == ("val_accuracy" if which == "best" else None)
     log = pd.read_csv(result["csv"])
     assert list(log["phase"]) == [1] + [2] * 9
     assert list(log["epoch"]) == list(range(10))
@@ -85,7 +91,7 @@ def test_evaluation_outputs_agree_with_predictions(trained):
                                    1, shuffle=False)
     one_by_one = [int(predictor({"flow": clip[i][0]}).argmax()) for i in range(len(clip))]
     assert one_by_one == list(evaluation["predictions"])
-    assert evaluation["top5"] == 1.0  # 4 classes: the true one is always among the top 5
+    assert evaluation["top1"] == pytest.approx(np.mean(evaluation["predictions"] == evaluation["labels"]))
 
 
 def test_interrupted_training_resumes_where_it_stopped(tmp_path, kinetics_weights):
