@@ -76,6 +76,13 @@ def newest_run(video_set: VideoSet, stream: str, finished: bool) -> tuple[str, T
     return None
 
 
+def settings_kept(saved: TrainConfig, requested: TrainConfig) -> list[str]:
+    """The settings where a resumed run's recorded value differs from the requested one, as "name=saved (not x)"."""
+    progress = {"phases_done", "best", "workers"}
+    return [f"{name}={value!r} (not {getattr(requested, name)!r})" for name, value in asdict(saved).items()
+            if name not in progress and value != getattr(requested, name)]
+
+
 class PhaseColumn(keras.callbacks.Callback):
     """Adds the phase number (1 above, 2 entire) to the epoch logs, so the CSV tells the phases apart."""
 
@@ -174,8 +181,10 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
     if resumed:
         stamp, saved = resumed
         saved.workers = config.workers  # how many workers this machine has may differ; the recipe may not
+        kept = settings_kept(saved, config)
         config = saved
-        print(f"Resuming run {stamp} (phases done: {config.phases_done or 'none'}); use --fresh to start anew")
+        print(f"Resuming run {stamp} (phases done: {config.phases_done or 'none'})"
+              + (f", keeping its {', '.join(kept)}" if kept else "") + "; --fresh starts a new run")
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
     prefix = run_prefix(video_set, stamp, config.stream)
@@ -239,15 +248,29 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
             write_json_atomic(state_path(prefix), asdict(config))
     plot_curves(csv_file, csv_file.with_suffix(".png"))
     result = {f"{p}-{w}": checkpoint_path(prefix, p, w) for p in PHASES for w in ("last", "best")}
-    result.update(csv=csv_file, png=csv_file.with_suffix(".png"), val_accuracy=config.best.get("entire"))
-    print(f"Done: best val accuracy {config.best.get('entire', float('nan')):.3f}, "
+    # The best checkpoint is chosen by val accuracy, so its score is optimistic; the last epoch's was fixed in
+    # advance (no choice made on val), so it is the number to report beside it (README "Results").
+    last_val = pd_last_value(csv_file, "val_accuracy")
+    result.update(csv=csv_file, png=csv_file.with_suffix(".png"), val_accuracy=config.best.get("entire"),
+                  last_val_accuracy=last_val)
+    print(f"Done: val accuracy of the last epoch {last_val:.3f} (report this one); best epoch "
+          f"{config.best.get('entire', float('nan')):.3f} (selected on val, so optimistic), "
           f"model {result['entire-best'].resolve()}")
     return result
 
 
+def pd_last_value(csv_file: Path, column: str) -> float:
+    """The last row's value of `column` in a CSV log, NaN when absent."""
+    import pandas as pd  # imported here: only the end of a run reads the log back
+
+    log = pd.read_csv(csv_file)
+    return float(log[column].iloc[-1]) if column in log and len(log) else float("nan")
+
+
 def main(argv=None):
     defaults = TrainConfig()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_set_arguments(parser)
     parser.add_argument("--stream", choices=("flow", "rgb", "both"), default="flow",
                         help="flow (the seed's default), rgb, or both (two models, fused by predict.py)")

@@ -184,7 +184,8 @@ def evaluate_mobile_lstm(model_path: Path, video_set: VideoSet, config: LstmConf
 
 def main(argv=None):
     defaults = LstmConfig()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_set_arguments(parser)
     parser.add_argument("--stream", choices=STREAMS, default=defaults.stream,
                         help="rgb, flow (default), or both (one LSTM on the concatenated features)")

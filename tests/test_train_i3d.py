@@ -50,6 +50,11 @@ def test_two_phases_write_checkpoints_log_and_curves(trained):
     assert list(log["phase"]) == [1] + [2] * 9
     assert list(log["epoch"]) == list(range(10))
     assert result["png"].stat().st_size > 10_000
+    # the reported number is the last epoch's (fixed in advance); the best one is the selection number
+    assert result["last_val_accuracy"] == pytest.approx(log["val_accuracy"].iloc[-1])
+    assert modelinfo.read_model_info(result["entire-last"])["score"] == pytest.approx(log["val_accuracy"].iloc[-1])
+    assert result["val_accuracy"] == pytest.approx(log["val_accuracy"][log["phase"] == 2].max())
+    assert modelinfo.read_model_info(result["entire-best"])["score"] == pytest.approx(result["val_accuracy"])
     assert not list(video_set.model_dir.glob(".tmp-*"))  # nothing half-written left behind
 
 
@@ -108,6 +113,8 @@ def test_interrupted_training_resumes_where_it_stopped(tmp_path, kinetics_weight
     (state_file,) = video_set.model_dir.glob("*-state.json")
     assert json.loads(state_file.read_text())["phases_done"] == ["above"]
     result = train_i3d.train_i3d(video_set, small_config(epochs_above=1, epochs_entire=3, batch_size=4), verbose=0)
+    assert train_i3d.settings_kept(small_config(epochs_entire=3), small_config(epochs_entire=5)) == [
+        "epochs_entire=3 (not 5)"]
     assert list(video_set.model_dir.glob("*-state.json")) == [state_file]  # the same run, not a new one
     log = pd.read_csv(result["csv"])
     assert list(log["epoch"]) == [0, 1, 2, 3]  # epoch 1 (phase 2's first) was not trained twice
