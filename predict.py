@@ -7,27 +7,29 @@
 Models are the .keras files train_i3d.py saved (default: the newest `entire-best` of each stream for the
 set). With a flow and an RGB model the two streams are fused by averaging their logits, as DeepMind's I3D
 does. Evaluation writes a per-class accuracy CSV, a confusion-matrix PNG and lists the most frequent
-confusions, next to the training log in log/.
+confusions, next to the training log in log/. `--kinetics` classifies any video into the 400 Kinetics
+classes with DeepMind's RGB I3D (their evaluate_sample.py preprocessing).
 """
 import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
-import os
 import re
+import sys
 import time
 from pathlib import Path
 
-import keras
 import numpy as np
-import pandas as pd
-import tensorflow as tf
 
 import frame
+import model_i3d
 import opticalflow
-from datagenerator import FramesGenerator, VideoClasses
-from videoset import VideoSet, add_set_arguments, set_from_args
+from safeio import atomic_write
+from videoset import VideoClasses, VideoSet, add_set_arguments, set_from_args
+
+# Keras, TensorFlow, pandas and the data generator are imported inside the functions that use them, so
+# that `python predict.py --help` starts at once (TensorFlow takes ~5 s to import).
 
 
-def model_stream(model: keras.Model) -> str:
+def model_stream(model) -> str:
     """'flow' for 2 input channels, 'rgb' for 3."""
     channels = model.input_shape[-1]
     if channels not in (2, 3):
@@ -59,13 +61,21 @@ class Predictor:
     """
 
     def __init__(self, model_paths):
+        import keras  # see the note below the imports
+        import tensorflow as tf
+
         self.paths = [Path(p) for p in model_paths]
         self.models = {}
         self._forward = {}
         for path in self.paths:
             if not path.is_file():
                 raise FileNotFoundError(f"Model file {path} not found; train one with `python train_i3d.py`")
-            model = keras.models.load_model(path, compile=False)
+            try:
+                model = keras.models.load_model(path, compile=False)
+            except Exception as error:  # zipfile/h5py/json errors, and Keras' "File not found" for a bad zip
+                raise ValueError(f"Model file {path.resolve()} is not a readable Keras model ({type(error).__name__}; "
+                                 "truncated, empty or not a .keras file); give a .keras file that train_i3d.py "
+                                 "saved, or train again") from error
             stream = model_stream(model)
             if stream in self.models:
                 raise ValueError(f"Two {stream} models given ({path}); give at most one per stream")
@@ -148,6 +158,8 @@ def evaluate(video_set: VideoSet, predictor: Predictor, split: str = "val", out_
         dict with top1, top5, num_clips, per_class (DataFrame), confusions (list of (true, predicted, count)),
         csv and png paths, predictions (n,) and labels (n,).
     """
+    from datagenerator import FramesGenerator  # see the note below the imports
+
     classes = VideoClasses(video_set.class_file)
     if len(classes) != predictor.num_classes:
         raise ValueError(f"{video_set.class_file} lists {len(classes)} classes but the model predicts "
@@ -177,6 +189,8 @@ def classification_report(probs: np.ndarray, labels: np.ndarray, classes: VideoC
         dict with top1, top5, num_clips, per_class (DataFrame), confusions (list of (true, predicted, count)),
         confusion (matrix, rows true), csv and png paths, predictions (n,) and labels (n,).
     """
+    import pandas as pd  # see the note below the imports
+
     predictions = probs.argmax(axis=1)
     top5 = np.argsort(probs, axis=1)[:, ::-1][:, :5]
     confusion = np.zeros((len(classes), len(classes)), dtype=int)
@@ -202,9 +216,8 @@ def classification_report(probs: np.ndarray, labels: np.ndarray, classes: VideoC
         out_prefix.parent.mkdir(parents=True, exist_ok=True)
         result["csv"] = out_prefix.with_name(f"{out_prefix.name}-{split}-classes.csv")
         result["png"] = out_prefix.with_name(f"{out_prefix.name}-{split}-confusion.png")
-        tmp = result["csv"].with_name(f".tmp-{result['csv'].name}")
-        per_class.to_csv(tmp, index=False)
-        os.replace(tmp, result["csv"])
+        with atomic_write(result["csv"]) as tmp:
+            per_class.to_csv(tmp, index=False)
         run = re.sub(r"^\d{8}-\d{6}-", "", out_prefix.name)  # the title fits without the time stamp
         plot_confusion(confusion, classes.classes, result["png"], f"{run} {split}: top-1 {result['top1']:.1%}")
     return result
@@ -231,10 +244,9 @@ def plot_confusion(confusion: np.ndarray, names, png_file: Path, title: str):
     ax.set_ylabel("true")
     ax.set_title(title)
     fig.tight_layout()
-    tmp = png_file.with_name(f".tmp-{png_file.name}")
-    fig.savefig(tmp, format="png")
+    with atomic_write(png_file) as tmp:
+        fig.savefig(tmp, format="png")
     plt.close(fig)
-    os.replace(tmp, png_file)
 
 
 def print_evaluation(result: dict, model_name: str):
@@ -245,6 +257,59 @@ def print_evaluation(result: dict, model_name: str):
         print(f"  {count} x {true} taken for {predicted}")
     if "csv" in result:
         print(f"  per-class accuracy: {result['csv'].resolve()}\n  confusion matrix: {result['png'].resolve()}")
+
+
+# ---- Kinetics-400 classification of any video --------------------------------------------------------
+
+def read_label_map(path: Path) -> list[str]:
+    """Class names, one per line, in model output order (DeepMind's label_map.txt)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"Label map {path.resolve()} not found; give DeepMind's label_map.txt "
+                                "(400 Kinetics class names, one per line)")
+    return [line.strip() for line in path.read_text().splitlines() if line.strip()]
+
+
+def kinetics_frames(video_path: Path, crop_px: int = 224) -> np.ndarray:
+    """A video as I3D RGB input: all frames, smaller side resized to 256 (unless it is already `crop_px`),
+    center crop, BGR -> RGB, scaled to [-1, 1] (DeepMind's preprocessing). Returns (n, crop, crop, 3) float32."""
+    frames = frame.video_to_frames(Path(video_path), min_dim_px=None)  # (n, h, w, 3) uint8 BGR
+    if min(frames.shape[1:3]) != crop_px:
+        frames = frame.images_resize_aspectratio(frames, 256)
+    frames = frame.images_crop(frames, crop_px, crop_px)
+    return frame.bgr_to_model_rgb(frames)
+
+
+def kinetics_top_k(video_path, k: int = 5, weights: str = "rgb_kinetics400", label_map=None,
+                   num_frames: int | None = None) -> list[tuple[str, float, float]]:
+    """The k most likely Kinetics-400 classes of a video (or GIF) with DeepMind's RGB I3D.
+
+    Args:
+        video_path: any video OpenCV reads.
+        k: how many classes.
+        weights: RGB weights with the 400-class top (a WEIGHTS name or a file).
+        label_map: path to the 400 class names (DeepMind's label_map.txt); None: labels are the class
+            indices as strings ("227"), since the class names are not shipped here.
+        num_frames: resample to this many evenly spaced frames; None: all frames (DeepMind used 79 for
+            their sample; a long video costs time and memory in proportion).
+
+    Returns:
+        [(label, probability, logit)], most likely first.
+    """
+    frames = kinetics_frames(video_path)
+    if num_frames is not None:
+        frames = frame.frames_downsample(frames, num_frames)
+    if len(frames) < model_i3d.MIN_FRAMES:
+        raise ValueError(f"{Path(video_path).resolve()} has {len(frames)} frames; I3D needs at least {model_i3d.MIN_FRAMES}")
+    labels = read_label_map(label_map) if label_map is not None else [str(i) for i in range(model_i3d.NUM_KINETICS_CLASSES)]
+    if len(labels) != model_i3d.NUM_KINETICS_CLASSES:
+        raise ValueError(f"Label map {label_map} has {len(labels)} names; Kinetics-400 needs {model_i3d.NUM_KINETICS_CLASSES}")
+    model = model_i3d.Inception_Inflated3d(include_top=True, weights=weights, input_shape=frames.shape, endpoint_logit=True)
+    logits = np.asarray(model(frames[None], training=False))[0].astype(np.float64)
+    probs = np.exp(logits - logits.max())
+    probs /= probs.sum()
+    order = np.argsort(-logits)[:k]
+    return [(labels[i], float(probs[i]), float(logits[i])) for i in order]
 
 
 def main(argv=None):
@@ -261,12 +326,29 @@ def main(argv=None):
     parser.add_argument("--label-map", type=Path,
                         help="with --kinetics: the 400 Kinetics class names, one per line (DeepMind's label_map.txt)")
     args = parser.parse_args(argv)
-    if args.kinetics:
-        import model_i3d
+    try:
+        _run(args)
+    except (FileNotFoundError, ValueError, OSError) as error:  # user errors: one line, exit 2
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
 
-        for label, prob, logit in model_i3d.kinetics_top_k(args.kinetics, k=5, label_map=args.label_map):
+
+def _check_video(path: Path) -> None:
+    if not path.exists():
+        raise FileNotFoundError(f"Video {path.resolve()} not found; give an existing video file")
+    if not path.is_file():
+        raise ValueError(f"{path.resolve()} is a folder, not a video; give one video file (or --set to evaluate a split)")
+
+
+def _run(args) -> None:
+    if args.kinetics:
+        _check_video(args.kinetics)
+        for label, prob, logit in kinetics_top_k(args.kinetics, k=5, label_map=args.label_map):
             print(f"{prob:.6f} {logit:10.4f} {label}")
         return
+    if args.video:
+        _check_video(args.video)
     video_set = set_from_args(args)
     predictor = Predictor(args.model or find_models(video_set))
     print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)}")
@@ -283,4 +365,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

