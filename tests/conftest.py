@@ -43,3 +43,9 @@ def kinetics_weights() -> Path:
                         "`python model_i3d.py --download rgb_kinetics400`")
         pytest.skip(f"{path} not present; run `python model_i3d.py --download rgb_kinetics400`")
     return path
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Runs the Ray tests last: after ray.init/shutdown in this process, Ray's native threads stay, and a
+    later Keras fit() on a PyDataset deadlocked (all threads in futex waits, seen in test_train_i3d's fixture)."""
+    items.sort(key=lambda item: item.fspath.basename == "test_cluster.py")
