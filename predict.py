@@ -71,7 +71,7 @@ class Predictor:
             if not path.is_file():
                 raise FileNotFoundError(f"Model file {path} not found; train one with `python train_i3d.py`")
             try:
-                model = keras.models.load_model(path, compile=False)
+                model = model_i3d.load_model(path, compile=False)
             except Exception as error:  # zipfile/h5py/json errors, and Keras' "File not found" for a bad zip
                 raise ValueError(f"Model file {path.resolve()} is not a readable Keras model ({type(error).__name__}; "
                                  "truncated, empty or not a .keras file); give a .keras file that train_i3d.py "

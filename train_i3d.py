@@ -218,7 +218,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
                 if model is None:
                     previous = checkpoint_path(prefix, PHASES[number - 2], "last") if number > 1 else None
                     if previous and previous.exists():
-                        model = keras.models.load_model(previous)
+                        model = model_i3d.load_model(previous)
                     else:
                         model = build_model(video_set, config, len(classes))
                         if config.adapt_bn:

@@ -319,7 +319,7 @@ def test_new_top_survives_keras_save_and_load_with_identical_outputs(tmp_path):
     assert "Conv3d_1a_7x7__conv_3d" in [layer.name for layer in m.i3d_backbone_layers(model)]
     path = tmp_path / "i3d.keras"
     model.save(path)
-    loaded = keras.models.load_model(path)
+    loaded = m.load_model(path)
     x = np.random.default_rng(0).uniform(-1, 1, size=(2,) + TINY_FLOW).astype(np.float32)
     expected = np.asarray(model(x, training=False))
     np.testing.assert_allclose(np.asarray(loaded(x, training=False)), expected, rtol=1e-6, atol=1e-7)
@@ -355,3 +355,41 @@ def test_cricket_clip_is_playing_cricket_with_deepminds_weights(shared_data, kin
     assert top[0][0] == published[0][0] == "playing cricket"
     assert top[0][1] >= 0.9
     assert [p for _, p, _ in top] == sorted((p for _, p, _ in top), reverse=True)
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 16, 16, 2), (1, 5, 17, 19, 3)])  # even, and odd sizes (padding)
+def test_space_to_depth_stem_computes_the_stock_strided_conv_and_its_gradients(shape):
+    import keras
+    import tensorflow as tf
+
+    import stemconv
+
+    x = tf.constant(np.random.default_rng(1).normal(size=shape).astype(np.float32))
+    stock = keras.layers.Conv3D(8, (7, 7, 7), strides=(2, 2, 2), padding="same", use_bias=False)
+    fast = keras.layers.Conv3D(8, (7, 7, 7), strides=(2, 2, 2), padding="same", use_bias=False)
+    model = keras.Sequential([keras.Input(shape[1:]), fast])
+    stock.build((None,) + shape[1:])
+    fast.kernel.assign(stock.kernel)
+    assert stemconv.use_space_to_depth(model) == 1
+
+    def value_and_gradients(layer):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(y * tf.cos(y))
+        return [np.asarray(t) for t in [y, *tape.gradient(loss, [x, layer.kernel])]]
+
+    for got, want in zip(value_and_gradients(fast), value_and_gradients(stock)):
+        assert got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4 * np.abs(want).max())
+
+
+def test_saved_i3d_loads_in_plain_keras_with_the_same_outputs(tmp_path):
+    import keras
+
+    model = m.Inception_Inflated3d(include_top=False, input_shape=TINY_FLOW)
+    path = tmp_path / "i3d.keras"
+    model.save(path)
+    plain = keras.models.load_model(path)  # no custom layer class is needed to read our files
+    x = np.random.default_rng(0).uniform(-1, 1, size=(1,) + TINY_FLOW).astype(np.float32)
+    np.testing.assert_allclose(np.asarray(plain(x)), np.asarray(model(x)), rtol=1e-4, atol=1e-5)

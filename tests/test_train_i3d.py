@@ -16,7 +16,7 @@ import modelinfo
 import predict
 import synthetic
 import train_i3d
-from datagenerator import VideoClasses
+from datagenerator import FramesGenerator, VideoClasses
 
 
 def small_config(**overrides):
@@ -60,8 +60,8 @@ def test_two_phases_write_checkpoints_log_and_curves(trained):
 
 def test_phase_one_trains_only_the_new_top_and_batchnorm_stays_frozen(trained):
     _, result = trained
-    above = keras.models.load_model(result["above-last"])
-    entire = keras.models.load_model(result["entire-last"])
+    above = model_i3d.load_model(result["above-last"])
+    entire = model_i3d.load_model(result["entire-last"])
     conv, norm = "Mixed_4f__Branch_2__Conv3d_0b_3x3__conv_3d", "Mixed_4f__Branch_2__Conv3d_0b_3x3__batch_norm"
     fresh = model_i3d.Inception_Inflated3d(include_top=False, weights="rgb_kinetics400", input_shape=(8, 64, 64, 2))
     initial = fresh.get_layer(conv).get_weights()[0]
@@ -92,7 +92,7 @@ def test_evaluation_outputs_agree_with_predictions(trained):
     assert table["correct"].sum() == int(np.sum(evaluation["predictions"] == evaluation["labels"]))
     assert evaluation["png"].stat().st_size > 5_000
     # the same clips predicted one by one through the single-clip path give the same labels
-    clip = predict.FramesGenerator(video_set.flow_dir / "val", VideoClasses(video_set.class_file), "flow", 8, 64,
+    clip = FramesGenerator(video_set.flow_dir / "val", VideoClasses(video_set.class_file), "flow", 8, 64,
                                    1, shuffle=False)
     one_by_one = [int(predictor({"flow": clip[i][0]}).argmax()) for i in range(len(clip))]
     assert one_by_one == list(evaluation["predictions"])
