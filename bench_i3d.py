@@ -1,6 +1,7 @@
 """How fast the I3D runs here: inference latency, a training step, and predict() against a tf.function call.
 
     python bench_i3d.py
+    python bench_i3d.py --stem    # the stem convolution's share of a training step (stemconv.py)
 
 Prints medians (and min..max) over --repeats timed runs after --warmup untimed ones (the methods take turns):
   - batch-1 inference of (40, 224, 224, 2) flow and (40, 224, 224, 3) RGB (the seed's input) and of the
@@ -23,6 +24,8 @@ import statistics
 import time
 
 import numpy as np
+
+import loadgen
 
 INFERENCE_SHAPES = ((40, 224, 224, 2), (40, 224, 224, 3), (16, 128, 128, 2))
 DEMO_SHAPE = (16, 128, 128, 2)  # videoset.DEMO_SET: 16 frames, 128 px, flow
@@ -71,19 +74,29 @@ def bench_inference(shape: tuple, repeats: int, warmup: int) -> dict:
     }, repeats, warmup)
 
 
-def bench_train_step(batch_size: int, repeats: int, warmup: int) -> list[float]:
-    """Seconds per train_on_batch of the demo-size flow I3D + new top, everything trainable."""
+def bench_train_step(batch_size: int, repeats: int, warmup: int, shape: tuple = DEMO_SHAPE,
+                     stems: tuple = ("space-to-depth",)) -> dict:
+    """{stem: seconds per train_on_batch} of the flow I3D + new top on `shape`, everything trainable.
+
+    stems: "space-to-depth" (stemconv.py, what the toolkit uses) and/or "stock" (Keras' own strided Conv3D).
+    """
     import keras
 
     import model_i3d
 
-    base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=DEMO_SHAPE)
-    model = model_i3d.add_i3d_top(base, DEMO_CLASSES, dropout_prob=0.5)
-    model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="categorical_crossentropy", metrics=["accuracy"])
     rng = np.random.default_rng(0)
-    x = rng.uniform(-1, 1, size=(batch_size,) + DEMO_SHAPE).astype(np.float32)
+    x = rng.uniform(-1, 1, size=(batch_size,) + shape).astype(np.float32)
     y = keras.utils.to_categorical(rng.integers(0, DEMO_CLASSES, size=batch_size), DEMO_CLASSES)
-    return timed({"train": lambda: model.train_on_batch(x, y)}, repeats, warmup)["train"]
+    steps = {}
+    for stem in stems:
+        base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=shape)
+        if stem == "stock":
+            for layer in base.layers:
+                vars(layer).pop("convolution_op", None)  # back to the class's own method
+        model = model_i3d.add_i3d_top(base, DEMO_CLASSES, dropout_prob=0.5)
+        model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="categorical_crossentropy", metrics=["accuracy"])
+        steps[stem] = lambda model=model: model.train_on_batch(x, y)
+    return timed(steps, repeats, warmup)
 
 
 def bench_predictor(repeats: int, warmup: int) -> dict:
@@ -132,6 +145,9 @@ def main(argv=None):
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs first (tracing, memory allocation)")
     parser.add_argument("--batch-size", type=int, default=4, help="batch of the training step (demo size)")
     parser.add_argument("--skip-train", action="store_true", help="only measure inference")
+    parser.add_argument("--stem", action="store_true",
+                        help="only compare a training step with the stock strided stem conv and the space-to-depth "
+                             "one (stemconv.py), at the demo size and at the test suite's 8 x 64 px")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0 or args.batch_size < 1:
         parser.error("--repeats and --batch-size must be >= 1, --warmup >= 0")
@@ -141,6 +157,14 @@ def main(argv=None):
     devices = ", ".join(d.device_type for d in tf.config.list_logical_devices()) or "CPU"
     print(f"TensorFlow {tf.__version__} on {devices}; {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}; {args.repeats} timed runs after {args.warmup} warm-up runs")
+    if args.stem:
+        print(loadgen.machine_line())
+        for shape in (DEMO_SHAPE, (8, 64, 64, 2)):
+            results = bench_train_step(args.batch_size, args.repeats, args.warmup, shape, ("stock", "space-to-depth"))
+            for stem, seconds in results.items():
+                print(f"train step batch {args.batch_size} {str(shape):18s} {stem:15s} {describe(seconds)}")
+            print(f"  stock / space-to-depth: {statistics.median(results['stock']) / statistics.median(results['space-to-depth']):.1f}x")
+        return
     overheads = []
     for shape in INFERENCE_SHAPES:
         results = bench_inference(shape, args.repeats, args.warmup)
@@ -153,7 +177,7 @@ def main(argv=None):
     print(f"predict.Predictor adds {(statistics.median(results['Predictor']) - statistics.median(results['bare'])) * 1e3:+.1f}"
           " ms per clip over a bare tf.function call")
     if not args.skip_train:
-        seconds = bench_train_step(args.batch_size, args.repeats, args.warmup)
+        seconds = bench_train_step(args.batch_size, args.repeats, args.warmup)["space-to-depth"]
         print(f"train step batch {args.batch_size} {str(DEMO_SHAPE):18s} entire       {describe(seconds)}"
               f" = {args.batch_size / statistics.median(seconds):.1f} clips/s consumed")
     rates = bench_generator(args.batch_size)
