@@ -14,14 +14,19 @@ file extensions that count (`VIDEO_EXTENSIONS`) and the stream -> channels / fol
 
 Importable without TensorFlow: the data-preparation scripts use it too.
 """
+from __future__ import annotations  # "pd.DataFrame" in signatures without importing pandas
+
 import argparse
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from safeio import atomic_write, write_json_atomic
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CLASS_COLUMNS = ("sClass", "sLong", "sCat", "sDetail")  # the seed's class.csv columns (after an unnamed index)
 # Files that count as videos (lower-case suffixes OpenCV's FFmpeg reads); other files in a label folder are
@@ -353,6 +358,8 @@ def read_class_table(class_file: Path) -> pd.DataFrame:
         FileNotFoundError: no such file.
         ValueError: empty or unparsable file, no sClass column, empty or duplicate labels (each names the file).
     """
+    import pandas as pd  # ~1 s to import: only the class-table functions need it (quick --help of the data scripts)
+
     class_file = Path(class_file)
     if not class_file.is_file():
         raise FileNotFoundError(f"Class file {class_file} not found")
@@ -379,6 +386,8 @@ def read_class_table(class_file: Path) -> pd.DataFrame:
 
 def write_class_table(class_file: Path, rows) -> Path:
     """Writes class.csv atomically from rows of (sClass, sLong, sCat, sDetail); returns its path."""
+    import pandas as pd  # see read_class_table
+
     class_file = Path(class_file)
     table = pd.DataFrame([list(row) for row in rows], columns=list(CLASS_COLUMNS))
     with atomic_write(class_file) as tmp:
