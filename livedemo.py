@@ -32,6 +32,7 @@ import numpy as np
 import frame
 import liveinput
 import opticalflow
+import safeio
 import videocapture
 from videoset import add_set_arguments, set_from_args
 
@@ -47,6 +48,7 @@ DISPLAY_WIDTH_PX = 640  # preview width; small test clips are scaled up to it
 GREEN, ORANGE, RED, WHITE = (0, 200, 0), (0, 140, 255), (0, 0, 230), (255, 255, 255)
 FONT = cv2.FONT_HERSHEY_SIMPLEX  # Hershey fonts are built into OpenCV: no font files needed
 CLIP_PREFIX = "live_"  # --save-clips names: live_0000.avi, live_0001.avi, ...
+EXIT_SAVE_FAILED = 1  # exit status when a --save-clips recording could not be written
 # ------------------------------------------------------------------------
 KEYS = {"space": 32, "q": ord("q"), "esc": 27, "enter": 13}
 QUIT_KEYS = (ord("q"), 27)
@@ -144,27 +146,24 @@ def result_lines(top, latency_s: float, not_sure: bool = False) -> list[str]:
 def save_clip(frames, fps: float, clip_dir: Path, label: str) -> Path:
     """Writes frames (list of (h, w, 3) uint8 BGR) to clip_dir/train/<label>/live_NNNN.avi (MJPG).
 
-    Written under a temporary name and then linked to the next free number: an existing clip is never
-    overwritten and a killed run never leaves a half-written clip under a real name.
+    Written by frame.write_video under a temporary name (complete, verified to decode to every frame, or
+    not at all) and then linked to the next free number: an existing clip is never overwritten, and a full
+    disk or a killed run never leaves a broken clip under a real name.
+
+    Raises:
+        ValueError: a label that is not a plain folder name.
+        OSError: the clip could not be written completely (nothing is left under a live_NNNN name).
     """
     if not label or label.startswith(".") or "/" in label or "\\" in label:
         raise ValueError(f"--save-clips label {label!r}: use a plain folder name such as 'hello'")
     folder = Path(clip_dir) / "train" / label
     folder.mkdir(parents=True, exist_ok=True)
-    height, width = frames[0].shape[:2]
-    tmp = folder / f".tmp-{os.getpid()}-{CLIP_PREFIX}.avi"
-    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), float(fps), (width, height))
+    tmp = safeio.tmp_sibling(folder / f"{CLIP_PREFIX}.avi", "clip")
     try:
-        if not writer.isOpened():
-            raise OSError(f"Cannot write video {tmp}; is the folder writable?")
-        for image in frames:
-            writer.write(image)
-    finally:
-        writer.release()
-    numbers = [int(p.stem[len(CLIP_PREFIX):]) for p in folder.glob(f"{CLIP_PREFIX}*.avi")
-               if p.stem[len(CLIP_PREFIX):].isdigit()]
-    number = max(numbers, default=-1) + 1
-    try:
+        frame.write_video(tmp, frames, fps)
+        numbers = [int(p.stem[len(CLIP_PREFIX):]) for p in folder.glob(f"{CLIP_PREFIX}*.avi")
+                   if p.stem[len(CLIP_PREFIX):].isdigit()]
+        number = max(numbers, default=-1) + 1
         while True:
             target = folder / f"{CLIP_PREFIX}{number:04d}.avi"
             try:
@@ -295,6 +294,7 @@ class LiveDemo:
         self.out = out or sys.stdout
         self.records: list[dict] = []
         self.saved: list[Path] = []
+        self.failed_saves = 0  # --save-clips recordings that could not be written
         self.lines: list[str] = []
         self.flow_strip: np.ndarray | None = None  # the last recording's flow as colour, shown with its result
         self.warned: list[str] = []  # input far from the training clips, said once each
@@ -367,9 +367,14 @@ class LiveDemo:
         record = self._record(probs, latency_s, source.num_read_total / source.fps, frames=recorder.num_in,
                               not_sure=bool(probs.max() < self.threshold))
         if self.save_clips is not None:
-            path = save_clip(recorder.frames, source.fps, *self.save_clips)
-            self.saved.append(path)
-            print(f"Saved {path.resolve()}", file=sys.stderr)
+            try:
+                path = save_clip(recorder.frames, source.fps, *self.save_clips)
+            except OSError as error:
+                self.failed_saves += 1
+                print(f"livedemo: clip NOT saved: {error}", file=sys.stderr)
+            else:
+                self.saved.append(path)
+                print(f"Saved {path.resolve()}", file=sys.stderr)
         return record
 
     def _say_why_nothing(self, source, recorder) -> None:
@@ -568,8 +573,10 @@ def main(argv=None) -> int:
         summary += f", median latency {float(np.median(latencies)):.2f} s"
     if demo.saved:
         summary += f", {len(demo.saved)} clips saved in {demo.saved[0].parent.resolve()}"
+    if demo.failed_saves:
+        summary += f", {demo.failed_saves} clips NOT saved (see above)"
     print(summary, file=sys.stderr)
-    return 0
+    return EXIT_SAVE_FAILED if demo.failed_saves else 0
 
 
 if __name__ == "__main__":

@@ -165,6 +165,18 @@ def test_saved_clips_take_the_next_free_number_and_never_overwrite(blob_model, t
     assert np.abs(clip.astype(int) - frame.video_to_frames(blob_model.held_out, None)[:CLIP_FRAMES]).mean() < 6
 
 
+def test_a_clip_that_cannot_be_written_is_reported_not_saved(blob_model, tmp_path, monkeypatch, capsys):
+    # A full disk as frame.write_video sees it: the written file decodes to fewer frames than were given.
+    monkeypatch.setattr(frame, "_count_frames", lambda path: CLIP_FRAMES // 3)
+    rc = livedemo.main(demo_args(blob_model, "--headless", "--no-pace", "--once", "--source", str(blob_model.held_out),
+                                 "--save-clips", str(tmp_path / "mine"), "hello"))
+    err = capsys.readouterr().err
+    assert rc == livedemo.EXIT_SAVE_FAILED != 0
+    assert "clip NOT saved: Could not write" in err and f"{CLIP_FRAMES // 3} of " in err
+    assert "Saved " not in err and "1 clips NOT saved" in err
+    assert list((tmp_path / "mine" / "train" / "hello").iterdir()) == []  # no live_*.avi, no .tmp- leftover
+
+
 def test_no_camera_message_names_devices_and_source_option(fake_cameras, capsys):
     rc = livedemo.main(["--camera", "3", "--headless"])
     err = capsys.readouterr().err
