@@ -68,6 +68,10 @@ MIN_FRAMES = 8
 MIN_SIZE_PX = 32
 DEFAULT_INPUT_SHAPE = (64, 224, 224, 3)  # DeepMind trained on 64-frame 224 px clips
 NUM_KINETICS_CLASSES = 400
+# The 400 Kinetics-400 class names in the models' output order (DeepMind's label_map.txt of kinetics-i3d: the
+# dataset's class names sorted alphabetically), one per line, shipped beside this file. All the WEIGHTS with a
+# 400-class top use this order.
+KINETICS_LABEL_FILE = Path(__file__).resolve().with_name("kinetics400_labels.txt")
 SEP = "__"  # stands for '/' in layer names
 TOP_PREFIX = "Top" + SEP  # layers that add_i3d_top adds; everything else is the backbone
 # ---- where pretrained weights come from -------------------------------------------------------------

@@ -2,13 +2,14 @@
 
     python predict.py --set demo --split val
     python predict.py --set demo --video data-set/demo/010/val/circle_cw/s07_0000.avi
-    python predict.py --kinetics VIDEO --label-map label_map.txt
+    python predict.py --kinetics VIDEO
 
 Models are the .keras files train_i3d.py saved (default: the newest `entire-best` of each stream for the
 set). With a flow and an RGB model the two streams are fused by averaging their logits, as DeepMind's I3D
 does. Evaluation writes a per-class accuracy CSV, a confusion-matrix PNG and lists the most frequent
 confusions, next to the training log in log/. `--kinetics` classifies any video into the 400 Kinetics
-classes with DeepMind's RGB I3D (their evaluate_sample.py preprocessing).
+classes with DeepMind's RGB I3D (their evaluate_sample.py preprocessing) and prints their names from
+kinetics400_labels.txt (shipped here; `--label-map` gives another file).
 """
 import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
@@ -261,12 +262,13 @@ def print_evaluation(result: dict, model_name: str):
 
 # ---- Kinetics-400 classification of any video --------------------------------------------------------
 
-def read_label_map(path: Path) -> list[str]:
-    """Class names, one per line, in model output order (DeepMind's label_map.txt)."""
+def read_label_map(path: Path = model_i3d.KINETICS_LABEL_FILE) -> list[str]:
+    """Class names, one per line, in model output order (default: the shipped Kinetics-400 names, in the
+    order of DeepMind's label_map.txt)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"Label map {path.resolve()} not found; give DeepMind's label_map.txt "
-                                "(400 Kinetics class names, one per line)")
+        raise FileNotFoundError(f"Label map {path.resolve()} not found; give a file of the 400 Kinetics class "
+                                "names, one per line (DeepMind's label_map.txt order)")
     return [line.strip() for line in path.read_text().splitlines() if line.strip()]
 
 
@@ -288,8 +290,7 @@ def kinetics_top_k(video_path, k: int = 5, weights: str = "rgb_kinetics400", lab
         video_path: any video OpenCV reads.
         k: how many classes.
         weights: RGB weights with the 400-class top (a WEIGHTS name or a file).
-        label_map: path to the 400 class names (DeepMind's label_map.txt); None: labels are the class
-            indices as strings ("227"), since the class names are not shipped here.
+        label_map: path to the 400 class names, one per line; None: the shipped kinetics400_labels.txt.
         num_frames: resample to this many evenly spaced frames; None: all frames (DeepMind used 79 for
             their sample; a long video costs time and memory in proportion).
 
@@ -301,9 +302,11 @@ def kinetics_top_k(video_path, k: int = 5, weights: str = "rgb_kinetics400", lab
         frames = frame.frames_downsample(frames, num_frames)
     if len(frames) < model_i3d.MIN_FRAMES:
         raise ValueError(f"{Path(video_path).resolve()} has {len(frames)} frames; I3D needs at least {model_i3d.MIN_FRAMES}")
-    labels = read_label_map(label_map) if label_map is not None else [str(i) for i in range(model_i3d.NUM_KINETICS_CLASSES)]
+    label_map = model_i3d.KINETICS_LABEL_FILE if label_map is None else Path(label_map)
+    labels = read_label_map(label_map)
     if len(labels) != model_i3d.NUM_KINETICS_CLASSES:
-        raise ValueError(f"Label map {label_map} has {len(labels)} names; Kinetics-400 needs {model_i3d.NUM_KINETICS_CLASSES}")
+        raise ValueError(f"Label map {label_map.resolve()} has {len(labels)} names; Kinetics-400 needs "
+                         f"{model_i3d.NUM_KINETICS_CLASSES}, one per line")
     model = model_i3d.Inception_Inflated3d(include_top=True, weights=weights, input_shape=frames.shape, endpoint_logit=True)
     logits = np.asarray(model(frames[None], training=False))[0].astype(np.float64)
     probs = np.exp(logits - logits.max())
@@ -324,7 +327,8 @@ def main(argv=None):
     parser.add_argument("--kinetics", type=Path, metavar="VIDEO",
                         help="print the top-5 Kinetics-400 classes of VIDEO with DeepMind's RGB I3D")
     parser.add_argument("--label-map", type=Path,
-                        help="with --kinetics: the 400 Kinetics class names, one per line (DeepMind's label_map.txt)")
+                        help="with --kinetics: a file of the 400 class names, one per line, in the model's output "
+                             "order (default: kinetics400_labels.txt shipped here, DeepMind's order)")
     args = parser.parse_args(argv)
     try:
         _run(args)

@@ -1,7 +1,11 @@
-"""predict.py: user errors on the command line print one line naming the file and exit 2 (issue 9 item 14)."""
+"""predict.py: user errors on the command line print one line naming the file and exit 2 (issue 9 item 14);
+`--kinetics` prints the shipped Kinetics-400 class names (issue 10 item 8)."""
+import numpy as np
 import pytest
 
+import model_i3d
 import predict
+from synthetic import numbered_frames, write_video
 
 
 @pytest.mark.parametrize("what", ["missing", "folder"])
@@ -34,3 +38,51 @@ def test_kinetics_on_a_non_video_is_one_line_and_exit_2(tmp_path, capsys):
     assert predict.main(["--kinetics", str(video)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(video) in err
+
+
+# ---- Kinetics-400 class names shipped with the repo (issue 10 item 8) ----------------------------------------
+
+def test_shipped_kinetics_names_are_deepminds_label_map_line_by_line(shared_data):
+    shipped = model_i3d.KINETICS_LABEL_FILE.read_text().splitlines()
+    deepmind = (shared_data / "kinetics-i3d" / "label_map.txt").read_text().splitlines()
+    assert len(shipped) == model_i3d.NUM_KINETICS_CLASSES == len(set(shipped))
+    assert shipped == [line.strip() for line in deepmind]
+    assert predict.read_label_map() == shipped
+
+
+class FixedLogits:
+    """Stands in for the I3D: logits that rank class `first` highest, then `second`."""
+
+    def __init__(self, first: int, second: int):
+        self.logits = np.zeros((1, model_i3d.NUM_KINETICS_CLASSES), np.float32)
+        self.logits[0, first], self.logits[0, second] = 9.0, 5.0
+
+    def __call__(self, x, training=False):
+        return self.logits
+
+
+@pytest.fixture
+def kinetics_clip(tmp_path, monkeypatch):
+    """A tiny clip, and the I3D replaced by FixedLogits(303, 227) (no weights needed)."""
+    monkeypatch.setattr(model_i3d, "Inception_Inflated3d", lambda **kwargs: FixedLogits(303, 227))
+    return write_video(tmp_path / "clip.avi", numbered_frames(model_i3d.MIN_FRAMES, size=32))
+
+
+def test_kinetics_prints_class_names_by_default(kinetics_clip, capsys):
+    names = predict.read_label_map()
+    assert predict.main(["--kinetics", str(kinetics_clip)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 5
+    assert lines[0].endswith(f" {names[303]}") and lines[1].endswith(f" {names[227]}")
+    assert float(lines[0].split()[0]) > float(lines[1].split()[0]) > float(lines[2].split()[0])
+
+
+def test_label_map_overrides_the_shipped_names(kinetics_clip, tmp_path, capsys):
+    custom = tmp_path / "names.txt"
+    custom.write_text("".join(f"class number {i}\n" for i in range(model_i3d.NUM_KINETICS_CLASSES)))
+    assert predict.main(["--kinetics", str(kinetics_clip), "--label-map", str(custom)]) == 0
+    assert capsys.readouterr().out.splitlines()[0].endswith(" class number 303")
+    custom.write_text("only\ntwo\n")
+    assert predict.main(["--kinetics", str(kinetics_clip), "--label-map", str(custom)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and str(custom) in err and "2 names" in err
