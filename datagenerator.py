@@ -87,9 +87,8 @@ class FramesGenerator(keras.utils.PyDataset):
         self.augment = augment
         self.max_shift = max_shift
         self.seed = seed
-        self.epoch = 0
-        self.order = np.random.default_rng([seed, 0]).permutation(len(self.samples)) if shuffle \
-            else np.arange(len(self.samples))
+        self.order = np.arange(len(self.samples))
+        self.set_epoch(0)
 
     @property
     def channels(self) -> int:
@@ -122,7 +121,11 @@ class FramesGenerator(keras.utils.PyDataset):
         return x, y
 
     def on_epoch_end(self):
-        self.epoch += 1
+        self.set_epoch(self.epoch + 1)
+
+    def set_epoch(self, epoch: int):
+        """Order and augmentation of epoch `epoch` (0-based): a resumed run sees the data it would have seen."""
+        self.epoch = epoch
         if self.shuffle:
             self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.samples))
 

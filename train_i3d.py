@@ -6,12 +6,14 @@ Phase 1 ("above") freezes the backbone and trains a new top (Adam 1e-3); phase 2
 everything (Adam 1e-4). Writes
     model/<stamp>-<name><NNN>-<stream>-i3d-{above,entire}-{last,best}.keras
     log/<stamp>-<name><NNN>-<stream>-i3d.{csv,png}
-An interrupted run resumes where it stopped: run the same command again (`--fresh` starts anew).
+An interrupted run (even by kill -9) resumes after its last finished epoch: run the same command again
+(`--fresh` starts anew); its state is in model/<run>-state.json and model/.resume-<run>/ (README).
 """
 import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import json
 import os
+import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -22,7 +24,7 @@ import numpy as np
 import model_i3d
 import modelinfo
 from safeio import clean_leftovers, write_json_atomic
-from training import AtomicCheckpoint, plot_curves, precision_policy
+from training import AtomicCheckpoint, plot_curves, precision_policy, restore_rng_state
 from datagenerator import FramesGenerator, VideoClasses
 from videoset import VideoSet, add_set_arguments, set_from_args
 
@@ -52,6 +54,8 @@ class TrainConfig:
     adapt_bn: bool = True  # re-estimate BatchNorm statistics on the training clips before phase 1 (AdaBN)
     phases_done: list = field(default_factory=list)
     best: dict = field(default_factory=dict)  # phase -> best val_accuracy so far
+    resume: dict = field(default_factory=dict)  # the last committed epoch: {"phase", "epochs", "file"}
+    history: list = field(default_factory=list)  # the log row of every committed epoch (the CSV is made from it)
 
 
 def run_prefix(video_set: VideoSet, stamp: str, stream: str) -> Path:
@@ -67,6 +71,11 @@ def state_path(prefix: Path) -> Path:
     return prefix.with_name(f"{prefix.name}-state.json")
 
 
+def resume_dir(prefix: Path) -> Path:
+    """model/.resume-<run>/: the newest epoch's model + optimizer, while the run is unfinished."""
+    return prefix.with_name(f".resume-{prefix.name}")
+
+
 def newest_run(video_set: VideoSet, stream: str, finished: bool) -> tuple[str, TrainConfig] | None:
     """(stamp, config) of the newest run of this set and stream that did (not) finish both phases, if any."""
     for state_file in sorted(video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-state.json"), reverse=True):
@@ -78,21 +87,9 @@ def newest_run(video_set: VideoSet, stream: str, finished: bool) -> tuple[str, T
 
 def settings_kept(saved: TrainConfig, requested: TrainConfig) -> list[str]:
     """The settings where a resumed run's recorded value differs from the requested one, as "name=saved (not x)"."""
-    progress = {"phases_done", "best", "workers"}
+    progress = {"phases_done", "best", "workers", "resume", "history"}
     return [f"{name}={value!r} (not {getattr(requested, name)!r})" for name, value in asdict(saved).items()
             if name not in progress and value != getattr(requested, name)]
-
-
-class PhaseColumn(keras.callbacks.Callback):
-    """Adds the phase number (1 above, 2 entire) to the epoch logs, so the CSV tells the phases apart."""
-
-    def __init__(self, phase_number: int):
-        super().__init__()
-        self.phase_number = phase_number
-
-    def on_epoch_end(self, epoch, logs=None):
-        if logs is not None:
-            logs["phase"] = self.phase_number
 
 
 def make_strategy(distribute: str):
@@ -214,38 +211,51 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
         for number, phase in enumerate(PHASES, start=1):
             if phase in config.phases_done:
                 continue
-            with strategy.scope():
-                if model is None:
-                    previous = checkpoint_path(prefix, PHASES[number - 2], "last") if number > 1 else None
-                    if previous and previous.exists():
-                        model = model_i3d.load_model(previous)
-                    else:
-                        model = build_model(video_set, config, len(classes))
-                        if config.adapt_bn:
-                            print(f"Adapting BatchNorm statistics to the {config.stream} clips (AdaBN) ...")
-                            adapt_batchnorm(model, FramesGenerator(data_dir / "train", classes, shuffle=True,
-                                                                   augment=False, seed=config.seed, **common))
-                set_trainable(model, phase)
-                rate = rates[phase] if phase == "above" else keras.optimizers.schedules.CosineDecay(
-                    rates[phase], decay_steps=max(1, epochs[phase] * len(train)))
-                model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate),
-                              loss="categorical_crossentropy", metrics=["accuracy"])
             first_epoch = sum(epochs[p] for p in PHASES[:number - 1])
+            done = config.resume["epochs"] - first_epoch if config.resume.get("phase") == phase else 0
+            with strategy.scope():
+                if done:
+                    state = resume_dir(prefix) / config.resume["file"]
+                    if state.is_file():
+                        print(f"Phase {number} ({phase}): continuing after epoch {done} of {epochs[phase]} from {state}")
+                        model = model_i3d.load_model(state)  # with its optimizer (moments, step count)
+                        restore_rng_state(model, config.resume.get("rng", {}))
+                    else:
+                        print(f"Phase {number} ({phase}): the saved training state {state} is gone; "
+                              "the phase starts again")
+                        config.history = [row for row in config.history if row["epoch"] < first_epoch]
+                        done = 0
+                if not done:
+                    if model is None:
+                        previous = checkpoint_path(prefix, PHASES[number - 2], "last") if number > 1 else None
+                        if previous and previous.exists():
+                            model = model_i3d.load_model(previous, compile=False)
+                            restore_rng_state(model, config.resume.get("rng", {}))  # where the previous phase ended
+                        else:
+                            model = build_model(video_set, config, len(classes))
+                            if config.adapt_bn:
+                                print(f"Adapting BatchNorm statistics to the {config.stream} clips (AdaBN) ...")
+                                adapt_batchnorm(model, FramesGenerator(data_dir / "train", classes, shuffle=True,
+                                                                       augment=False, seed=config.seed, **common))
+                    set_trainable(model, phase)
+                    rate = rates[phase] if phase == "above" else keras.optimizers.schedules.CosineDecay(
+                        rates[phase], decay_steps=max(1, epochs[phase] * len(train)))
+                    model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate),
+                                  loss="categorical_crossentropy", metrics=["accuracy"])
             phase_callbacks = [
-                keras.callbacks.BackupAndRestore(backup_dir=str(prefix.with_name(f".backup-{prefix.name}-{phase}"))),
                 AtomicCheckpoint(checkpoint_path(prefix, phase, "last"), checkpoint_path(prefix, phase, "best"),
-                                 state_path(prefix), config, phase, info),
-                PhaseColumn(number),
-                keras.callbacks.CSVLogger(str(csv_file), append=True),
+                                 state_path(prefix), config, phase, info, resume_dir=resume_dir(prefix),
+                                 log_file=csv_file, row={"phase": number},
+                                 last_epoch=first_epoch + epochs[phase] - 1),
                 *callbacks,
             ]
             print(f"Phase {number} ({phase}): {epochs[phase]} epochs, Adam {rates[phase]:g}"
                   f"{' with cosine decay' if phase == 'entire' else ''}, "
                   f"{'all layers' if phase == 'entire' else 'new top only'} trainable")
-            model.fit(train, validation_data=val, epochs=first_epoch + epochs[phase], initial_epoch=first_epoch,
+            train.set_epoch(first_epoch + done)  # the data order and augmentation of an uninterrupted run
+            model.fit(train, validation_data=val, epochs=first_epoch + epochs[phase], initial_epoch=first_epoch + done,
                       callbacks=phase_callbacks, verbose=verbose)
-            config.phases_done.append(phase)
-            write_json_atomic(state_path(prefix), asdict(config))
+    shutil.rmtree(resume_dir(prefix), ignore_errors=True)  # finished: the weights-only checkpoints remain
     plot_curves(csv_file, csv_file.with_suffix(".png"))
     result = {f"{p}-{w}": checkpoint_path(prefix, p, w) for p in PHASES for w in ("last", "best")}
     # The best checkpoint is chosen by val accuracy, so its score is optimistic; the last epoch's was fixed in

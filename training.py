@@ -1,5 +1,6 @@
-"""Shared helpers of the training scripts (train_i3d.py, train_mobile_lstm.py): checkpoints with their
-recorded description, and the curves of a CSV log.
+"""Shared helpers of the training scripts: checkpoints and resume state written crash-safe, the CSV log and its curves.
+
+Used by train_i3d.py and train_mobile_lstm.py; every checkpoint gets its recorded description (modelinfo).
 
     (library only; imports Keras)
 """
@@ -14,28 +15,50 @@ import modelinfo
 from safeio import atomic_write, write_json_atomic
 
 
+def save_model(model, path: Path, with_optimizer: bool = False):
+    """Saves `model` to a .keras file atomically (temp name, then rename). Without the optimizer by default:
+    the model for inference needs only the weights (an I3D's Adam state doubles the file to ~142 MB)."""
+    if not with_optimizer and getattr(model, "optimizer", None) is not None:
+        model = keras.Model(model.inputs, model.outputs, name=model.name)  # same layers, nothing compiled
+    with atomic_write(path) as tmp:
+        model.save(tmp)
+
+
 class AtomicCheckpoint(keras.callbacks.Callback):
-    """Saves `<last>` after every epoch and `<best>` when the monitored score improves; temp name, then rename.
+    """Saves `<last>` after every epoch and `<best>` when the monitored score improves (weights, no
+    optimizer), each under a temp name, then renamed, and commits the epoch in the run's state file.
 
     Each checkpoint gets its description (modelinfo.write_model_info) right after it: `info` plus the epochs
     trained into it, the phase, last/best and the metric best was selected on.
 
+    With `resume_dir`, every epoch also saves the whole training state (model + optimizer) as
+    `<resume_dir>/<phase>-epoch<N>.keras`, then records in the state file (the commit point, one atomic
+    rename) the epoch, that file and the epoch's log row; then it rewrites `log_file` from the recorded
+    rows and deletes older state files. A kill at any moment leaves the state file naming a complete
+    file and the rows of exactly the epochs committed, so a resumed run redoes at most the epoch that was
+    interrupted and the log never has an epoch twice or a gap.
+
     Args:
         last, best: checkpoint paths.
         state_file: the run's settings, rewritten (atomically) after every epoch; holds config.best.
-        config: a dataclass with a `best` dict (phase -> best score so far).
+        config: a dataclass with a `best` dict (phase -> best score so far); with resume_dir also
+            `resume` (dict: phase, epochs trained over the run, file, rng), `history` (list of log rows) and `phases_done` (list).
         phase: key into config.best ("above", "entire", "lstm").
         info: the run's model description (stream, sizes, classes, set, flow method), or None.
+        resume_dir, log_file: see above; `row` is added to every log row (e.g. {"phase": 2});
+        last_epoch: the phase's last epoch number (0-based, counted over the run); when it is committed the
+            phase is added to config.phases_done in the same write.
     """
 
-    def __init__(self, last: Path, best: Path, state_file: Path, config, phase: str, info: dict | None = None):
+    def __init__(self, last: Path, best: Path, state_file: Path, config, phase: str, info: dict | None = None,
+                 resume_dir: Path | None = None, log_file: Path | None = None, row: dict | None = None,
+                 last_epoch: int | None = None):
         super().__init__()
         self.last, self.best, self.state_file, self.config, self.phase = last, best, state_file, config, phase
-        self.info = info
+        self.info, self.resume_dir, self.log_file, self.row, self.last_epoch = info, resume_dir, log_file, row, last_epoch
 
     def _save(self, path: Path, which: str, epochs: int, metric: str, score: float):
-        with atomic_write(path) as tmp:
-            self.model.save(tmp)
+        save_model(self.model, path)
         if self.info is not None:
             modelinfo.write_model_info(path, {**self.info, "epochs": epochs, "phase": self.phase, "which": which,
                                               "selected_on": metric if which == "best" else None,
@@ -45,11 +68,61 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         logs = logs or {}
         metric = "val_accuracy" if "val_accuracy" in logs else "accuracy"
         score = float(logs.get(metric, 0.0))
+        if self.resume_dir is not None:
+            self.resume_dir.mkdir(parents=True, exist_ok=True)
+            state = self.resume_dir / f"{self.phase}-epoch{epoch + 1:04d}.keras"
+            save_model(self.model, state, with_optimizer=True)
         self._save(self.last, "last", epoch + 1, metric, score)
         if score > self.config.best.get(self.phase, -1.0):
             self.config.best[self.phase] = score
             self._save(self.best, "best", epoch + 1, metric, score)
-        write_json_atomic(self.state_file, asdict(self.config))
+        if self.resume_dir is not None:
+            self.config.resume = {"phase": self.phase, "epochs": epoch + 1, "file": state.name,
+                                  "rng": rng_state(self.model)}
+            self.config.history.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}, **(self.row or {})})
+            if epoch == self.last_epoch:
+                self.config.phases_done.append(self.phase)
+        write_json_atomic(self.state_file, asdict(self.config))  # the commit
+        if self.resume_dir is not None:
+            if self.log_file is not None:
+                write_log(self.log_file, self.config.history)
+            for old in self.resume_dir.glob("*.keras"):
+                if old != state:
+                    old.unlink()
+
+
+def _seed_states(model) -> dict:
+    """{"<layer name>/<n>": variable} of every random-number state (Dropout's seed generators). Keyed by layer
+    name: the variables' own paths are numbered per process (seed_generator_2/...), so they differ on reload."""
+    states = {}
+    for layer in model._flatten_layers(include_self=False):
+        for n, generator in enumerate(getattr(layer, "_seed_generators", [])):
+            states[f"{layer.name}/{n}"] = generator.state
+    return states
+
+
+def rng_state(model) -> dict:
+    """The model's random-number states as lists. Keras saves them in a .keras file but gives a loaded model
+    fresh ones (Keras 3.15), so a resumed run would drop out other units than an uninterrupted one;
+    `restore_rng_state` puts them back."""
+    return {key: np.asarray(v).tolist() for key, v in _seed_states(model).items()}
+
+
+def restore_rng_state(model, states: dict):
+    for key, variable in _seed_states(model).items():
+        if key in states:
+            variable.assign(np.asarray(states[key], dtype=variable.dtype))
+
+
+def write_log(csv_file: Path, rows: list[dict]):
+    """The per-epoch log as CSV (epoch first, then the other columns sorted), written atomically."""
+    import csv
+
+    columns = ["epoch"] + sorted({key for row in rows for key in row} - {"epoch"})
+    with atomic_write(csv_file) as tmp, open(tmp, "w", newline="") as out:
+        writer = csv.DictWriter(out, columns)
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 @contextmanager

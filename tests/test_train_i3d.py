@@ -1,6 +1,5 @@
 """Two-phase training, resume, evaluation outputs, two-stream fusion and the distributed path, on tiny
 moving-blob sets (8 frames x 64 px, 4 directions: separable by motion only)."""
-import json
 import os
 import subprocess
 import sys
@@ -56,6 +55,10 @@ def test_two_phases_write_checkpoints_log_and_curves(trained):
     assert result["val_accuracy"] == pytest.approx(log["val_accuracy"][log["phase"] == 2].max())
     assert modelinfo.read_model_info(result["entire-best"])["score"] == pytest.approx(result["val_accuracy"])
     assert not list(video_set.model_dir.glob(".tmp-*"))  # nothing half-written left behind
+    assert not list(video_set.model_dir.glob(".resume-*"))  # the resume state goes when the run is done
+    # inference checkpoints hold no optimizer: the best one is no larger than the weights need
+    weights_bytes = sum(w.nbytes for w in model_i3d.load_model(result["entire-best"]).get_weights())
+    assert result["entire-best"].stat().st_size < 1.2 * weights_bytes
 
 
 def test_phase_one_trains_only_the_new_top_and_batchnorm_stays_frozen(trained):
@@ -99,27 +102,14 @@ def test_evaluation_outputs_agree_with_predictions(trained):
     assert evaluation["top1"] == pytest.approx(np.mean(evaluation["predictions"] == evaluation["labels"]))
 
 
-def test_interrupted_training_resumes_where_it_stopped(tmp_path, kinetics_weights):
-    video_set = synthetic.write_set(synthetic.blob_set(tmp_path), per_class=(2, 1))
-
-    class Interrupt(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 1:  # first epoch of phase 2
-                raise KeyboardInterrupt
-
-    config = small_config(epochs_above=1, epochs_entire=3, batch_size=4)
-    with pytest.raises(KeyboardInterrupt):
-        train_i3d.train_i3d(video_set, config, verbose=0, callbacks=[Interrupt()])
-    (state_file,) = video_set.model_dir.glob("*-state.json")
-    assert json.loads(state_file.read_text())["phases_done"] == ["above"]
-    result = train_i3d.train_i3d(video_set, small_config(epochs_above=1, epochs_entire=3, batch_size=4), verbose=0)
+def test_resume_names_the_settings_it_keeps():
+    """A rerun resumes with the run's own recorded settings; these are the ones named in its one line.
+    (Resuming itself, after kills at chosen moments: tests/test_train_faults.py.)"""
     assert train_i3d.settings_kept(small_config(epochs_entire=3), small_config(epochs_entire=5)) == [
         "epochs_entire=3 (not 5)"]
-    assert list(video_set.model_dir.glob("*-state.json")) == [state_file]  # the same run, not a new one
-    log = pd.read_csv(result["csv"])
-    assert list(log["epoch"]) == [0, 1, 2, 3]  # epoch 1 (phase 2's first) was not trained twice
-    assert list(log["phase"]) == [1, 2, 2, 2]
-    assert json.loads(state_file.read_text())["phases_done"] == ["above", "entire"]
+    progressed = small_config(epochs_entire=3, phases_done=["above"], best={"above": 0.5}, history=[{"epoch": 0}],
+                              resume={"phase": "above", "epochs": 1, "file": "above-epoch0001.keras"}, workers=2)
+    assert train_i3d.settings_kept(progressed, small_config(epochs_entire=3)) == []
 
 
 def test_two_stream_fusion_averages_logits(tmp_path):
