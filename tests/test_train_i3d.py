@@ -19,9 +19,9 @@ from datagenerator import FramesGenerator, VideoClasses
 
 
 def small_config(**overrides):
-    # 24 clips: small batches and a higher rate give the ~100 steps this tiny set needs to be learnt.
-    settings = dict(stream="flow", weights="rgb_kinetics400", epochs_above=1, epochs_entire=9, batch_size=2,
-                    learning_rate_entire=1e-3)
+    # 24 clips: small batches give the ~100 steps this tiny set needs to be learnt, at the default rate
+    # (val accuracy 1.0 in the last 2 of 10 epochs on 2026-12-02; 1e-3 stayed at chance after epoch 3).
+    settings = dict(stream="flow", weights="rgb_kinetics400", epochs_above=1, epochs_entire=9, batch_size=2)
     settings.update(overrides)
     return train_i3d.TrainConfig(**settings)
 
@@ -100,6 +100,14 @@ def test_evaluation_outputs_agree_with_predictions(trained):
     one_by_one = [int(predictor({"flow": clip[i][0]}).argmax()) for i in range(len(clip))]
     assert one_by_one == list(evaluation["predictions"])
     assert evaluation["top1"] == pytest.approx(np.mean(evaluation["predictions"] == evaluation["labels"]))
+
+
+def test_one_recipe_train_i3d_defaults_are_the_pipelines():
+    import pipeline_i3d
+
+    defaults = train_i3d.TrainConfig()
+    assert (defaults.epochs_above, defaults.epochs_entire) == (pipeline_i3d.EPOCHS_ABOVE, pipeline_i3d.EPOCHS_ENTIRE)
+    assert (defaults.batch_size, defaults.weights) == (pipeline_i3d.BATCH_SIZE, pipeline_i3d.WEIGHTS)
 
 
 def test_resume_names_the_settings_it_keeps():
