@@ -728,6 +728,9 @@ def _run(args, parser):
     if args.summary:
         model = Inception_Inflated3d(include_top=True, weights=None, input_shape=tuple(args.input_shape),
                                      classes=args.classes)
+        # Keras draws the table with rich, which cuts it at the terminal width (80 when piped) whatever the
+        # line_length; rich takes its width from COLUMNS.
+        os.environ["COLUMNS"] = "164"
         model.summary(line_length=160)
         print(f"I3D input {tuple(args.input_shape)} -> output {model.output_shape[1:]}: "
               f"{model.count_params():,} values (incl. BatchNorm statistics)")

@@ -4,6 +4,7 @@ import io
 import pickle
 import re
 import subprocess
+import sys
 import tarfile
 from dataclasses import replace
 from pathlib import Path
@@ -482,3 +483,15 @@ def test_cache_without_recorded_sha256_offline_is_recorded_only_when_it_reads_co
     with pytest.raises(m.WeightsError, match=f"{re.escape(str(cached))} is incomplete.*--download rgb_kinetics400"):
         m.download_weights("rgb_kinetics400")
     assert not m.checksum_path(cached).exists()
+
+
+def test_summary_piped_to_a_file_keeps_every_parameter_count(tmp_path):
+    """Keras cuts its table at the terminal width (80 columns when piped) unless given a line length."""
+    done = subprocess.run([sys.executable, "model_i3d.py", "--summary", "--input-shape", "8", "32", "32", "2"],
+                          capture_output=True, text=True, timeout=300, cwd=Path(m.__file__).parent)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [line for line in done.stdout.splitlines() if "Mixed_5c__Branch_3__Conv3d_0b_1x1__conv_3d" in line]
+    assert rows
+    cells = [cell.strip() for cell in rows[0].split("│")]
+    assert cells[3] == f"{832 * 128:,}"  # the parameter column is there: its 1x1x1 kernel, 832 -> 128 channels
+    assert "Total params:" in done.stdout
