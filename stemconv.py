@@ -5,10 +5,11 @@ TensorFlow's CPU kernel for the filter gradient of a *strided* Conv3D is patholo
 made one training step of the whole network cost ~14 s where the forward pass costs 0.1 s.
 `python bench_i3d.py --stem` (2026-12-02, 2 cores, numpy matmul 129 GFLOP/s, load ~1): a batch-4
 training step at 8x64x64 took 27.1 s stock against 1.23 s (22x); at the demo's 16x128x128 both took
-7.1 s (TensorFlow picks a good kernel there), so the gain is at small inputs. Rearranging every 2x2x2 block of input voxels into channels turns
-the stride-2 7x7x7 convolution into an exactly equal stride-1 4x4x4 one (the kernel is zero-padded to
-8x8x8 and rearranged the same way), whose kernels are fast both ways; the forward pass is also ~2x
-faster. Only the layer's computation changes (`use_space_to_depth` swaps a stock Conv3D's convolution_op),
+7.1 s (TensorFlow picks a good kernel there), so the gain is at small inputs.
+
+Rearranging every 2x2x2 block of input voxels into channels turns the stride-2 7x7x7 convolution
+into an exactly equal stride-1 4x4x4 one (the kernel is zero-padded to 8x8x8 and rearranged the same
+way), whose kernels are fast both ways; the forward pass is also ~2x faster. Only the layer's computation changes (`use_space_to_depth` swaps a stock Conv3D's convolution_op),
 so its weights and config stay the stock ones: Kinetics weights, the foreign-format readers and saved
 .keras files (which load in plain Keras, just without the speed-up) see the same (7, 7, 7, C, 64) kernel.
 """

@@ -56,7 +56,7 @@ class TrainConfig:
     adapt_bn: bool = True  # re-estimate BatchNorm statistics on the training clips before phase 1 (AdaBN)
     phases_done: list = field(default_factory=list)
     best: dict = field(default_factory=dict)  # phase -> best val_accuracy so far
-    resume: dict = field(default_factory=dict)  # the last committed epoch: {"phase", "epochs", "file"}
+    resume: dict = field(default_factory=dict)  # the last committed epoch: {"phase", "epochs", "file", "rng"}
     history: list = field(default_factory=list)  # the log row of every committed epoch (the CSV is made from it)
 
 
