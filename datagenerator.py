@@ -18,18 +18,35 @@ import frame
 import opticalflow
 from videoset import VideoClasses  # noqa: F401 (the generators' label table; callers use datagenerator.VideoClasses)
 
-def list_samples(data_dir, classes: VideoClasses) -> list[tuple[Path, int]]:
-    """All <data_dir>/<label>/<video>/ folders with their label index, sorted by path.
+def list_samples(data_dir, classes: VideoClasses, listed: set[str] | None = None) -> list[tuple[Path, int]]:
+    """The <data_dir>/<label>/<video>/ folders with their label index, sorted by path.
+
+    Args:
+        listed: the clips the data set holds in this split ("<label>/<video stem>", videoset.split_clips);
+            folders not listed (left by videos since moved or deleted) are left out, and both they and
+            listed clips without a folder are reported in one line each. None takes every folder.
 
     Raises:
-        FileNotFoundError: when data_dir holds no <label>/<video> folders.
+        FileNotFoundError: when data_dir holds no (listed) <label>/<video> folders.
     """
     data_dir = Path(data_dir)
     folders = sorted(p for p in data_dir.glob("*/*") if p.is_dir() and not p.name.startswith("."))
+    if listed is not None:
+        names = {f"{p.parent.name}/{p.name}": p for p in folders}
+        stale = sorted(set(names) - listed)
+        missing = sorted(listed - set(names))
+        if stale:
+            print(f"Leaving out {len(stale)} folder(s) under {data_dir.resolve()} whose video is no longer in "
+                  f"this split of the set (e.g. {stale[0]}); rerun frame.py and opticalflow.py to remove them")
+        if missing:
+            print(f"{len(missing)} video(s) of this split have no folder under {data_dir.resolve()} "
+                  f"(e.g. {missing[0]}): failed or not extracted yet; rerun frame.py and opticalflow.py")
+        folders = [p for name, p in sorted(names.items()) if name in listed]
     if not folders:
         raise FileNotFoundError(
-            f"No <label>/<video> folders under {data_dir.resolve()}; "
-            "run `python frame.py` (and `python opticalflow.py` for flow) first"
+            f"No <label>/<video> folders under {data_dir.resolve()}"
+            + (" for the videos the set lists" if listed is not None else "")
+            + "; run `python frame.py` (and `python opticalflow.py` for flow) first"
         )
     return [(folder, classes.index(folder.parent.name)) for folder in folders]
 
@@ -63,6 +80,7 @@ class FramesGenerator(keras.utils.PyDataset):
         data_dir: a split folder, e.g. data-temp/demo/010-16/oflow/train.
         classes: the VideoClasses of the set.
         stream: "flow" (2 channels) or "rgb" (3 channels).
+        listed: only these clips of the split ("<label>/<video stem>", videoset.split_clips); None: all folders.
         num_frames, crop_px: clip size the model takes.
         batch_size: clips per batch.
         shuffle: reshuffle at every epoch end.
@@ -73,11 +91,11 @@ class FramesGenerator(keras.utils.PyDataset):
 
     def __init__(self, data_dir, classes: VideoClasses, stream="flow", num_frames=40, crop_px=224, batch_size=4,
                  shuffle=True, augment=False, max_shift=2, seed=0, workers=1, use_multiprocessing=False,
-                 max_queue_size=10):
+                 max_queue_size=10, listed: set[str] | None = None):
         super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
         if stream not in ("flow", "rgb"):
             raise ValueError(f"stream={stream!r}; choose 'flow' or 'rgb'")
-        self.samples = list_samples(data_dir, classes)
+        self.samples = list_samples(data_dir, classes, listed)
         self.classes = classes
         self.stream = stream
         self.num_frames = num_frames

@@ -24,7 +24,7 @@ import frame
 import model_i3d
 import opticalflow
 from safeio import atomic_write
-from videoset import VideoClasses, VideoSet, add_set_arguments, set_from_args
+from videoset import VideoClasses, VideoSet, add_set_arguments, set_from_args, split_clips
 
 # Keras, TensorFlow, pandas and the data generator are imported inside the functions that use them, so
 # that `python predict.py --help` starts at once (TensorFlow takes ~5 s to import).
@@ -166,10 +166,11 @@ def evaluate(video_set: VideoSet, predictor: Predictor, split: str = "val", out_
         raise ValueError(f"{video_set.class_file} lists {len(classes)} classes but the model predicts "
                          f"{predictor.num_classes}; evaluate with the VideoSet the model was trained on")
     generators = {}
+    listed = split_clips(video_set.video_dir, split)  # folders of videos gone from the set stay out
     for stream in predictor.streams:
         data_dir = (video_set.flow_dir if stream == "flow" else video_set.image_dir) / split
         generators[stream] = FramesGenerator(data_dir, classes, stream, predictor.num_frames, predictor.height,
-                                             batch_size, shuffle=False, augment=False)
+                                             batch_size, shuffle=False, augment=False, listed=listed)
     first = generators[predictor.streams[0]]
     relative = [p.relative_to(p.parents[1]) for p, _ in first.samples]
     for stream, generator in generators.items():

@@ -26,7 +26,7 @@ import modelinfo
 from safeio import clean_leftovers, write_json_atomic
 from training import AtomicCheckpoint, plot_curves, precision_policy, restore_rng_state
 from datagenerator import FramesGenerator, VideoClasses
-from videoset import VideoSet, add_set_arguments, set_from_args
+from videoset import VideoSet, add_set_arguments, set_from_args, split_clips
 
 # The seed's words, kept in checkpoint names users have: "above" = head-only fine-tuning (the new top above
 # the frozen backbone), "entire" = full fine-tuning (every layer but BatchNorm).
@@ -199,8 +199,11 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
         keras.utils.set_random_seed(config.seed)
         common = dict(stream=config.stream, num_frames=video_set.num_frames, crop_px=video_set.crop_px,
                       batch_size=config.batch_size, workers=config.workers, use_multiprocessing=config.workers > 1)
-        train = FramesGenerator(data_dir / "train", classes, shuffle=True, augment=True, seed=config.seed, **common)
-        val = FramesGenerator(data_dir / "val", classes, shuffle=False, augment=False, **common)
+        # Only the clips the set lists: folders of videos moved or deleted since extraction stay out.
+        listed = {split: split_clips(video_set.video_dir, split) for split in ("train", "val")}
+        train = FramesGenerator(data_dir / "train", classes, shuffle=True, augment=True, seed=config.seed,
+                                listed=listed["train"], **common)
+        val = FramesGenerator(data_dir / "val", classes, shuffle=False, augment=False, listed=listed["val"], **common)
         print(f"Training {config.stream} I3D on {len(train.samples)} clips, validating on {len(val.samples)}, "
               f"{len(classes)} classes; run {prefix.resolve()}")
 
@@ -238,7 +241,8 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
                             if config.adapt_bn:
                                 print(f"Adapting BatchNorm statistics to the {config.stream} clips (AdaBN) ...")
                                 adapt_batchnorm(model, FramesGenerator(data_dir / "train", classes, shuffle=True,
-                                                                       augment=False, seed=config.seed, **common))
+                                                                       augment=False, seed=config.seed,
+                                                                       listed=listed["train"], **common))
                     set_trainable(model, phase)
                     rate = rates[phase] if phase == "above" else keras.optimizers.schedules.CosineDecay(
                         rates[phase], decay_steps=max(1, epochs[phase] * len(train)))

@@ -458,3 +458,17 @@ def list_videos(video_dir: Path, effective: bool = True) -> tuple[list[tuple[Pat
         else:
             ignored.append(path)
     return videos, ignored
+
+
+def split_clips(video_dir: Path, split: str) -> set[str] | None:
+    """The clips a split of the set holds, as "<label>/<video stem>" (the names of their frame and flow folders).
+
+    The generators take only these folders, so that outputs of videos that were moved or deleted since the
+    frames were extracted never reach training or evaluation. None when video_dir holds no videos at all
+    (derived folders whose videos live elsewhere: nothing to check against).
+    """
+    video_dir = Path(video_dir)
+    videos = list_videos(video_dir)[0] if video_dir.is_dir() else []
+    if not videos:
+        return None
+    return {f"{label}/{path.stem}" for path, effective_split, label in videos if effective_split == split}

@@ -5,6 +5,7 @@ from datagenerator import FramesGenerator, VideoClasses, list_samples, temporal_
 import frame
 import opticalflow
 import synthetic
+from videoset import split_clips
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +89,29 @@ def test_temporal_jitter_repeats_edge_frames():
     clip = np.arange(5)
     assert list(temporal_jitter(clip, 2)) == [2, 3, 4, 4, 4]
     assert list(temporal_jitter(clip, -1)) == [0, 0, 1, 2, 3]
+
+
+def test_generator_takes_only_the_clips_the_set_lists(tmp_path, capsys):
+    video_set = synthetic.write_set(synthetic.blob_set(tmp_path), per_class=(2, 1))
+    for folder in video_set.flow_dir.glob("*/*/*"):  # a video per folder (listing looks at names only)
+        video = video_set.video_dir / folder.relative_to(video_set.flow_dir).with_suffix(".avi")
+        video.parent.mkdir(parents=True, exist_ok=True)
+        video.touch()
+    # the user moves one take to val and deletes another, but does not rerun frame.py / opticalflow.py
+    (video_set.video_dir / "train/dir0/v001.avi").rename(video_set.video_dir / "val/dir0/v001.avi")
+    (video_set.video_dir / "train/dir1/v000.avi").unlink()
+    classes = VideoClasses(video_set.class_file)
+    listed = {split: split_clips(video_set.video_dir, split) for split in ("train", "val")}
+    train = FramesGenerator(video_set.flow_dir / "train", classes, "flow", 8, 64, 2, listed=listed["train"])
+    out = capsys.readouterr().out
+    names = {f"{p.parent.name}/{p.name}" for p, _ in train.samples}
+    assert names == {f"dir{k}/v{n:03d}" for k in range(4) for n in range(2)} - {"dir0/v001", "dir1/v000"}
+    assert "Leaving out 2 folder(s)" in out and "dir0/v001" in out
+    val = FramesGenerator(video_set.flow_dir / "val", classes, "flow", 8, 64, 2, listed=listed["val"])
+    assert len(val.samples) == 4 and "1 video(s) of this split have no folder" in capsys.readouterr().out
+    assert len(FramesGenerator(video_set.flow_dir / "train", classes, "flow", 8, 64, 2).samples) == 8  # unfiltered
+
+
+def test_a_set_without_videos_is_not_filtered(tmp_path):
+    video_set = synthetic.write_set(synthetic.blob_set(tmp_path), per_class=(1, 1))
+    assert split_clips(video_set.video_dir, "train") is None and split_clips(tmp_path / "absent", "val") is None
