@@ -518,8 +518,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float,
                         help="recording / window length (default: the set's duration_s; with a --source file "
                              "and without --continuous, the whole file)")
-    parser.add_argument("--flow-method", choices=opticalflow.METHODS, default="tvl1-fast",
-                        help="optical flow method; the one the model was trained with (default tvl1-fast)")
+    parser.add_argument("--flow-method", choices=opticalflow.METHODS,
+                        help="optical flow method (default: the one the model was trained with, from its "
+                             ".keras.json record; another one is refused)")
     parser.add_argument("--continuous", action="store_true", help="sliding window, a prediction every --hop seconds")
     parser.add_argument("--hop", type=float, default=HOP_S, help=f"--continuous: seconds between predictions ({HOP_S})")
     parser.add_argument("--threshold", type=float, default=THRESHOLD,
@@ -555,13 +556,13 @@ def main(argv=None) -> int:
                 # A replayed file is one sign, as a training video is: record all of it.
                 seconds = source.num_frames / source.fps
             demo = LiveDemo(predictor, classes, video_set.min_dim_px, seconds,
-                            flow_method=args.flow_method, headless=args.headless, continuous=args.continuous,
+                            flow_method=predictor.flow_method(args.flow_method), headless=args.headless, continuous=args.continuous,
                             once=args.once, threshold=args.threshold, hop_s=args.hop, countdown_s=args.countdown,
                             keys=ScriptedKeys(args.keys, gui=not args.headless), save_clips=args.save_clips,
                             mirror=not args.no_mirror,
                             record_at_once=isinstance(source, videocapture.FileSource) and args.at_end == "stop")
             demo.run(source)
-    except (videocapture.CameraError, FileNotFoundError) as error:
+    except (videocapture.CameraError, FileNotFoundError, ValueError) as error:  # user errors: one line
         print(f"livedemo: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

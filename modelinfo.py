@@ -124,5 +124,5 @@ def check_flow_method(info: dict, method: str, checkpoint: Path | str = "the mod
     """
     trained = info.get("flow_method")
     if info.get("stream") in ("flow", "both") and trained and trained != method:
-        raise ValueError(f"{checkpoint} was trained on {trained} flow, not {method}: use --flow {trained} "
-                         f"(or retrain on {method} flow)")
+        raise ValueError(f"{checkpoint} was trained on {trained} flow, not {method}: use --flow-method {trained} "
+                         f"or leave the option out (or retrain on {method} flow)")

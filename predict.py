@@ -22,6 +22,7 @@ import numpy as np
 
 import frame
 import model_i3d
+import modelinfo
 import opticalflow
 from safeio import atomic_write
 from videoset import VideoClasses, VideoSet, add_set_arguments, set_from_args, split_clips
@@ -67,6 +68,7 @@ class Predictor:
 
         self.paths = [Path(p) for p in model_paths]
         self.models = {}
+        self.infos = {}  # stream -> the checkpoint's modelinfo record ({} when it has none)
         self._forward = {}
         for path in self.paths:
             if not path.is_file():
@@ -78,6 +80,10 @@ class Predictor:
                                  "truncated, empty or not a .keras file); give a .keras file that train_i3d.py "
                                  "saved, or train again") from error
             stream = model_stream(model)
+            try:
+                self.infos[stream] = modelinfo.read_model_info(path)
+            except FileNotFoundError:  # trained before models recorded a description: nothing to check
+                self.infos[stream] = {}
             if stream in self.models:
                 raise ValueError(f"Two {stream} models given ({path}); give at most one per stream")
             self.models[stream] = model
@@ -93,6 +99,24 @@ class Predictor:
     @property
     def streams(self) -> tuple[str, ...]:
         return tuple(self.models)
+
+    def flow_method(self, requested: str | None = None) -> str:
+        """The flow to compute for this model: the one it was trained on (its modelinfo record).
+
+        Args:
+            requested: a --flow-method the user gave; None takes the recorded one (tvl1-fast, the seed's,
+                for a model without a record).
+
+        Raises:
+            ValueError: `requested` differs from the recorded method (the model would see flow it never saw).
+        """
+        if "flow" not in self.models:
+            return requested or "tvl1-fast"  # no flow stream: nothing computes flow
+        recorded = self.infos["flow"].get("flow_method")
+        if requested is None:
+            return recorded or "tvl1-fast"
+        modelinfo.check_flow_method(self.infos["flow"], requested, self.paths[self.streams.index("flow")])
+        return requested
 
     def __call__(self, inputs: dict) -> np.ndarray:
         """Class probabilities (batch, num_classes), fused over streams.
@@ -323,8 +347,9 @@ def main(argv=None):
                         help="trained .keras model(s), one per stream; default the newest entire-best of each")
     parser.add_argument("--split", default="val", help="split folder to evaluate (train, val, test)")
     parser.add_argument("--video", type=Path, help="predict this one video instead of evaluating a split")
-    parser.add_argument("--flow-method", choices=opticalflow.METHODS, default="tvl1-fast",
-                        help="flow method for --video; use the one the model was trained with")
+    parser.add_argument("--flow-method", choices=opticalflow.METHODS,
+                        help="flow method for --video (default: the one the model was trained with, from its "
+                             ".keras.json record; another one is refused)")
     parser.add_argument("--kinetics", type=Path, metavar="VIDEO",
                         help="print the top-5 Kinetics-400 classes of VIDEO with DeepMind's RGB I3D")
     parser.add_argument("--label-map", type=Path,
@@ -359,7 +384,7 @@ def _run(args) -> None:
     print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)}")
     classes = VideoClasses(video_set.class_file)
     if args.video:
-        result = predict_video(args.video, predictor, video_set, classes, args.flow_method)
+        result = predict_video(args.video, predictor, video_set, classes, predictor.flow_method(args.flow_method))
         for label, description, prob in result["top"]:
             print(f"{prob:7.1%}  {label:<20} {description}")
         print("  " + ", ".join(f"{k[:-2]} {v * 1000:.0f} ms" for k, v in result["timing"].items()))

@@ -120,6 +120,26 @@ def test_replayed_file_is_recorded_whole_without_seconds(blob_model, capsys):
     assert record["frames"] == len(blob_model.labels) * CLIP_FRAMES  # the whole file, not the set's duration_s
 
 
+def test_the_flow_the_model_was_trained_on_is_used_and_another_refused(blob_model, tmp_path, capsys):
+    import modelinfo
+    import predict
+
+    model = tmp_path / blob_model.model.name
+    shutil.copy(blob_model.model, model)
+    modelinfo.write_model_info(model, {"stream": "flow", "flow_method": "farneback", "num_frames": 8,
+                                       "min_dim_px": 64, "crop_px": 64, "classes": [f"dir{k}" for k in range(4)]})
+    predictor = predict.Predictor([model])
+    assert predictor.flow_method() == "farneback" and predictor.flow_method("farneback") == "farneback"
+    with pytest.raises(ValueError, match="trained on farneback flow, not dis: use --flow-method farneback"):
+        predictor.flow_method("dis")
+    args = demo_args(blob_model, "--headless", "--no-pace", "--once", "--source", str(blob_model.held_out))
+    args[args.index("--model") + 1] = str(model)
+    assert livedemo.main(args + ["--flow-method", "tvl1-fast"]) == 2
+    err = capsys.readouterr().err
+    assert "trained on farneback flow, not tvl1-fast" in err and "Traceback" not in err
+    assert predict.Predictor([blob_model.model]).flow_method() == "tvl1-fast"  # no record: the seed's method
+
+
 def test_continuous_emits_a_prediction_per_hop_and_threshold_hides_unsure_ones(blob_model, capsys):
     frames_total = len(blob_model.labels) * CLIP_FRAMES
     rc = livedemo.main(demo_args(blob_model, "--headless", "--no-pace", "--continuous", "--threshold", "1.01",
