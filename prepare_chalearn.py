@@ -272,6 +272,20 @@ def _place(target: Path, write: Callable[[Path], None], matches: Callable[[Path]
     return "sorted"
 
 
+def _place_counted(split: str, name, target: Path, write, matches, overwrite: bool, counts: dict,
+                   conflicts: list, failed: list) -> None:
+    """_place, with the outcome counted in counts[split] and a conflict or failure listed (named by `name`)."""
+    try:
+        result = _place(target, write, matches, overwrite)
+    except UnreadableVideo as error:
+        counts[split]["failed"] += 1
+        failed.append(f"{split} {name}: {error}")
+        return
+    counts[split][result] += 1
+    if result == "conflicts":
+        conflicts.append(f"{split} {name} -> {target}: {_what_is_at(target)}")
+
+
 def _what_is_at(target: Path) -> str:
     if target.parent.exists() and not target.parent.is_dir():
         return f"a file is at its folder {target.parent.name} (move it away)"
@@ -412,20 +426,9 @@ def sort_chalearn(
                         missing.append(f"{split} {rgb}")
                         continue
                     target = video_dir / split / label_folder(label) / Path(rgb).name
-                    try:
-                        result = _place(
-                            target,
-                            lambda tmp, rgb=rgb: source.write(rgb, tmp),
-                            lambda target, rgb=rgb: source.matches(rgb, target),
-                            overwrite,
-                        )
-                    except UnreadableVideo as error:
-                        counts[split]["failed"] += 1
-                        failed.append(f"{split} {rgb}: {error}")
-                        continue
-                    counts[split][result] += 1
-                    if result == "conflicts":
-                        conflicts.append(f"{split} {rgb} -> {target}: {_what_is_at(target)}")
+                    _place_counted(split, rgb, target, lambda tmp, rgb=rgb: source.write(rgb, tmp),
+                                   lambda target, rgb=rgb: source.matches(rgb, target), overwrite,
+                                   counts, conflicts, failed)
     finally:
         source.close()
 
@@ -527,20 +530,8 @@ def make_subset(
     conflicts, failed = [], []
     for split, video in tqdm(jobs, desc=f"subset {subset_dir.name}", unit="video"):
         target = subset_dir / split / video.parent.name / video.name
-        try:
-            result = _place(
-                target,
-                lambda tmp, video=video: _link_or_copy(video, tmp),
-                lambda target, video=video: _same_content(video, target),
-                overwrite,
-            )
-        except UnreadableVideo as error:
-            counts[split]["failed"] += 1
-            failed.append(f"{split} {video}: {error}")
-            continue
-        counts[split][result] += 1
-        if result == "conflicts":
-            conflicts.append(f"{split} {video} -> {target}: {_what_is_at(target)}")
+        _place_counted(split, video, target, lambda tmp, video=video: _link_or_copy(video, tmp),
+                       lambda target, video=video: _same_content(video, target), overwrite, counts, conflicts, failed)
     write_class_csv(subset_dir / "class.csv", labels, descriptions)
     conflict_file, failed_file = subset_dir / "conflicts.txt", subset_dir / "failed.txt"
     for path, lines in ((conflict_file, conflicts), (failed_file, failed)):
