@@ -95,9 +95,7 @@ def run(video_set=VIDEO_SET, stream=STREAM) -> dict:
 
     seconds = {}
     start = time.perf_counter()
-    if video_set.name == "demo" and not video_set.class_file.exists():
-        prepare_demo.generate_demo_set(video_set.video_dir.parent, num_classes=video_set.num_classes,
-                                       workers=WORKERS)
+    prepare_demo.ensure_demo_set(video_set, WORKERS)
     seconds["demo data"] = time.perf_counter() - start
 
     start = time.perf_counter()

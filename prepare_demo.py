@@ -643,6 +643,12 @@ def generate_demo_set(out_dir: Path, num_classes: int = 10, per_class: int = 16,
     return video_dir
 
 
+def ensure_demo_set(video_set, workers: int = 2) -> None:
+    """Generates the built-in demo set when `video_set` is it and its class.csv (written last) is absent."""
+    if video_set.name == "demo" and video_set.folder is None and not video_set.class_file.exists():
+        generate_demo_set(video_set.video_dir.parent, num_classes=video_set.num_classes, workers=workers)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[1],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
