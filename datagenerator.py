@@ -70,7 +70,64 @@ def load_clip(folder, stream: str, num_frames: int) -> np.ndarray:
     return clip
 
 
-class FramesGenerator(keras.utils.PyDataset):
+class SampleBatches(keras.utils.PyDataset):
+    """The one batching of the generators: samples [(path, label index)], one-hot labels, and an order that is
+    a function of (seed, epoch), so that a resumed run sees the batches it would have seen.
+
+    A subclass says how one sample becomes an array (`sample`); `rng` is None unless it augments.
+
+    Args:
+        samples: [(path, label index)], sorted by path.
+        classes: the VideoClasses of the set.
+        batch_size: samples per batch.
+        shuffle: a new order at every epoch.
+        seed: for the order (and a subclass' augmentation).
+        **pydataset: workers, use_multiprocessing, max_queue_size of keras.utils.PyDataset.
+    """
+
+    augment = False
+
+    def __init__(self, samples: list[tuple[Path, int]], classes: VideoClasses, batch_size: int, shuffle: bool,
+                 seed: int = 0, **pydataset):
+        super().__init__(**pydataset)
+        self.samples = samples
+        self.classes = classes
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.order = np.arange(len(self.samples))
+        self.set_epoch(0)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Label index of every sample, in sample order (not shuffled)."""
+        return np.array([label for _, label in self.samples])
+
+    def __len__(self):
+        return math.ceil(len(self.samples) / self.batch_size)
+
+    def sample(self, sample_index: int, rng: np.random.Generator | None) -> np.ndarray:
+        raise NotImplementedError
+
+    def __getitem__(self, index):
+        batch = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        # One generator per (epoch, batch): workers fetch batches in any order, augmentation stays reproducible.
+        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.augment else None
+        x = np.stack([self.sample(i, rng) for i in batch]).astype(np.float32)
+        y = keras.utils.to_categorical([self.samples[i][1] for i in batch], len(self.classes))
+        return x, y
+
+    def on_epoch_end(self):
+        self.set_epoch(self.epoch + 1)
+
+    def set_epoch(self, epoch: int):
+        """Order (and augmentation) of epoch `epoch` (0-based)."""
+        self.epoch = epoch
+        if self.shuffle:
+            self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.samples))
+
+
+class FramesGenerator(SampleBatches):
     """Batches of (clips, one-hot labels) from frame or flow folders.
 
     Training (augment=True): random crop and a temporal jitter of up to ±max_shift frames; no horizontal
@@ -92,33 +149,19 @@ class FramesGenerator(keras.utils.PyDataset):
     def __init__(self, data_dir, classes: VideoClasses, stream="flow", num_frames=40, crop_px=224, batch_size=4,
                  shuffle=True, augment=False, max_shift=2, seed=0, workers=1, use_multiprocessing=False,
                  max_queue_size=10, listed: set[str] | None = None):
-        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
         if stream not in ("flow", "rgb"):
             raise ValueError(f"stream={stream!r}; choose 'flow' or 'rgb'")
-        self.samples = list_samples(data_dir, classes, listed)
-        self.classes = classes
         self.stream = stream
         self.num_frames = num_frames
         self.crop_px = crop_px
-        self.batch_size = batch_size
-        self.shuffle = shuffle
         self.augment = augment
         self.max_shift = max_shift
-        self.seed = seed
-        self.order = np.arange(len(self.samples))
-        self.set_epoch(0)
+        super().__init__(list_samples(data_dir, classes, listed), classes, batch_size, shuffle, seed,
+                         workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
 
     @property
     def channels(self) -> int:
         return 2 if self.stream == "flow" else 3
-
-    @property
-    def labels(self) -> np.ndarray:
-        """Label index of every sample, in sample order (not shuffled)."""
-        return np.array([label for _, label in self.samples])
-
-    def __len__(self):
-        return math.ceil(len(self.samples) / self.batch_size)
 
     def clip(self, sample_index: int, rng: np.random.Generator | None = None) -> np.ndarray:
         """One prepared clip: (num_frames, crop_px, crop_px, channels) float32."""
@@ -130,25 +173,10 @@ class FramesGenerator(keras.utils.PyDataset):
         clip = frame.images_crop(clip, self.crop_px, self.crop_px, offset=offset)
         return temporal_jitter(clip, int(rng.integers(-self.max_shift, self.max_shift + 1)))
 
-    def __getitem__(self, index):
-        batch = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        # One generator per (epoch, batch): workers fetch batches in any order, augmentation stays reproducible.
-        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.augment else None
-        x = np.stack([self.clip(i, rng) for i in batch]).astype(np.float32)
-        y = keras.utils.to_categorical([self.samples[i][1] for i in batch], len(self.classes))
-        return x, y
-
-    def on_epoch_end(self):
-        self.set_epoch(self.epoch + 1)
-
-    def set_epoch(self, epoch: int):
-        """Order and augmentation of epoch `epoch` (0-based): a resumed run sees the data it would have seen."""
-        self.epoch = epoch
-        if self.shuffle:
-            self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.samples))
+    sample = clip
 
 
-class FeaturesGenerator(keras.utils.PyDataset):
+class FeaturesGenerator(SampleBatches):
     """Batches of (features, one-hot labels) from <features>/<label>/<video>.npy files of shape (n, feature_len).
 
     Used by the MobileNet + LSTM path (feature.py writes the files).
@@ -156,32 +184,19 @@ class FeaturesGenerator(keras.utils.PyDataset):
 
     def __init__(self, data_dir, classes: VideoClasses, num_frames: int, feature_len: int, batch_size=16,
                  shuffle=True, seed=0, workers=1, use_multiprocessing=False):
-        super().__init__(workers=workers, use_multiprocessing=use_multiprocessing)
         data_dir = Path(data_dir)
         files = sorted(p for p in data_dir.glob("*/*.npy") if not p.name.startswith("."))
         if not files:
             raise FileNotFoundError(
                 f"No <label>/<video>.npy feature files under {data_dir.resolve()}; run `python feature.py` first"
             )
-        self.samples = [(path, classes.index(path.parent.name)) for path in files]
-        self.classes = classes
         self.num_frames = num_frames
         self.feature_len = feature_len
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.rng = np.random.default_rng(seed)
-        self.order = np.arange(len(self.samples))
-        if shuffle:
-            self.rng.shuffle(self.order)
+        super().__init__([(path, classes.index(path.parent.name)) for path in files], classes, batch_size, shuffle,
+                         seed, workers=workers, use_multiprocessing=use_multiprocessing)
 
-    @property
-    def labels(self) -> np.ndarray:
-        return np.array([label for _, label in self.samples])
-
-    def __len__(self):
-        return math.ceil(len(self.samples) / self.batch_size)
-
-    def features(self, sample_index: int) -> np.ndarray:
+    def features(self, sample_index: int, rng=None) -> np.ndarray:
+        """One clip's features: (num_frames, feature_len)."""
         path = self.samples[sample_index][0]
         features = np.load(path)
         if features.shape != (self.num_frames, self.feature_len):
@@ -191,15 +206,7 @@ class FeaturesGenerator(keras.utils.PyDataset):
             )
         return features
 
-    def __getitem__(self, index):
-        batch = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        x = np.stack([self.features(i) for i in batch]).astype(np.float32)
-        y = keras.utils.to_categorical([self.samples[i][1] for i in batch], len(self.classes))
-        return x, y
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.rng.shuffle(self.order)
+    sample = features
 
 
 def measure_throughput(generator: keras.utils.PyDataset, num_batches: int | None = None) -> float:

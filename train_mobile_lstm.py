@@ -12,7 +12,6 @@ The features must exist: `python pipeline_mobile_lstm.py` computes them, or `pyt
 """
 import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,7 +24,7 @@ import model_lstm
 import model_mobile
 import modelinfo
 import predict
-from datagenerator import FeaturesGenerator, VideoClasses
+from datagenerator import FeaturesGenerator, SampleBatches, VideoClasses
 from safeio import write_json_atomic
 from training import AtomicCheckpoint, plot_curves
 from videoset import VideoSet, add_set_arguments, set_from_args
@@ -70,7 +69,7 @@ def checkpoint_path(prefix: Path, which: str) -> Path:
     return prefix.with_name(f"{prefix.name}-{which}.keras")
 
 
-class ConcatFeaturesGenerator(keras.utils.PyDataset):
+class ConcatFeaturesGenerator(SampleBatches):
     """Batches of (features, one-hot labels) with each frame's vectors of several streams concatenated.
 
     Args:
@@ -84,7 +83,6 @@ class ConcatFeaturesGenerator(keras.utils.PyDataset):
     """
 
     def __init__(self, generators: list, batch_size: int = 16, shuffle: bool = True, seed: int = 0):
-        super().__init__()
         names = [[p.relative_to(p.parents[1]) for p, _ in g.samples] for g in generators]
         for generator, other in zip(generators[1:], names[1:]):
             if other != names[0]:
@@ -92,29 +90,10 @@ class ConcatFeaturesGenerator(keras.utils.PyDataset):
                 raise ValueError(f"The feature folders hold different videos (e.g. {[str(m) for m in missing]}); "
                                  "compute the features of every stream for every video (`python feature.py`)")
         self.generators = generators
-        self.samples = generators[0].samples
-        self.classes = generators[0].classes
-        self.batch_size = batch_size
-        self.shuffle = shuffle
-        self.rng = np.random.default_rng(seed)
-        self.order = self.rng.permutation(len(self.samples)) if shuffle else np.arange(len(self.samples))
+        super().__init__(generators[0].samples, generators[0].classes, batch_size, shuffle, seed)
 
-    @property
-    def labels(self) -> np.ndarray:
-        return np.array([label for _, label in self.samples])
-
-    def __len__(self):
-        return math.ceil(len(self.samples) / self.batch_size)
-
-    def __getitem__(self, index):
-        batch = self.order[index * self.batch_size:(index + 1) * self.batch_size]
-        x = np.stack([np.concatenate([g.features(i) for g in self.generators], axis=-1) for i in batch])
-        y = keras.utils.to_categorical([self.samples[i][1] for i in batch], len(self.classes))
-        return x.astype(np.float32), y
-
-    def on_epoch_end(self):
-        if self.shuffle:
-            self.order = self.rng.permutation(len(self.samples))
+    def sample(self, sample_index: int, rng=None) -> np.ndarray:
+        return np.concatenate([g.features(sample_index) for g in self.generators], axis=-1)
 
 
 def features_generator(video_set: VideoSet, config: LstmConfig, split: str, classes: VideoClasses,
