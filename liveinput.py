@@ -133,9 +133,10 @@ class ClipRecorder(_InputWorker):
             raise ValueError(f"num_in={num_in}, num_frames={num_frames}; both must be >= 1")
         self.num_in, self.num_frames = num_in, num_frames
         self.indices = frame.frame_indices(num_in, num_frames)
-        self._uses = collections.defaultdict(list)  # captured index -> positions in the clip (repeats upsample)
+        # captured frame index -> its positions in the clip (an index repeats when a short clip is upsampled)
+        self._positions = collections.defaultdict(list)
         for position, index in enumerate(self.indices):
-            self._uses[int(index)].append(position)
+            self._positions[int(index)].append(position)
         self._clip = {}
         self.frames: list[np.ndarray] | None = [] if keep_frames else None
         self.num_recorded = 0
@@ -157,7 +158,7 @@ class ClipRecorder(_InputWorker):
         now = time.perf_counter()
         if self.t_start is None:
             self.t_start = now
-        for position in self._uses.get(self.num_recorded, ()):
+        for position in self._positions.get(self.num_recorded, ()):
             self._queue.put((position, image))
         if self.frames is not None:
             self.frames.append(image)

@@ -82,14 +82,15 @@ class VideoSet:
             )
 
     @property
-    def nnn(self) -> str:
+    def classes_folder(self) -> str:
+        """The <NNN> folder of the contract: the number of classes in 3 digits ("010")."""
         return f"{self.num_classes:03d}"
 
     @property
     def video_dir(self) -> Path:
         if self.folder is not None:
             return self.folder
-        return self.root / "data-set" / self.name / self.nnn
+        return self.root / "data-set" / self.name / self.classes_folder
 
     @property
     def class_file(self) -> Path:
@@ -97,7 +98,7 @@ class VideoSet:
 
     @property
     def temp_dir(self) -> Path:
-        return self.root / "data-temp" / self.name / f"{self.nnn}-{self.num_frames}"
+        return self.root / "data-temp" / self.name / f"{self.classes_folder}-{self.num_frames}"
 
     @property
     def image_dir(self) -> Path:
@@ -118,7 +119,7 @@ class VideoSet:
     @property
     def tag(self) -> str:
         """The <name><NNN> part of checkpoint and log names, e.g. "demo010"."""
-        return f"{self.name}{self.nnn}"
+        return f"{self.name}{self.classes_folder}"
 
 
 # The built-in demo set (prepare_demo.py). Small input so that `make demo` trains on a laptop CPU:
