@@ -1,6 +1,7 @@
 """Live-demo latency: the seed's order (record, then flow, then predict) against flow computed while recording.
 
     python bench_livedemo.py --repeats 5
+    python bench_livedemo.py --sets chalearn020 demo --loads 0 1 2 --repeats 3   # the README's table
 
 Replays one clip as a paced 25 fps camera (videocapture.FileSource) and, per repetition, records it twice:
   (a) seed order: keep the frames; after the recording sample them (frame.frame_indices), resize,
@@ -20,7 +21,6 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import cv2
@@ -29,6 +29,7 @@ import numpy as np
 import frame
 import livedemo
 import liveinput
+import loadgen
 import opticalflow
 import videocapture
 from videoset import CHALEARN_020, DEMO_SET
@@ -43,17 +44,11 @@ REPEATS = 5
 
 
 def render_clip(path: Path, width: int, height: int, fps: float) -> Path:
-    """A demo-set video (a cartoon signer) at width x height written as MJPG .avi; replayed looping."""
+    """A demo-set video (a cartoon signer) at width x height, written as MJPG .avi; replayed looping."""
     import prepare_demo
 
     frames = prepare_demo.render_video(prepare_demo.LABELS[0], 7, rng_seed=1, width=width, height=height, fps=fps)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
-    try:
-        for image in frames:
-            writer.write(image)
-    finally:
-        writer.release()
-    return path
+    return frame.write_video(path, frames, fps)
 
 
 def build_predictor(video_set, stream: str, model_paths, tmp_dir: Path):
@@ -127,65 +122,104 @@ def record_ours(source, predictor, video_set, num_in: int, flow_method: str) -> 
             "flow_per_frame_s": recorder.seconds_busy / recorder.num_done}
 
 
+def forward_s(predictor, repeats: int = 5) -> float:
+    """Median seconds of one bare network call (batch 1, zeros) with the predictor's streams: the floor of
+    any post-recording latency."""
+    shapes = {"flow": 2, "rgb": 3}
+    inputs = {s: np.zeros((1, predictor.num_frames, predictor.height, predictor.width, shapes[s]), np.float32)
+              for s in predictor.streams}
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        predictor(inputs)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench(clip: Path, fps: float, predictor, video_set, seconds: float, flow_method: str, repeats: int) -> dict:
+    """Both orders `repeats` times on `clip`; the median of every figure per order, and the bare forward."""
+    num_in = liveinput.clip_length(seconds, fps)
+    runs = {"seed": [], "ours": []}
+    for repeat in range(repeats):
+        for order, record in (("seed", record_seed_order), ("ours", record_ours)):
+            with videocapture.FileSource(clip, pace=True, on_end="loop") as source:
+                result = record(source, predictor, video_set, num_in, flow_method)
+                result["dropped"] = source.num_dropped
+            runs[order].append(result)
+            extra = (f", flow backlog at end {result['backlog']}, {result['flow_per_frame_s'] * 1000:.0f} ms/flow"
+                     if order == "ours" else "")
+            print(f"  {repeat + 1}/{repeats} {order:4s}: latency {result['latency_s']:.3f} s "
+                  f"(flow {result['flow_s']:.3f} + model {result['model_s']:.3f}); capture "
+                  f"{result['capture_fps']:.1f} fps, {result['dropped']} dropped{extra}", flush=True)
+    medians = {order: {key: statistics.median(r[key] for r in results) for key in results[0]}
+               for order, results in runs.items()}
+    medians["forward_s"] = forward_s(predictor)
+    return medians
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--set", choices=sorted(SETS), default="chalearn020",
-                        help="input size: chalearn020 = 40x224x224 from 240 px (seed), demo = 16x128x128 from 128 px")
+    parser.add_argument("--sets", nargs="+", choices=sorted(SETS), default=["chalearn020"],
+                        help="input sizes: chalearn020 = 40x224x224 from 240 px (seed), demo = 16x128x128 from "
+                             "128 px (default: chalearn020)")
     parser.add_argument("--source", type=Path, help="clip to replay (default: a rendered demo clip at --size)")
     parser.add_argument("--size", choices=sorted(SIZES), default="640x480", help="size of the rendered clip")
-    parser.add_argument("--model", type=Path, nargs="+", help="trained .keras model(s) (default: untrained I3D)")
+    parser.add_argument("--model", type=Path, nargs="+",
+                        help="trained .keras model(s) (default: an untrained I3D per --sets; with --model, one set)")
     parser.add_argument("--stream", choices=("flow", "rgb"), default="flow", help="stream of the untrained I3D")
     parser.add_argument("--seconds", type=float, default=SECONDS, help=f"recording length (default {SECONDS})")
     parser.add_argument("--flow-method", choices=opticalflow.METHODS, default="tvl1-fast", help="optical flow")
     parser.add_argument("--repeats", type=int, default=REPEATS, help=f"recordings per order (default {REPEATS})")
+    parser.add_argument("--loads", type=int, nargs="+", default=[0], metavar="N",
+                        help="measure once per number of CPU-bound competing processes (loadgen.py), e.g. "
+                             "--loads 0 1 2 (default 0)")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
-    video_set = SETS[args.set]
+    if min(args.loads) < 0:
+        parser.error("--loads must be >= 0")
+    if args.model and len(args.sets) > 1:
+        parser.error("--model fixes the input size: give one of --sets")
 
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         clip = args.source or render_clip(tmp / "clip.avi", *SIZES[args.size], FPS)
-        predictor = build_predictor(video_set, args.stream, args.model, tmp)
         with videocapture.FileSource(clip, pace=True, on_end="loop", fps=None if args.source else FPS) as probe:
             height, width = probe.read().shape[:2]
             fps = probe.fps
-        num_in = liveinput.clip_length(args.seconds, fps)
-        resized = frame.image_resize_aspectratio(np.zeros((height, width, 1), np.uint8), video_set.min_dim_px).shape
-        print(f"Clip {clip} {width}x{height} at {fps:g} fps; record {num_in} frames ({args.seconds:g} s); "
-              f"{predictor.num_frames} sampled frames resized to {resized[1]}x{resized[0]}, {args.flow_method} flow, "
-              f"crop {predictor.height}; model {'+'.join(predictor.streams)} "
-              f"{'(untrained I3D)' if not args.model else ''}; cv2 threads {cv2.getNumThreads()}, "
-              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (other work slows both orders)")
-        runs = {"seed": [], "ours": []}
-        for repeat in range(args.repeats):
-            for order, record in (("seed", record_seed_order), ("ours", record_ours)):
-                with videocapture.FileSource(clip, pace=True, on_end="loop") as source:
-                    result = record(source, predictor, video_set, num_in, args.flow_method)
-                    result["dropped"] = source.num_dropped
-                runs[order].append(result)
-                extra = (f", flow backlog at end {result['backlog']}, {result['flow_per_frame_s'] * 1000:.0f} ms/flow"
-                         if order == "ours" else "")
-                print(f"  {repeat + 1}/{args.repeats} {order:4s}: latency {result['latency_s']:.3f} s "
-                      f"(flow {result['flow_s']:.3f} + model {result['model_s']:.3f}); capture "
-                      f"{result['capture_fps']:.1f} fps, {result['dropped']} dropped{extra}", flush=True)
+        for name in args.sets:
+            video_set = SETS[name]
+            predictor = build_predictor(video_set, args.stream, args.model, tmp)
+            resized = frame.image_resize_aspectratio(np.zeros((height, width, 1), np.uint8), video_set.min_dim_px).shape
+            for load in args.loads:
+                with loadgen.cpu_load(load):
+                    time.sleep(1.0 if load else 0.0)  # let the competitors get going
+                    machine = loadgen.machine_line()
+                    print(f"\n=== {name}, load {load} (competing processes): {machine} ===\nClip {clip} "
+                          f"{width}x{height} at {fps:g} fps; record {args.seconds:g} s; {predictor.num_frames} "
+                          f"sampled frames resized to {resized[1]}x{resized[0]}, {args.flow_method} flow, crop "
+                          f"{predictor.height}; model {'+'.join(predictor.streams)} "
+                          f"{'(untrained I3D)' if not args.model else ''}; cv2 threads {cv2.getNumThreads()}, "
+                          f"{os.cpu_count()} CPUs", flush=True)
+                    result = bench(clip, fps, predictor, video_set, args.seconds, args.flow_method, args.repeats)
+                rows.append((name, load, machine, result))
 
-    def median(order, key):
-        return statistics.median(r[key] for r in runs[order])
-
-    seed_s, ours_s = median("seed", "latency_s"), median("ours", "latency_s")
-    print(f"\nmedian post-recording latency over {args.repeats} recordings: seed order {seed_s:.3f} s "
-          f"(flow {median('seed', 'flow_s'):.3f} + model {median('seed', 'model_s'):.3f}), "
-          f"ours {ours_s:.3f} s (flow wait {median('ours', 'flow_s'):.3f} + model {median('ours', 'model_s'):.3f}); "
-          f"ratio {seed_s / ours_s:.1f}x")
-    print(f"capture while flow runs (ours): {median('ours', 'capture_fps'):.1f} fps of {fps:g}, "
-          f"median {median('ours', 'dropped'):.0f} frames dropped, {median('ours', 'flow_per_frame_s') * 1000:.0f} "
-          f"ms per flow, backlog at end {median('ours', 'backlog'):.0f} of {predictor.num_frames} sampled frames; "
-          f"load average now {os.getloadavg()[0]:.1f}")
-    if median("ours", "backlog") > 0:
-        print("flow fell behind the capture: the demo keeps capturing and previewing at full rate and computes flow "
-              "only on the sampled frames, so the wait after recording is the backlog times the time per flow")
+    print(f"\nMedians over {args.repeats} recordings per order; latency = last recorded frame -> probabilities; "
+          "forward = a bare network call (batch 1) in the same run")
+    print(f"{'set':12s} {'load':>4s} {'seed s':>8s} {'ours s':>8s} {'forward s':>9s} {'ours/fwd':>8s} "
+          f"{'seed/ours':>9s} {'backlog':>7s} {'ms/flow':>7s} {'fps':>5s} {'dropped':>7s}  machine at the start")
+    for name, load, machine, r in rows:
+        seed, ours = r["seed"], r["ours"]
+        print(f"{name:12s} {load:4d} {seed['latency_s']:8.3f} {ours['latency_s']:8.3f} {r['forward_s']:9.3f} "
+              f"{ours['latency_s'] / r['forward_s']:8.2f} {seed['latency_s'] / ours['latency_s']:9.1f} "
+              f"{ours['backlog']:7.0f} {ours['flow_per_frame_s'] * 1000:7.0f} {ours['capture_fps']:5.1f} "
+              f"{ours['dropped']:7.0f}  {machine}")
+    if any(r["ours"]["backlog"] > 0 for *_, r in rows):
+        print("Where the backlog is > 0, flow fell behind the capture: the demo keeps capturing and previewing at "
+              "full rate and computes flow only on the sampled frames, so the wait after recording is the backlog "
+              "times the time per flow")
     return 0
 
 
