@@ -4,8 +4,10 @@
     python pipeline_i3d.py --set data-set/mine/005 [--size small|seed] [--fresh]   # any set folder
 
 `make demo` runs this on the built-in demo set. A set folder needs only <set>/train/<label>/<video>; its
-description (videoset.json, class.csv, a held-out val split) is written on the first run (videoset.py). Every step skips what is already done, so an interrupted
-pipeline continues where it stopped when run again.
+description (videoset.json, class.csv, a held-out val split) is written on the first run (videoset.py).
+Phase 2's epochs follow the training set's size (train_i3d.auto_epochs_entire: about as many steps as the
+demo recipe). Every step skips what is already done, so an interrupted pipeline continues where it stopped
+when run again.
 """
 import argparse
 import sys
@@ -22,7 +24,7 @@ STREAMS = ("flow",)           # the seed trained on optical flow; ("flow", "rgb"
 FLOW_METHOD = "tvl1-fast"     # the TV-L1 flow that I3D's flow stream was designed for (opticalflow.py)
 WEIGHTS = "rgb_kinetics400"   # Kinetics-400 RGB I3D; the flow stream starts from it by cross-modality init
 EPOCHS_ABOVE = 1              # phase 1: new top only (the seed: 3); frozen flow features carry little here
-EPOCHS_ENTIRE = 22            # phase 2: everything, Adam 3e-4 with cosine decay; raise it for ChaLearn
+EPOCHS_ENTIRE = None          # phase 2: everything, Adam 3e-4, cosine decay; None: from the set's size (demo: 22)
 BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on CPU
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
 ENGINE, ADDRESS = "local", None  # frames/flow on this machine; "ray", "auto" runs them on a Ray cluster (README "Scale-out")
@@ -65,10 +67,11 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
     model_paths = []
     start = time.perf_counter()
     for stream in streams:
-        config = train_i3d.TrainConfig(stream=stream, weights=WEIGHTS, epochs_above=epochs_above,
-                                       epochs_entire=epochs_entire, batch_size=BATCH_SIZE, workers=WORKERS)
+        config = train_i3d.with_epochs(video_set, train_i3d.TrainConfig(
+            stream=stream, weights=WEIGHTS, epochs_above=epochs_above, epochs_entire=epochs_entire,
+            batch_size=BATCH_SIZE, workers=WORKERS))
         done = None if fresh else train_i3d.newest_run(video_set, stream, finished=True)
-        if done and (done[1].epochs_above, done[1].epochs_entire) == (epochs_above, epochs_entire):
+        if done and (done[1].epochs_above, done[1].epochs_entire) == (config.epochs_above, config.epochs_entire):
             path = train_i3d.checkpoint_path(train_i3d.run_prefix(video_set, done[0], stream), "entire", "best")
             print(f"Training: {stream} model of run {done[0]} already finished, reusing {path.resolve()} "
                   "(--fresh trains anew)")
@@ -112,7 +115,7 @@ def main(argv=None):
     parser.add_argument("--fresh", action="store_true",
                         help="train anew instead of resuming an unfinished run or reusing a finished one")
     parser.add_argument("--epochs", type=int, nargs=2, metavar=("ABOVE", "ENTIRE"),
-                        default=(EPOCHS_ABOVE, EPOCHS_ENTIRE), help="epochs of phase 1 (new top) and phase 2 (all)")
+                        default=(EPOCHS_ABOVE, EPOCHS_ENTIRE), help="epochs of phase 1 (new top) and phase 2 (all); phase 2 None: from the training set's size")
     args = parser.parse_args(argv)
     try:
         video_set = VIDEO_SET if args.set is None and not any(

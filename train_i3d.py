@@ -11,11 +11,14 @@ An interrupted run (even by kill -9) resumes after its last finished epoch: run 
 """
 import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
+import contextlib
+import io
 import json
+import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import keras
@@ -25,7 +28,7 @@ import model_i3d
 import modelinfo
 from safeio import clean_leftovers, write_json_atomic
 from training import AtomicCheckpoint, plot_curves, precision_policy, restore_rng_state
-from datagenerator import FramesGenerator, VideoClasses
+from datagenerator import FramesGenerator, VideoClasses, list_samples
 from videoset import VideoSet, add_set_arguments, set_from_args, split_clips
 
 # The seed's words, kept in checkpoint names users have: "above" = head-only fine-tuning (the new top above
@@ -42,7 +45,7 @@ class TrainConfig:
     # The recipe of the README's 98.3 % demo result, also pipeline_i3d.py's EPOCHS_* (a test keeps them equal);
     # the seed trained the new top alone for 3 epochs, frozen flow features carry little here.
     epochs_above: int = 1
-    epochs_entire: int = 22
+    epochs_entire: int | None = None  # None: from the training set's size (auto_epochs_entire)
     learning_rate_above: float = 1e-3  # the seed's Adam 1e-3 for the new top
     # The seed fine-tuned with a constant 1e-4; on the demo set 3e-4 with a cosine decay to 0 over the phase
     # learned ~2x faster and ended stable (val accuracy swung by +-10 % between epochs at a constant 3e-4).
@@ -58,6 +61,35 @@ class TrainConfig:
     best: dict = field(default_factory=dict)  # phase -> best val_accuracy so far
     resume: dict = field(default_factory=dict)  # the last committed epoch: {"phase", "epochs", "file", "rng"}
     history: list = field(default_factory=list)  # the log row of every committed epoch (the CSV is made from it)
+
+
+# The small-set rule. The demo recipe (160 clips, batch 4: 40 steps x 22 epochs = 880 Adam steps) reached
+# 98.3 %; a set of 5-10 takes per sign has fewer steps per epoch, so it gets more epochs for about the same
+# number of steps: at least the demo's 22 epochs, at most MAX_AUTO_EPOCHS (a 3-sign x 4-take set would
+# otherwise run 290 epochs of 3 steps). Learning-rate schedule (cosine over the phase) and augmentation
+# (random crop, +-2 frames jitter) are the same at every size: the schedule scales with the epochs chosen.
+AUTO_STEPS = 880
+MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS = 22, 100
+
+
+def auto_epochs_entire(num_train_clips: int, batch_size: int) -> int:
+    """Phase-2 epochs for a training set of num_train_clips: ~AUTO_STEPS steps, within the bounds above."""
+    steps = max(1, math.ceil(num_train_clips / batch_size))
+    return min(MAX_AUTO_EPOCHS, max(MIN_AUTO_EPOCHS, math.ceil(AUTO_STEPS / steps)))
+
+
+def with_epochs(video_set: VideoSet, config: TrainConfig) -> TrainConfig:
+    """`config` with epochs_entire chosen from the set's training clips when it is None (printed)."""
+    if config.epochs_entire is not None:
+        return config
+    data_dir = video_set.flow_dir if config.stream == "flow" else video_set.image_dir
+    with contextlib.redirect_stdout(io.StringIO()):  # the generator reports left-out folders itself, later
+        num_clips = len(list_samples(data_dir / "train", VideoClasses(video_set.class_file),
+                                     split_clips(video_set.video_dir, "train")))
+    epochs = auto_epochs_entire(num_clips, config.batch_size)
+    print(f"Phase 2: {epochs} epochs for {num_clips} training clips (about {AUTO_STEPS} steps of "
+          f"{config.batch_size} clips, {MIN_AUTO_EPOCHS}..{MAX_AUTO_EPOCHS} epochs; --epochs-entire sets it)")
+    return replace(config, epochs_entire=epochs)
 
 
 def run_prefix(video_set: VideoSet, stamp: str, stream: str) -> Path:
@@ -176,6 +208,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
         raise ValueError(f"stream={config.stream!r}; choose flow or rgb")
     data_dir = video_set.flow_dir if config.stream == "flow" else video_set.image_dir
     classes = VideoClasses(video_set.class_file)
+    config = with_epochs(video_set, config)
     resumed = None if fresh else newest_run(video_set, config.stream, finished=False)
     if resumed:
         stamp, saved = resumed
@@ -293,7 +326,10 @@ def main(argv=None):
     parser.add_argument("--weights", default=defaults.weights,
                         help=f"pretrained weights: one of {', '.join(model_i3d.WEIGHTS)}, a .h5 path, or 'none'")
     parser.add_argument("--epochs-above", type=int, default=defaults.epochs_above, help="phase 1 epochs (new top)")
-    parser.add_argument("--epochs-entire", type=int, default=defaults.epochs_entire, help="phase 2 epochs (all)")
+    parser.add_argument("--epochs-entire", type=int, default=defaults.epochs_entire,
+                        help=f"phase 2 epochs (all layers); default None: from the training set's size, about "
+                             f"{AUTO_STEPS} steps within {MIN_AUTO_EPOCHS}..{MAX_AUTO_EPOCHS} epochs (the demo "
+                             f"set's 160 clips: {MIN_AUTO_EPOCHS})")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="clips per batch")
     parser.add_argument("--workers", type=int, default=defaults.workers, help="data-generator worker processes")
     parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none",

@@ -110,6 +110,16 @@ def test_one_recipe_train_i3d_defaults_are_the_pipelines():
     assert (defaults.batch_size, defaults.weights) == (pipeline_i3d.BATCH_SIZE, pipeline_i3d.WEIGHTS)
 
 
+def test_small_sets_get_more_epochs_for_about_the_demo_recipes_steps(tmp_path, capsys):
+    auto = train_i3d.auto_epochs_entire
+    assert auto(160, 4) == 22  # the demo set: its 98.3 % recipe unchanged
+    assert auto(2000, 4) == 22 and auto(50, 4) == 68 and auto(12, 4) == 100  # bounded both ways
+    video_set = synthetic.write_set(synthetic.blob_set(tmp_path), per_class=(3, 1))  # 12 training clips
+    config = train_i3d.with_epochs(video_set, train_i3d.TrainConfig(batch_size=4))
+    assert config.epochs_entire == 100 and "100 epochs for 12 training clips" in capsys.readouterr().out
+    assert train_i3d.with_epochs(video_set, small_config(epochs_entire=3)).epochs_entire == 3  # given: kept
+
+
 def test_resume_names_the_settings_it_keeps():
     """A rerun resumes with the run's own recorded settings; these are the ones named in its one line.
     (Resuming itself, after kills at chosen moments: tests/test_train_faults.py.)"""
