@@ -27,7 +27,7 @@ import numpy as np
 from folderstep import (EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, check_settings, is_complete,
                         is_jpg_folder, prepare_output, remove_stale, run_step, threads_per_worker, visible)
 from engine import add_engine_arguments
-from safeio import atomic_dir, atomic_write, clean_leftovers, disk_full_hint
+from safeio import atomic_dir, atomic_write, clean_leftovers, disk_full_hint, tmp_sibling
 from videoset import VIDEO_EXTENSIONS, list_videos
 
 # A video that decodes to fewer frames than its header announces is truncated (copy cut short).
@@ -234,6 +234,35 @@ def write_video(path: Path, frames, fps: float) -> Path:
             raise OSError(f"Could not write {path} completely ({written} of {len(frames)} frames decode back; "
                           f"{free_mb:.0f} MB free on its disk): free space or choose another folder, then re-run")
     return path
+
+
+def write_numbered_video(folder: Path, prefix: str, frames, fps: float, suffix: str = ".avi") -> Path:
+    """Writes frames as folder/<prefix>NNNN<suffix>, NNNN one above the highest number there; returns the path.
+
+    Written by write_video under a temporary name (complete and verified, or not at all), then hard-linked to
+    the name: os.link fails when the name exists, so an existing video is never overwritten (not even by a
+    second run at the same time), and a killed run leaves no broken video under a numbered name. Numbers
+    count over every suffix (take_0003.avi and take_0003.mp4 never both).
+
+    Raises:
+        ValueError, OSError: as write_video (nothing is left under a numbered name).
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_sibling(folder / f"{prefix}{suffix}", "numbered")
+    try:
+        write_video(tmp, frames, fps)
+        numbers = [int(p.stem[len(prefix):]) for p in folder.glob(f"{prefix}*") if p.stem[len(prefix):].isdigit()]
+        number = max(numbers, default=-1) + 1
+        while True:
+            target = folder / f"{prefix}{number:04d}{suffix}"
+            try:
+                os.link(tmp, target)  # fails if target exists: never overwrite
+                return target
+            except FileExistsError:
+                number += 1
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _count_frames(video_path: Path) -> int:

@@ -15,6 +15,13 @@ line per prediction and records without SPACE (back to back, or --once). --conti
 over the stream and predicts about every 0.5 s; the smoothed top-1 is shown above --threshold.
 --save-clips DIR LABEL keeps each recording as DIR/train/LABEL/live_NNNN.avi, to collect and retrain
 your own signs. Models: the newest entire-best checkpoints of train_i3d.py for --set (or --model).
+
+    python livedemo.py --collect hello thanks yes no --takes 10 --out data-set/mine
+
+--collect records a vocabulary (collect.py, no model needed): for each sign the label, a countdown, one
+take of the set's duration, the take played back with its flow; SPACE keeps it, r redoes it, q stops. Takes
+go to OUT/<NNN>/train/<label>/take_NNNN.mp4 (NNN: the number of signs, or --set-number); run again, it
+records only the takes still missing. It ends by printing the `python pipeline_i3d.py --set` command.
 """
 import argparse
 import json
@@ -32,9 +39,8 @@ import numpy as np
 import frame
 import liveinput
 import opticalflow
-import safeio
 import videocapture
-from videoset import add_set_arguments, set_from_args
+from videoset import add_set_arguments, check_label, set_from_args
 
 # ---- how the demo behaves ----------------------------------------------
 COUNTDOWN_S = 3.0      # the seed's countdown before recording
@@ -116,6 +122,14 @@ def flow_mosaic(flows: np.ndarray, num_tiles: int = 4) -> np.ndarray:
     return np.concatenate(list(colours), axis=1)
 
 
+def flow_strip(flows: np.ndarray, display_width_px: int) -> np.ndarray:
+    """A recording's flow_mosaic (4 flows side by side) scaled to half the display's width, for its top-left corner."""
+    mosaic = flow_mosaic(flows)
+    width_px = display_width_px // 2
+    return cv2.resize(mosaic, (width_px, round(mosaic.shape[0] * width_px / mosaic.shape[1])),
+                      interpolation=cv2.INTER_NEAREST)
+
+
 def load_predictor(video_set, model_paths=None):
     """predict.Predictor for `model_paths` (default the newest entire-best per stream of the set), warmed up.
 
@@ -146,33 +160,16 @@ def result_lines(top, latency_s: float, not_sure: bool = False) -> list[str]:
 def save_clip(frames, fps: float, clip_dir: Path, label: str) -> Path:
     """Writes frames (list of (h, w, 3) uint8 BGR) to clip_dir/train/<label>/live_NNNN.avi (MJPG).
 
-    Written by frame.write_video under a temporary name (complete, verified to decode to every frame, or
-    not at all) and then linked to the next free number: an existing clip is never overwritten, and a full
-    disk or a killed run never leaves a broken clip under a real name.
+    Written by frame.write_numbered_video (complete, verified to decode to every frame, or not at all, then
+    linked to the next free number): an existing clip is never overwritten, and a full disk or a killed run
+    never leaves a broken clip under a real name.
 
     Raises:
         ValueError: a label that is not a plain folder name.
         OSError: the clip could not be written completely (nothing is left under a live_NNNN name).
     """
-    if not label or label.startswith(".") or "/" in label or "\\" in label:
-        raise ValueError(f"--save-clips label {label!r}: use a plain folder name such as 'hello'")
-    folder = Path(clip_dir) / "train" / label
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = safeio.tmp_sibling(folder / f"{CLIP_PREFIX}.avi", "clip")
-    try:
-        frame.write_video(tmp, frames, fps)
-        numbers = [int(p.stem[len(CLIP_PREFIX):]) for p in folder.glob(f"{CLIP_PREFIX}*.avi")
-                   if p.stem[len(CLIP_PREFIX):].isdigit()]
-        number = max(numbers, default=-1) + 1
-        while True:
-            target = folder / f"{CLIP_PREFIX}{number:04d}.avi"
-            try:
-                os.link(tmp, target)  # fails if target exists: never overwrite
-                return target
-            except FileExistsError:
-                number += 1
-    finally:
-        tmp.unlink(missing_ok=True)
+    check_label(label, "--save-clips")
+    return frame.write_numbered_video(Path(clip_dir) / "train" / label, CLIP_PREFIX, frames, fps)
 
 
 class ScriptedKeys:
@@ -355,10 +352,7 @@ class LiveDemo:
         """Waits for the last flows, (with a window: shows them as colour), predicts, prints; returns the record."""
         inputs = recorder.inputs()
         if display is not None and "flow" in inputs:
-            mosaic = flow_mosaic(inputs["flow"][0])  # 4 flows of the clip side by side
-            width = display.shape[1]
-            self.flow_strip = cv2.resize(mosaic, (width // 2, round(mosaic.shape[0] * width / 2 / mosaic.shape[1])),
-                                         interpolation=cv2.INTER_NEAREST)
+            self.flow_strip = flow_strip(inputs["flow"][0], display.shape[1])
             self._draw_flow(display)
             draw_box(display, "Working ...", ORANGE)
             self._show(display)
@@ -532,6 +526,13 @@ def main(argv=None) -> int:
     parser.add_argument("--save-clips", nargs=2, metavar=("DIR", "LABEL"),
                         help="keep each recording as DIR/train/LABEL/live_NNNN.avi (MJPG) to retrain on")
     parser.add_argument("--no-mirror", action="store_true", help="show the preview as captured, not mirrored")
+    parser.add_argument("--collect", nargs="+", metavar="LABEL",
+                        help="record takes of these signs into --out instead of recognising (collect.py)")
+    parser.add_argument("--takes", type=int, default=10, help="--collect: takes per sign, existing ones count (10)")
+    parser.add_argument("--out", type=Path, default=Path("data-set/mine"),
+                        help="--collect: the takes go to OUT/<NNN>/train/<label>/ (default data-set/mine)")
+    parser.add_argument("--set-number", type=int, metavar="NNN",
+                        help="--collect: the <NNN> folder (default: the number of signs)")
     args = parser.parse_args(argv)
     if args.model and len(args.model) > 2:
         parser.error("--model takes one or two paths (a flow and/or an rgb model)")
@@ -540,6 +541,17 @@ def main(argv=None) -> int:
         print("livedemo: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so no window can open; "
               "use --headless", file=sys.stderr)
         return 2
+    if args.collect:
+        import collect  # no TensorFlow: collecting needs no model
+
+        try:
+            keys = ScriptedKeys(args.keys, gui=not args.headless)
+        except ValueError as error:
+            parser.error(str(error))
+        return collect.collect(args.collect, args.takes, args.out, args.set_number, source=args.source,
+                               camera=args.camera, pace=not args.no_pace, on_end=args.at_end, seconds=args.seconds,
+                               headless=args.headless, countdown_s=args.countdown, keys=keys,
+                               mirror=not args.no_mirror)
     from datagenerator import VideoClasses
 
     video_set = set_from_args(args)

@@ -149,6 +149,13 @@ def label_folders(video_dir: Path) -> list[str]:
     return sorted(labels)
 
 
+def check_label(label: str, option: str = "label") -> str:
+    """A label as a plain folder name (hello, circle_cw), else ValueError naming `option` and the fix."""
+    if not label or label.startswith(".") or "/" in label or "\\" in label or label != label.strip():
+        raise ValueError(f"{option} label {label!r}: use a plain folder name such as 'hello'")
+    return label
+
+
 def resolve_set(spec: str, root: Path = Path("."), size: str | None = None, num_frames: int | None = None,
                 min_dim_px: int | None = None, crop_px: int | None = None) -> VideoSet:
     """The VideoSet `--set spec` names: a built-in name ("demo"), or a folder (data-set/mine/005, or mine/005).

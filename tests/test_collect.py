@@ -1,0 +1,196 @@
+"""livedemo.py --collect (collect.py) on replayed videos, headless: the set folder it writes, resuming, keys.
+
+The source is a stream of 1.6 s segments, a blob moving right, down, left, right, down, ... (segment i in
+DIRECTIONS[i % 3]); takes are asked for in rounds (left, right, up, left, ...), so without a redo the
+take of label k in round r holds exactly segment 3 r + k, and a test can tell which frames a take holds.
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import collect
+import frame
+import livedemo
+import synthetic
+import videoset
+
+REPO = Path(__file__).resolve().parents[1]
+LABELS = ("left", "right", "up")
+TAKE_FRAMES = 40  # 1.6 s at 25 fps, above the 16 frames --size small samples
+SEGMENTS = 8
+
+
+@pytest.fixture(scope="module")
+def stream(tmp_path_factory):
+    """(video path, (SEGMENTS * TAKE_FRAMES, h, w, 3) frames as decoded)."""
+    rng = np.random.default_rng(0)
+    frames = np.concatenate([synthetic.moving_blob_frames(synthetic.DIRECTIONS[i % 3], TAKE_FRAMES, 48, rng)
+                             for i in range(SEGMENTS)])
+    path = synthetic.write_video(tmp_path_factory.mktemp("stream") / "stream.avi", frames, 25.0)
+    return path, frame.video_to_frames(path, None)
+
+
+def args(stream_path, out, *extra, takes=2):
+    return ["--collect", *LABELS, "--takes", str(takes), "--out", str(out), "--source", str(stream_path),
+            "--headless", "--no-pace", "--seconds", "1.6", *extra]
+
+
+def records(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.startswith("{")]
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def segment_error(take: Path, frames: np.ndarray, segment: int) -> float:
+    """Mean absolute difference between a take and segment `segment` of the stream (codec noise: a few units)."""
+    got = frame.video_to_frames(take, None).astype(int)
+    return float(np.abs(got - frames[segment * TAKE_FRAMES:(segment + 1) * TAKE_FRAMES]).mean())
+
+
+def test_three_labels_two_takes_layout_class_csv_frames_and_no_tensorflow(stream, tmp_path):
+    code = ("import sys, livedemo; rc = livedemo.main(sys.argv[1:]); "
+            "print('TF:', sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))); "
+            "sys.exit(rc)")
+    run = subprocess.run([sys.executable, "-c", code, *args(stream[0], tmp_path / "mine")], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert "TF: []" in run.stdout  # collecting needs no model
+    folder = tmp_path / "mine" / "003"
+    takes = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    assert takes == ["class.csv"] + [f"train/{label}/take_{n:04d}.mp4" for label in LABELS for n in range(2)]
+    assert list(videoset.read_class_table(folder / "class.csv")["sClass"]) == list(LABELS)
+    for k, label in enumerate(LABELS):
+        for n in range(2):
+            take = folder / "train" / label / f"take_{n:04d}.mp4"
+            assert frame.video_info(take)[:2] == (TAKE_FRAMES, 25.0)
+            assert segment_error(take, stream[1], 3 * n + k) < 4 < segment_error(take, stream[1], 3 * n + k + 1)
+    assert [r["status"] for r in records(run.stdout)] == ["kept"] * 6
+    assert run.stdout.strip().splitlines()[-2] == f"python pipeline_i3d.py --set {folder}"  # then the TF line
+
+
+def test_rerun_with_more_takes_adds_one_per_label_and_never_overwrites(stream, tmp_path, capsys):
+    assert livedemo.main(args(stream[0], tmp_path)) == 0
+    folder = tmp_path / "003"
+    before = digests(folder)
+    capsys.readouterr()
+    assert livedemo.main(args(stream[0], tmp_path, takes=3)) == 0
+    out = capsys.readouterr()
+    assert [(r["label"], Path(r["take"]).name) for r in records(out.out)] == [(label, "take_0002.mp4")
+                                                                             for label in LABELS]
+    after = digests(folder)
+    assert {name: after[name] for name in before if name != "class.csv"} == {
+        name: digest for name, digest in before.items() if name != "class.csv"}
+    assert len([name for name in after if name.endswith(".mp4")]) == 9
+    # Nothing left to record: a third run records nothing and says so.
+    assert livedemo.main(args(stream[0], tmp_path, takes=3)) == 0
+    assert "0 to record" in capsys.readouterr().err and digests(folder) == after
+
+
+def test_killed_run_resumes_with_no_partial_file(stream, tmp_path):
+    folder = tmp_path / "003"
+    paced = [a for a in args(stream[0], tmp_path) if a != "--no-pace"]  # 1.6 s per take: time to kill it
+    run = subprocess.Popen([sys.executable, str(REPO / "livedemo.py"), *paced], cwd=REPO,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(folder.glob("train/*/take_*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(run.pid, 9)
+    finally:
+        run.kill()
+        run.wait(10)
+    kept = digests(folder)
+    assert 1 <= len([n for n in kept if n.startswith("train/")]) < 6
+    assert livedemo.main(args(stream[0], tmp_path)) == 0
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
+    assert not [n for n in names if "/.tmp-" in f"/{n}"], names
+    takes = sorted(folder.glob("train/*/take_*"))
+    assert len(takes) == 6 and all(frame.video_info(t)[0] == TAKE_FRAMES for t in takes)
+    assert all(digests(folder)[name] == digest for name, digest in kept.items() if name != "class.csv")
+
+
+def test_r_redoes_only_the_take_not_yet_kept(stream, tmp_path, capsys):
+    earlier = tmp_path / "003" / "train" / "left" / "take_0000.mp4"
+    frame.write_video(earlier, stream[1][:TAKE_FRAMES], 25.0)  # a take of an earlier session
+    kept_before = earlier.read_bytes()
+    assert livedemo.main(args(stream[0], tmp_path, "--keys", "result+0:r")) == 0
+    statuses = [(r["label"], r["status"]) for r in records(capsys.readouterr().out)]
+    assert statuses[:2] == [("right", "redo"), ("right", "kept")]  # left had one take: right is asked first
+    assert earlier.read_bytes() == kept_before
+    right = tmp_path / "003" / "train" / "right" / "take_0000.mp4"
+    assert segment_error(right, stream[1], 1) < 4  # the redo: the stream's second segment, not the first
+    assert sorted(p.name for p in earlier.parent.iterdir()) == ["take_0000.mp4", "take_0001.mp4"]
+
+
+def test_q_stops_with_what_was_kept(stream, tmp_path, capsys):
+    assert livedemo.main(args(stream[0], tmp_path, "--keys", "result+0:space,result+0:q")) == 0
+    out = capsys.readouterr()
+    assert [r["status"] for r in records(out.out)] == ["kept", "not kept"]
+    assert sorted(p.name for p in (tmp_path / "003").rglob("take_*")) == ["take_0000.mp4"]
+    assert "stopped with q: 5 takes still to record" in out.err
+    assert out.out.strip().splitlines()[-1] == f"python pipeline_i3d.py --set {tmp_path / '003'}"
+
+
+def test_takes_with_too_few_frames_are_reported_and_not_kept(stream, tmp_path, capsys):
+    rc = livedemo.main([a if a != "1.6" else "0.4" for a in args(stream[0], tmp_path)])  # 10 of 16 frames
+    out = capsys.readouterr()
+    assert rc == collect.EXIT_INCOMPLETE
+    assert [r["status"] for r in records(out.out)] == ["too few frames"] * collect.MAX_FAILURES
+    assert "NOT kept: 10 frames" in out.err and "takes in a row failed" in out.err
+    assert not list(tmp_path.rglob("take_*")) and "pipeline_i3d" not in out.out
+
+
+def test_a_take_that_cannot_be_written_is_reported_and_redone(stream, tmp_path, monkeypatch, capsys):
+    real_count = frame._count_frames
+    calls = []
+
+    def count(path):  # the first take's two writes (.mp4, then .avi) decode short, as on a full disk
+        calls.append(path)
+        return real_count(path) // 2 if len(calls) <= 2 else real_count(path)
+
+    monkeypatch.setattr(frame, "_count_frames", count)
+    assert livedemo.main(args(stream[0], tmp_path)) == 0
+    out = capsys.readouterr()
+    statuses = [(r["label"], r["status"]) for r in records(out.out)]
+    assert statuses[:2] == [("left", "not written"), ("left", "kept")]
+    assert "take of 'left' NOT kept: .mp4: Could not write" in out.err
+    folder = tmp_path / "003"
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
+        "class.csv"] + [f"train/{label}/take_{n:04d}.mp4" for label in LABELS for n in range(2)]
+
+
+def test_real_clip_as_source(shared_data, tmp_path):
+    clip = shared_data / "real" / "signing_clip.mp4"  # portrait 540x720 H.264, 58 frames at 29.92 fps
+    assert livedemo.main(["--collect", "hello", "thanks", "--takes", "1", "--out", str(tmp_path), "--source",
+                          str(clip), "--headless", "--no-pace", "--seconds", "0.9"]) == 0
+    takes = sorted((tmp_path / "002" / "train").glob("*/take_0000.mp4"))
+    assert [t.parent.name for t in takes] == ["hello", "thanks"]
+    source = frame.video_to_frames(clip, None)
+    for n, take in enumerate(takes):
+        frames = frame.video_to_frames(take, None)
+        assert frames.shape == (27, *source.shape[1:])  # round(0.9 s * 29.92 fps), at the clip's own size
+        assert np.abs(frames.astype(int) - source[27 * n:27 * (n + 1)]).mean() < 6
+
+
+@pytest.mark.parametrize("labels, expected", [
+    (["hello", "hello"], "more than once"), (["hello"], "at least 2 signs"), (["hello", "../x"], "plain folder"),
+    (["hello", "thanks", "yes"], "adding ['yes'] would change it")])
+def test_bad_labels_are_one_line_exit_2(labels, expected, tmp_path, capsys):
+    described = tmp_path / "003"
+    described.mkdir()
+    (described / videoset.DESCRIPTION_FILE).write_text(json.dumps(
+        {"num_classes": 2, "labels": ["hello", "thanks"], "num_frames": 16, "min_dim_px": 128, "crop_px": 128,
+         "fps": 25.0, "duration_s": 2.0, "flow_method": "tvl1-fast", "val_holdout": {}}))
+    rc = livedemo.main(["--collect", *labels, "--out", str(tmp_path), "--headless", "--source", "missing.avi"])
+    err = capsys.readouterr().err
+    assert rc == 2 and expected in err and len(err.strip().splitlines()) == 1, err
