@@ -365,6 +365,8 @@ def collect(labels, takes: int, out_dir: Path, set_number=None, source=None, cam
                                "to an existing set with --set-number NNN")
         folder = set_folder(out_dir, labels, set_number)
         settings = take_settings(folder, labels)
+        if class_file_of(folder).is_file():
+            read_class_table(class_file_of(folder))  # a damaged class.csv is said now, not after a take
         removed = safeio.clean_leftovers(folder)  # what a killed run left (temporary names only)
         collector = Collector(folder, labels, takes, settings, seconds=seconds, headless=headless,
                               countdown_s=countdown_s, keys=keys, mirror=mirror)
@@ -375,6 +377,9 @@ def collect(labels, takes: int, out_dir: Path, set_number=None, source=None, cam
     print(f"Collecting {takes} takes of {len(labels)} signs into {folder} ({collector.missing} to record; "
           f"have: {before}); takes of {collector.seconds:g} s ({'--seconds' if seconds else settings['from']})"
           + (f"; removed {removed} leftovers of a killed run" if removed else ""), file=sys.stderr)
+    if collector.missing and settings["from"] != "--size small":
+        print(f"Note: {settings['from']} chose the held-out val takes before these: new takes all train; delete it "
+              "(and the set's data-temp/ folders) to choose them anew", file=sys.stderr)
     if collector.missing == 0:
         code = 0
     else:

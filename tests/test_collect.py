@@ -20,6 +20,7 @@ import frame
 import livedemo
 import synthetic
 import videoset
+from test_livedemo import xvfb  # noqa: F401  (the virtual display fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 LABELS = ("left", "right", "up")
@@ -194,3 +195,31 @@ def test_bad_labels_are_one_line_exit_2(labels, expected, tmp_path, capsys):
     rc = livedemo.main(["--collect", *labels, "--out", str(tmp_path), "--headless", "--source", "missing.avi"])
     err = capsys.readouterr().err
     assert rc == 2 and expected in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.gui
+@pytest.mark.slow
+def test_window_keys_keep_redo_and_stop(stream, xvfb, tmp_path):
+    env = dict(os.environ, DISPLAY=xvfb.display, QT_QPA_PLATFORM="xcb", QT_LOGGING_RULES="*=false")
+    keys = "0.3:space,result+0.3:r,result+0.3:space,result+0.3:space,result+0.3:q"  # start, redo, keep, keep, stop
+    run = subprocess.run([sys.executable, str(REPO / "livedemo.py"), "--collect", *LABELS, "--takes", "2", "--out",
+                          str(tmp_path), "--source", str(stream[0]), "--at-end", "loop", "--seconds", "1.6",
+                          "--countdown", "0.3", "--keys", keys], cwd=REPO, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert sorted(p.relative_to(tmp_path / "003").as_posix() for p in tmp_path.rglob("take_*")) == [
+        "train/left/take_0000.mp4", "train/right/take_0000.mp4"]
+    assert "stopped with q: 4 takes still to record" in run.stderr
+
+
+def test_a_described_set_gives_the_take_length_and_is_noted(stream, tmp_path, capsys):
+    folder = tmp_path / "003"
+    folder.mkdir()
+    (folder / videoset.DESCRIPTION_FILE).write_text(json.dumps(
+        {"num_classes": 3, "labels": list(LABELS), "num_frames": 16, "min_dim_px": 128, "crop_px": 128,
+         "fps": 25.0, "duration_s": 0.8, "flow_method": "tvl1-fast", "val_holdout": {}}))
+    argv = [a for a in args(stream[0], tmp_path, takes=1) if a not in ("--seconds", "1.6")]
+    assert livedemo.main(argv) == 0
+    out = capsys.readouterr()
+    assert [r["frames"] for r in records(out.out)] == [20] * 3  # 0.8 s at 25 fps, as the description says
+    assert "new takes all train" in out.err
