@@ -1,5 +1,6 @@
-"""Your own signs, end to end with no code edit: a set folder of takes (only train/) -> pipeline_i3d.py --set
--> predict.py --set --video -> livedemo.py --set --source --headless --once."""
+"""Your own signs, end to end with no code edit, the README's three commands: livedemo.py --collect (from a
+--source video, headless) -> pipeline_i3d.py --set -> predict.py --set --video -> livedemo.py --set --source
+--headless --once."""
 import json
 import subprocess
 import sys
@@ -19,15 +20,24 @@ SIZE = ["--num-frames", "8", "--min-dim", "64", "--crop", "64"]  # tiny, as in t
 
 @pytest.mark.slow
 def test_own_set_end_to_end(tmp_path, monkeypatch, capsys, kinetics_weights):
+    # The camera: a stream of 16-frame segments, a blob moving in DIRECTIONS[i % 3]; --collect asks for the
+    # labels in rounds (left, right, up, left, ...), so each label's takes are one direction.
     rng = np.random.default_rng(0)
+    stream = np.concatenate([synthetic.moving_blob_frames(synthetic.DIRECTIONS[i % 3], 16, 64, rng)
+                             for i in range(12)])
+    frame.write_video(tmp_path / "camera.avi", stream, 10.0)
     folder = tmp_path / "data-set" / "mine" / "003"
-    for k, label in enumerate(["left", "right", "up"]):
-        for n in range(4):
-            frames = synthetic.moving_blob_frames(synthetic.DIRECTIONS[k], 10, 64, rng)
-            frame.write_video(folder / "train" / label / f"take_{n:04d}.avi", frames, 10.0)
+    run = dict(cwd=tmp_path, capture_output=True, text=True, timeout=240)
+    collected = subprocess.run([sys.executable, str(REPO / "livedemo.py"), "--collect", "left", "right", "up",
+                                "--takes", "4", "--out", "data-set/mine", "--source", "camera.avi", "--headless",
+                                "--no-pace", "--seconds", "1.6"], **run)
+    assert collected.returncode == 0, collected.stderr
+    assert len(list(folder.glob("train/*/take_*.mp4"))) == 12
+    train = collected.stdout.strip().splitlines()[-1].split()
+    assert train == ["python", "pipeline_i3d.py", "--set", "data-set/mine/003"]
     monkeypatch.chdir(tmp_path)  # data-temp/, model/, log/ are relative to the working folder
 
-    assert pipeline_i3d.main(["--set", "data-set/mine/003", *SIZE, "--epochs", "1", "1"]) == 0
+    assert pipeline_i3d.main([*train[2:], *SIZE, "--epochs", "1", "1"]) == 0
     out = capsys.readouterr().out
     description = json.loads((folder / "videoset.json").read_text())
     assert description["num_frames"] == 8 and sorted(description["val_holdout"]) == ["left", "right", "up"]
@@ -41,7 +51,6 @@ def test_own_set_end_to_end(tmp_path, monkeypatch, capsys, kinetics_weights):
     command = out.strip().splitlines()[-1].split()
     assert command[:4] == ["python", "livedemo.py", "--set", "data-set/mine/003"]
 
-    run = dict(cwd=tmp_path, capture_output=True, text=True, timeout=240)
     model = command[command.index("--model") + 1]
     predicted = subprocess.run([sys.executable, str(REPO / "predict.py"), "--set", "data-set/mine/003", *SIZE,
                                 "--model", model, "--video", str(held_out[0])], **run)
