@@ -173,10 +173,10 @@ class Collector:
             started = self.headless
             while (label := self.next_label()) is not None:
                 if not started:
-                    started = self._wait_for_start(source, label)
+                    started = self._prompt(source, label)
                     if not started:
                         break
-                if not self.headless and not self._countdown(source, label):
+                if not self.headless and not self._prompt(source, label, self.countdown_s):
                     break
                 frames, fps, strip = self._record(source, label)
                 if frames is None:
@@ -213,37 +213,29 @@ class Collector:
         return [self.message, f"'{label}': take {self.counts[label] + 1} of {self.takes}   "
                               f"({self.missing} takes to go, q stops)"]
 
-    def _wait_for_start(self, source, label: str) -> bool:
-        """With a window: the preview until SPACE (q: False)."""
-        while True:
+    def _prompt(self, source, label: str, countdown_s: float | None = None) -> bool:
+        """With a window: the preview and the label, until SPACE (countdown_s None) or for countdown_s seconds.
+
+        Returns False on q or at the end of the source (stop_reason says which).
+        """
+        end = None if countdown_s is None else time.perf_counter() + countdown_s
+        while end is None or time.perf_counter() < end:
             image = source.read()
             if image is None:
                 self.stop_reason = "source ended"
                 return False
             display = preview_image(image, self.mirror)
-            draw_box(display, f"SPACE: start with '{label}'", GREEN)
+            if end is None:
+                draw_box(display, f"SPACE: start with '{label}'", GREEN)
+            else:
+                draw_box(display, f"'{label}' in {math.ceil(end - time.perf_counter())}", ORANGE)
             draw_lines(display, self._status_lines(label))
             key = self._show(display)
             if key in QUIT_KEYS:
                 self.stop_reason = "q"
                 return False
-            if key == KEYS["space"]:
+            if end is None and key == KEYS["space"]:
                 return True
-
-    def _countdown(self, source, label: str) -> bool:
-        """With a window: the label and the countdown over the preview; False on q or the end of the source."""
-        end = time.perf_counter() + self.countdown_s
-        while (now := time.perf_counter()) < end:
-            image = source.read()
-            if image is None:
-                self.stop_reason = "source ended"
-                return False
-            display = preview_image(image, self.mirror)
-            draw_box(display, f"'{label}' in {math.ceil(end - now)}", ORANGE)
-            draw_lines(display, self._status_lines(label))
-            if self._show(display) in QUIT_KEYS:
-                self.stop_reason = "q"
-                return False
         return True
 
     def _record(self, source, label: str):
