@@ -2,6 +2,7 @@
 
     python bench_i3d.py
     python bench_i3d.py --stem    # the stem convolution's share of a training step (stemconv.py)
+    python bench_i3d.py --precision [--model M.keras]   # float32 against bfloat16 inference (and top-1)
 
 Prints medians (and min..max) over --repeats timed runs after --warmup untimed ones (the methods take turns):
   - batch-1 inference of (40, 224, 224, 2) flow and (40, 224, 224, 3) RGB (the seed's input) and of the
@@ -72,6 +73,32 @@ def bench_inference(shape: tuple, repeats: int, warmup: int) -> dict:
         "tf.function": lambda: infer(x).numpy(),
         "eager": lambda: np.asarray(model(x, training=False)),
     }, repeats, warmup)
+
+
+def bench_precision(shape: tuple, repeats: int, warmup: int) -> tuple[dict, float]:
+    """({"float32", "bfloat16"}: seconds per batch-1 tf.function call of a 400-class I3D on `shape`, taking
+    turns), and the largest difference of their output probabilities on a random clip."""
+    import tensorflow as tf
+
+    import model_i3d
+
+    model = model_i3d.Inception_Inflated3d(include_top=True, weights=None, input_shape=shape)
+    models = {"float32": model, "bfloat16": model_i3d.with_compute_dtype(model, "mixed_bfloat16")}
+    x = np.random.default_rng(0).uniform(-1, 1, size=(1,) + shape).astype(np.float32)
+    calls = {name: tf.function(m, reduce_retracing=True) for name, m in models.items()}
+    outputs = {name: np.asarray(call(x, training=False), np.float32) for name, call in calls.items()}
+    seconds = timed({name: lambda call=call: call(x, training=False).numpy() for name, call in calls.items()},
+                    repeats, warmup)
+    return seconds, float(np.abs(outputs["float32"] - outputs["bfloat16"]).max())
+
+
+def evaluate_precisions(model_path, split: str = "val") -> dict:
+    """{precision: top-1} of a trained demo-set model on its split, in float32 and bfloat16."""
+    import predict
+    from videoset import DEMO_SET
+
+    return {precision: predict.evaluate(DEMO_SET, predict.Predictor([model_path], precision), split)["top1"]
+            for precision in predict.PRECISIONS}
 
 
 def bench_train_step(batch_size: int, repeats: int, warmup: int, shape: tuple = DEMO_SHAPE,
@@ -148,6 +175,10 @@ def main(argv=None):
     parser.add_argument("--stem", action="store_true",
                         help="only compare a training step with the stock strided stem conv and the space-to-depth "
                              "one (stemconv.py), at the demo size and at the test suite's 8 x 64 px")
+    parser.add_argument("--precision", action="store_true",
+                        help="only compare float32 and bfloat16 inference (model_i3d.with_compute_dtype) side by "
+                             "side at every size, and with --model their top-1 on the demo set's val split")
+    parser.add_argument("--model", help="with --precision: a trained demo-set .keras model to evaluate")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0 or args.batch_size < 1:
         parser.error("--repeats and --batch-size must be >= 1, --warmup >= 0")
@@ -157,6 +188,20 @@ def main(argv=None):
     devices = ", ".join(d.device_type for d in tf.config.list_logical_devices()) or "CPU"
     print(f"TensorFlow {tf.__version__} on {devices}; {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}; {args.repeats} timed runs after {args.warmup} warm-up runs")
+    if args.precision:
+        import model_i3d
+
+        print(f"{loadgen.machine_line()}; native bfloat16 on this CPU: {model_i3d.cpu_has_bf16()}")
+        for shape in INFERENCE_SHAPES:
+            seconds, difference = bench_precision(shape, args.repeats, args.warmup)
+            for name, times in seconds.items():
+                print(f"inference batch 1 {str(shape):18s} {name:9s} {describe(times)}")
+            ratio = statistics.median(seconds["bfloat16"]) / statistics.median(seconds["float32"])
+            print(f"  bfloat16 / float32: {ratio:.2f}; largest probability difference {difference:.2e}")
+        if args.model:
+            top1 = evaluate_precisions(args.model)
+            print("demo val top-1: " + ", ".join(f"{name} {value:.1%}" for name, value in top1.items()))
+        return
     if args.stem:
         print(loadgen.machine_line())
         for shape in (DEMO_SHAPE, (8, 64, 64, 2)):

@@ -130,7 +130,7 @@ def flow_strip(flows: np.ndarray, display_width_px: int) -> np.ndarray:
                       interpolation=cv2.INTER_NEAREST)
 
 
-def load_predictor(video_set, model_paths=None):
+def load_predictor(video_set, model_paths=None, precision: str = "float32"):
     """predict.Predictor for `model_paths` (default the newest entire-best per stream of the set), warmed up.
 
     The first call of a Keras model traces it (seconds); warming up keeps that out of the first latency.
@@ -140,7 +140,8 @@ def load_predictor(video_set, model_paths=None):
     """
     import predict
 
-    predictor = predict.Predictor(model_paths or predict.find_models(video_set))
+    predict.warn_precision(precision)
+    predictor = predict.Predictor(model_paths or predict.find_models(video_set), precision)
     channels = {"flow": 2, "rgb": 3}
     predictor({s: np.zeros((1, predictor.num_frames, predictor.height, predictor.width, channels[s]), np.float32)
                for s in predictor.streams})
@@ -515,6 +516,8 @@ def main(argv=None) -> int:
     parser.add_argument("--flow-method", choices=opticalflow.METHODS,
                         help="optical flow method (default: the one the model was trained with, from its "
                              ".keras.json record; another one is refused)")
+    parser.add_argument("--precision", choices=("float32", "bfloat16"), default="float32",
+                        help="compute dtype of the network; bfloat16 pays only on CPUs with AVX512_BF16/AMX")
     parser.add_argument("--continuous", action="store_true", help="sliding window, a prediction every --hop seconds")
     parser.add_argument("--hop", type=float, default=HOP_S, help=f"--continuous: seconds between predictions ({HOP_S})")
     parser.add_argument("--threshold", type=float, default=THRESHOLD,
@@ -559,7 +562,7 @@ def main(argv=None) -> int:
         # The source first: a missing camera or file is reported before the model takes seconds to load.
         with videocapture.open_source(args.source, args.camera, fps=video_set.fps, pace=not args.no_pace,
                                       on_end=args.at_end) as source:
-            predictor = load_predictor(video_set, args.model)
+            predictor = load_predictor(video_set, args.model, args.precision)
             classes = VideoClasses(args.class_file or video_set.class_file)
             print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)} ({'+'.join(predictor.streams)}, "
                   f"{predictor.num_frames} frames of {predictor.height} px); source {source.name}", file=sys.stderr)

@@ -352,6 +352,39 @@ def load_model(path, compile: bool = True):
     return model
 
 
+def cpu_has_bf16() -> bool:
+    """True when this machine's CPU computes bfloat16 natively (x86 AVX512_BF16 or AMX-BF16; Linux's
+    /proc/cpuinfo flags). Elsewhere bfloat16 is emulated by oneDNN and usually slower than float32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def with_compute_dtype(model, policy: str = "mixed_bfloat16"):
+    """The same network computing in another dtype policy: every layer gets `policy` ("mixed_bfloat16":
+    bfloat16 maths, float32 weights), the output layer stays float32 so that probabilities are exact-ish;
+    weights are copied. For inference (predict.Predictor); training uses train_i3d's --mixed-precision."""
+    import keras
+
+    config = model.get_config()
+    outputs = config["output_layers"]  # [name, 0, 0] for one output, else a list of those
+    output_names = {outputs[0]} if isinstance(outputs[0], str) else {tensor[0] for tensor in outputs}
+
+    def swap(layer_config: dict) -> None:
+        dtype = layer_config["config"].get("dtype")
+        if isinstance(dtype, dict) and dtype.get("class_name") == "DTypePolicy":
+            dtype["config"]["name"] = policy if layer_config["config"]["name"] not in output_names else "float32"
+
+    for layer_config in config["layers"]:
+        swap(layer_config)
+    clone = keras.Model.from_config(config)
+    clone.set_weights(model.get_weights())
+    use_space_to_depth(clone)
+    return clone
+
+
 def i3d_backbone_layers(model) -> list:
     """The layers that add_i3d_top did not add (input included): freeze these to train only the new top."""
     return [layer for layer in model.layers if not layer.name.startswith(TOP_PREFIX)]

@@ -55,6 +55,16 @@ def find_models(video_set: VideoSet, which: str = "entire-best") -> list[Path]:
     return found
 
 
+PRECISIONS = ("float32", "bfloat16")
+
+
+def warn_precision(precision: str) -> None:
+    """Says so when bfloat16 was asked for on a CPU that only emulates it."""
+    if precision == "bfloat16" and not model_i3d.cpu_has_bf16():
+        print("warning: this CPU has no native bfloat16 (AVX512_BF16 / AMX): --precision bfloat16 is emulated "
+              "and likely slower than float32", file=sys.stderr)
+
+
 class Predictor:
     """One or two trained I3D models (flow, rgb) behind one call that returns fused class probabilities.
 
@@ -62,9 +72,17 @@ class Predictor:
     slower per clip at the demo size, as it sets up a data pipeline for every call.
     """
 
-    def __init__(self, model_paths):
+    def __init__(self, model_paths, precision: str = "float32"):
+        """Args:
+            model_paths: one .keras model per stream.
+            precision: "float32", or "bfloat16" to compute in bfloat16 (model_i3d.with_compute_dtype); fast
+                only where the CPU has it natively (model_i3d.cpu_has_bf16), emulated and slower elsewhere.
+        """
         import keras  # see the note below the imports
         import tensorflow as tf
+
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision={precision!r}; choose one of {', '.join(PRECISIONS)}")
 
         self.paths = [Path(p) for p in model_paths]
         self.models = {}
@@ -80,6 +98,8 @@ class Predictor:
                                  "truncated, empty or not a .keras file); give a .keras file that train_i3d.py "
                                  "saved, or train again") from error
             stream = model_stream(model)
+            if precision == "bfloat16":
+                model = model_i3d.with_compute_dtype(model, "mixed_bfloat16")
             try:
                 self.infos[stream] = modelinfo.read_model_info(path)
             except FileNotFoundError:  # trained before models recorded a description: nothing to check
@@ -350,6 +370,9 @@ def main(argv=None):
     parser.add_argument("--flow-method", choices=opticalflow.METHODS,
                         help="flow method for --video (default: the one the model was trained with, from its "
                              ".keras.json record; another one is refused)")
+    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
+                        help="compute dtype of the network; bfloat16 pays only on CPUs with AVX512_BF16/AMX "
+                             "(python bench_i3d.py --precision compares both here)")
     parser.add_argument("--kinetics", type=Path, metavar="VIDEO",
                         help="print the top-5 Kinetics-400 classes of VIDEO with DeepMind's RGB I3D")
     parser.add_argument("--label-map", type=Path,
@@ -380,7 +403,8 @@ def _run(args) -> None:
     if args.video:
         _check_video(args.video)
     video_set = set_from_args(args)
-    predictor = Predictor(args.model or find_models(video_set))
+    warn_precision(args.precision)
+    predictor = Predictor(args.model or find_models(video_set), args.precision)
     print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)}")
     classes = VideoClasses(video_set.class_file)
     if args.video:

@@ -495,3 +495,16 @@ def test_summary_piped_to_a_file_keeps_every_parameter_count(tmp_path):
     cells = [cell.strip() for cell in rows[0].split("│")]
     assert cells[3] == f"{832 * 128:,}"  # the parameter column is there: its 1x1x1 kernel, 832 -> 128 channels
     assert "Total params:" in done.stdout
+
+
+def test_bfloat16_copy_computes_in_bfloat16_with_float32_probabilities_close_to_float32():
+    base = m.Inception_Inflated3d(include_top=False, weights=None, input_shape=(8, 32, 32, 2))
+    model = m.add_i3d_top(base, 5)
+    fast = m.with_compute_dtype(model, "mixed_bfloat16")
+    assert fast.get_layer("Conv3d_1a_7x7__conv_3d").compute_dtype == "bfloat16"
+    assert fast.layers[-1].compute_dtype == "float32" and fast.layers[-1].name == model.layers[-1].name
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), fast.get_weights()))  # weights copied
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 8, 32, 32, 2)).astype(np.float32)
+    exact, approx = np.asarray(model(x, training=False)), np.asarray(fast(x, training=False))
+    assert approx.dtype == np.float32 and np.allclose(approx.sum(axis=1), 1, atol=1e-5)
+    assert np.abs(exact - approx).max() < 1e-2  # bfloat16 keeps ~3 significant digits per operation
