@@ -189,6 +189,10 @@ def bgr_to_model_rgb(frames: np.ndarray) -> np.ndarray:
     return images_rescale(frames[..., ::-1])
 
 
+# Free space below which a video that did not decode back completely is reported as "disk full": a full disk
+# leaves less than a frame (an MJPG 320x240 frame is ~20 KB).
+DISK_FULL_MB = 1.0
+
 # Codec of each container write_video writes (all in OpenCV's own FFmpeg: this build has no H.264 encoder).
 VIDEO_CODECS = {".avi": "MJPG", ".mp4": "mp4v", ".mov": "mp4v", ".webm": "VP80"}
 
@@ -228,9 +232,11 @@ def write_video(path: Path, frames, fps: float) -> Path:
                 writer.write(image)
         finally:
             writer.release()
-        written = _count_frames(tmp)
+        written = count_frames(tmp)
         if written != len(frames):
             free_mb = shutil.disk_usage(path.parent).free / 2**20
+            if free_mb < DISK_FULL_MB:  # OpenCV's writer drops frames silently when the disk fills (no ENOSPC)
+                raise disk_full_hint(OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), path)
             raise OSError(f"Could not write {path} completely ({written} of {len(frames)} frames decode back; "
                           f"{free_mb:.0f} MB free on its disk): free space or choose another folder, then re-run")
     return path
@@ -265,7 +271,8 @@ def write_numbered_video(folder: Path, prefix: str, frames, fps: float, suffix: 
         tmp.unlink(missing_ok=True)
 
 
-def _count_frames(video_path: Path) -> int:
+def count_frames(video_path: Path) -> int:
+    """How many frames of a video decode (grabbed to the end; 0 when it does not open)."""
     capture = cv2.VideoCapture(str(video_path))
     count = 0
     try:

@@ -14,13 +14,17 @@ tells the class (tests/test_prepare_demo.py checks this with simple classifiers)
 different signers (signer-independent, as ChaLearn's splits are): train s01-s06, val s07-s08.
 
 Everything follows from --seed: the same seed gives byte-identical frames. A video is written to
-a temporary name and renamed into place, so a killed run is resumed by running it again.
+a temporary name, decoded again and renamed into place only when complete, so a killed run or a full disk
+is resumed by running it again (a rerun also renders again a video that does not decode to all its frames).
+class.csv is written last: it marks a complete set.
+Exit status: 0 done; 1 a video could not be written (disk full: free space and re-run); 2 user error.
 """
 import argparse
 import functools
 import itertools
 import math
 import multiprocessing
+import os
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -34,6 +38,7 @@ import pandas as pd
 from tqdm import tqdm
 
 import frame
+from folderstep import EXIT_FAILED, EXIT_USER_ERROR, exit_with_parent
 from safeio import clean_leftovers
 from videoset import write_class_table
 
@@ -382,6 +387,24 @@ def hand_path(label: str, signer: int, rng_seed, width: int = WIDTH_PX, height: 
     return _render(label, signer, rng_seed, width, height, fps, None, path_only=True)
 
 
+def _draw_num_frames(rng: np.random.Generator, fps: float) -> int:
+    """The frame count of a video: its first random draw is the duration (DURATION_S), so it is known cheaply."""
+    return max(2, int(round(rng.uniform(*DURATION_S) * fps)))
+
+
+def expected_num_frames(rng_seed, fps: float = FPS) -> int:
+    """How many frames render_video(..., rng_seed, fps=fps) has, without rendering it."""
+    return _draw_num_frames(np.random.default_rng(rng_seed), fps)
+
+
+def is_finished_video(path: Path, rng_seed, fps: float = FPS) -> bool:
+    """True when `path` decodes to all the frames its seed gives: a rerun skips it, else renders it again.
+
+    An older version could leave a truncated or 0-byte video under its final name (a full disk, issue 9 item 2).
+    """
+    return path.is_file() and frame.count_frames(path) == expected_num_frames(rng_seed, fps)
+
+
 def _render(label, signer, rng_seed, width, height, fps, num_samples, path_only=False) -> np.ndarray:
     """render_video, or with path_only the hand's path; every random draw happens in the same order."""
     if label not in LABELS:
@@ -394,7 +417,7 @@ def _render(label, signer, rng_seed, width, height, fps, num_samples, path_only=
     unit = h / 240.0
     margin = int(math.ceil(4 * unit))                 # camera shake moves a crop of this bigger canvas
     canvas_h, canvas_w = h + 2 * margin, w + 2 * margin
-    num_frames = max(2, int(round(rng.uniform(*DURATION_S) * fps)))
+    num_frames = _draw_num_frames(rng, fps)
     t = np.arange(num_frames) / (num_frames - 1)      # 0..1
     seconds = np.arange(num_frames) / fps
 
@@ -612,7 +635,7 @@ def generate_demo_set(out_dir: Path, num_classes: int = 10, per_class: int = 16,
 
     plan = video_plan(video_dir, num_classes, per_class, val_per_class, seed)
     todo = [(str(path), label, signer, entropy, FPS) for path, label, signer, entropy in plan
-            if overwrite or not path.exists()]
+            if overwrite or not is_finished_video(path, entropy)]
     for path in {Path(task[0]).parent for task in todo}:
         path.mkdir(parents=True, exist_ok=True)
     bar = tqdm(total=len(todo), desc="demo videos", unit="video", disable=not todo)
@@ -625,7 +648,9 @@ def generate_demo_set(out_dir: Path, num_classes: int = 10, per_class: int = 16,
             # A few videos in flight at a time: on Ctrl-C or an error only those finish, not the whole queue.
             queue = iter(todo)
             # "spawn": a forked child of a process that already runs TensorFlow's threads can deadlock.
-            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            # Workers exit when this process dies (kill -9 included; folderstep.exit_with_parent).
+            with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                     initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
                 running = {pool.submit(_make_video, task) for task in itertools.islice(queue, 2 * workers)}
                 while running:
                     done, running = wait(running, return_when=FIRST_COMPLETED)
@@ -662,9 +687,16 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="rendering processes (default 2)")
     parser.add_argument("--overwrite", action="store_true", help="render existing videos again")
     args = parser.parse_args(argv)
-    generate_demo_set(args.out, num_classes=args.classes, per_class=args.per_class,
-                      val_per_class=args.val_per_class, seed=args.seed, workers=args.workers,
-                      overwrite=args.overwrite)
+    try:
+        generate_demo_set(args.out, num_classes=args.classes, per_class=args.per_class,
+                          val_per_class=args.val_per_class, seed=args.seed, workers=args.workers,
+                          overwrite=args.overwrite)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except OSError as error:  # disk full, unwritable folder: the finished videos stay, a rerun does the rest
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_FAILED
     return 0
 
 

@@ -1,5 +1,6 @@
-"""Shared fixtures: the reference data in ../shared/data, the converted I3D weights, a fake camera."""
+"""Shared fixtures: the reference data in ../shared/data, the converted I3D weights, a fake camera, a small disk."""
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -43,6 +44,48 @@ def kinetics_weights() -> Path:
                         "`python model_i3d.py --download rgb_kinetics400`")
         pytest.skip(f"{path} not present; run `python model_i3d.py --download rgb_kinetics400`")
     return path
+
+
+class SmallDisk:
+    """A tmpfs of a few MB mounted at `path` (for full-disk tests); `resize` frees space or takes it away."""
+
+    def __init__(self, path: Path, size_mb: float):
+        self.path, self.size_mb = path, size_mb
+
+    def resize(self, size_mb: float) -> None:
+        _mount(["-o", f"remount,size={int(size_mb * 1024)}k", self.path])
+        self.size_mb = size_mb
+
+
+def _mount(args) -> subprocess.CompletedProcess:
+    return subprocess.run(["mount", *map(str, args)], capture_output=True, text=True, timeout=30, check=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """small_disk(size_mb) -> SmallDisk: a tmpfs mounted under tmp_path, unmounted after the test whatever happens.
+
+    Skips (under CI too) only when mounting is refused (not root, no tmpfs, a container without
+    CAP_SYS_ADMIN): that says nothing about the code. Once mounted, the test passes or fails as any other.
+    """
+    mounted = []
+
+    def mount(size_mb: float) -> SmallDisk:
+        path = tmp_path / f"disk{len(mounted)}"
+        path.mkdir()
+        try:
+            _mount(["-t", "tmpfs", "-o", f"size={int(size_mb * 1024)}k", "tmpfs", path])
+        except (OSError, subprocess.SubprocessError) as error:
+            detail = getattr(error, "stderr", "") or error
+            pytest.skip(f"cannot mount a tmpfs for a full-disk test ({str(detail).strip()}); needs root")
+        mounted.append(path)
+        return SmallDisk(path, size_mb)
+
+    try:
+        yield mount
+    finally:
+        for path in reversed(mounted):
+            subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
 
 
 def pytest_collection_modifyitems(session, config, items):

@@ -187,7 +187,7 @@ def test_saved_clips_take_the_next_free_number_and_never_overwrite(blob_model, t
 
 def test_a_clip_that_cannot_be_written_is_reported_not_saved(blob_model, tmp_path, monkeypatch, capsys):
     # A full disk as frame.write_video sees it: the written file decodes to fewer frames than were given.
-    monkeypatch.setattr(frame, "_count_frames", lambda path: CLIP_FRAMES // 3)
+    monkeypatch.setattr(frame, "count_frames", lambda path: CLIP_FRAMES // 3)
     rc = livedemo.main(demo_args(blob_model, "--headless", "--no-pace", "--once", "--source", str(blob_model.held_out),
                                  "--save-clips", str(tmp_path / "mine"), "hello"))
     err = capsys.readouterr().err

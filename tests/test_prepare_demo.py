@@ -94,6 +94,19 @@ def test_rerun_skips_finished_videos_and_redoes_missing_ones(tiny_set, capsys):
             assert video.stat().st_mtime_ns == before[video][0], f"{video} was rewritten"
 
 
+def test_truncated_or_empty_video_left_by_an_old_version_is_rendered_again(tiny_set, capsys):
+    out, video_dir = tiny_set
+    videos = sorted(video_dir.rglob("*.avi"))
+    truncated, empty = videos[1], videos[2]
+    before = {v: _digest(v) for v in (truncated, empty)}
+    data = truncated.read_bytes()
+    truncated.write_bytes(data[: len(data) // 2])  # decodes to about half its frames
+    empty.write_bytes(b"")
+    generate_demo_set(out, num_classes=3, per_class=2, val_per_class=1, seed=5, workers=1)
+    assert "videos: 2 written, 7 skipped" in capsys.readouterr().out
+    assert {v: _digest(v) for v in (truncated, empty)} == before
+
+
 def test_command_line_writes_and_overwrite_renders_again(tmp_path, capsys):
     args = ["--classes", "2", "--per-class", "1", "--val-per-class", "1", "--out", str(tmp_path), "--workers", "1"]
     assert prepare_demo.main(args) == 0
