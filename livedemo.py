@@ -24,6 +24,7 @@ go to OUT/<NNN>/train/<label>/take_NNNN.mp4 (NNN: the number of signs, or --set-
 records only the takes still missing. It ends by printing the `python pipeline_i3d.py --set` command.
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -557,32 +558,41 @@ def main(argv=None) -> int:
                                mirror=not args.no_mirror)
     from datagenerator import VideoClasses
 
-    video_set = set_from_args(args)
-    try:
-        # The source first: a missing camera or file is reported before the model takes seconds to load.
-        with videocapture.open_source(args.source, args.camera, fps=video_set.fps, pace=not args.no_pace,
-                                      on_end=args.at_end) as source:
+    with contextlib.ExitStack() as stack:
+        try:
+            video_set = set_from_args(args)
+            # The source first: a missing camera or file is reported before the model takes seconds to load.
+            source = stack.enter_context(videocapture.open_source(
+                args.source, args.camera, fps=video_set.fps, pace=not args.no_pace, on_end=args.at_end))
             predictor = load_predictor(video_set, args.model, args.precision)
             classes = VideoClasses(args.class_file or video_set.class_file)
-            print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)} ({'+'.join(predictor.streams)}, "
-                  f"{predictor.num_frames} frames of {predictor.height} px); source {source.name}", file=sys.stderr)
-            seconds = args.seconds or video_set.duration_s
-            if args.seconds is None and not args.continuous and isinstance(source, videocapture.FileSource):
-                # A replayed file is one sign, as a training video is: record all of it.
-                seconds = source.num_frames / source.fps
-            demo = LiveDemo(predictor, classes, video_set.min_dim_px, seconds,
-                            flow_method=predictor.flow_method(args.flow_method), headless=args.headless, continuous=args.continuous,
-                            once=args.once, threshold=args.threshold, hop_s=args.hop, countdown_s=args.countdown,
-                            keys=ScriptedKeys(args.keys, gui=not args.headless), save_clips=args.save_clips,
-                            mirror=not args.no_mirror,
-                            record_at_once=isinstance(source, videocapture.FileSource) and args.at_end == "stop")
+            flow_method = predictor.flow_method(args.flow_method)  # the model's own; another is refused
+        except (videocapture.CameraError, FileNotFoundError, ValueError) as error:  # user errors: one line, exit 2
+            print(f"livedemo: {error}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("livedemo: interrupted", file=sys.stderr)
+            return 130
+        print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)} ({'+'.join(predictor.streams)}, "
+              f"{predictor.num_frames} frames of {predictor.height} px); source {source.name}", file=sys.stderr)
+        seconds = args.seconds or video_set.duration_s
+        if args.seconds is None and not args.continuous and isinstance(source, videocapture.FileSource):
+            # A replayed file is one sign, as a training video is: record all of it.
+            seconds = source.num_frames / source.fps
+        demo = LiveDemo(predictor, classes, video_set.min_dim_px, seconds,
+                        flow_method=flow_method, headless=args.headless, continuous=args.continuous,
+                        once=args.once, threshold=args.threshold, hop_s=args.hop, countdown_s=args.countdown,
+                        keys=ScriptedKeys(args.keys, gui=not args.headless), save_clips=args.save_clips,
+                        mirror=not args.no_mirror,
+                        record_at_once=isinstance(source, videocapture.FileSource) and args.at_end == "stop")
+        try:
             demo.run(source)
-    except (videocapture.CameraError, FileNotFoundError, ValueError) as error:  # user errors: one line
-        print(f"livedemo: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("livedemo: interrupted", file=sys.stderr)
-        return 130
+        except (videocapture.CameraError, FileNotFoundError) as error:  # e.g. the camera went away during the run
+            print(f"livedemo: {error}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("livedemo: interrupted", file=sys.stderr)
+            return 130
     latencies = [r["latency_s"] for r in demo.records]
     summary = f"{len(demo.records)} predictions"
     if latencies:

@@ -626,6 +626,9 @@ def generate_demo_set(out_dir: Path, num_classes: int = 10, per_class: int = 16,
         raise ValueError(f"per_class={per_class}, val_per_class={val_per_class}: each split needs >= 1 video per class")
     if workers < 1:
         raise ValueError(f"workers={workers}: need at least 1")
+    for folder in (Path(out_dir), Path(out_dir) / f"{num_classes:03d}"):
+        if folder.exists() and not folder.is_dir():
+            raise ValueError(f"{folder} is a file, not a folder; choose another --out (default data-set/demo)")
     start = time.perf_counter()
     video_dir = Path(out_dir) / f"{num_classes:03d}"
     labels = LABELS[:num_classes]

@@ -17,6 +17,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -338,13 +339,19 @@ def main(argv=None):
     parser.add_argument("--fresh", action="store_true", help="start a new run instead of resuming an unfinished one")
     args = parser.parse_args(argv)
     streams = ("flow", "rgb") if args.stream == "both" else (args.stream,)
-    for stream in streams:
-        config = TrainConfig(stream=stream, weights=None if args.weights == "none" else args.weights,
-                             epochs_above=args.epochs_above, epochs_entire=args.epochs_entire,
-                             batch_size=args.batch_size, workers=args.workers, distribute=args.distribute,
-                             mixed_precision=args.mixed_precision)
-        train_i3d(set_from_args(args), config, fresh=args.fresh)
+    try:
+        video_set = set_from_args(args)
+        for stream in streams:
+            config = TrainConfig(stream=stream, weights=None if args.weights == "none" else args.weights,
+                                 epochs_above=args.epochs_above, epochs_entire=args.epochs_entire,
+                                 batch_size=args.batch_size, workers=args.workers, distribute=args.distribute,
+                                 mixed_precision=args.mixed_precision)
+            train_i3d(video_set, config, fresh=args.fresh)
+    except (FileNotFoundError, ValueError) as error:  # user errors (WeightsError is a ValueError): one line, exit 2
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

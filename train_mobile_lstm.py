@@ -12,6 +12,7 @@ The features must exist: `python pipeline_mobile_lstm.py` computes them, or `pyt
 """
 import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -179,15 +180,20 @@ def main(argv=None):
     parser.add_argument("--dropout", type=float, default=defaults.dropout, help="dropout rate")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="initialisation and shuffling")
     args = parser.parse_args(argv)
-    video_set = set_from_args(args)
-    config = LstmConfig(stream=args.stream, model=args.model, weights=args.weights, epochs=args.epochs,
-                        batch_size=args.batch_size, learning_rate=args.learning_rate, units=args.units,
-                        dropout=args.dropout, seed=args.seed)
-    trained = train_mobile_lstm(video_set, config)
-    result = evaluate_mobile_lstm(trained["best"], video_set, config, "val",
-                                  video_set.log_dir / trained["csv"].stem)
+    try:
+        video_set = set_from_args(args)
+        config = LstmConfig(stream=args.stream, model=args.model, weights=args.weights, epochs=args.epochs,
+                            batch_size=args.batch_size, learning_rate=args.learning_rate, units=args.units,
+                            dropout=args.dropout, seed=args.seed)
+        trained = train_mobile_lstm(video_set, config)
+        result = evaluate_mobile_lstm(trained["best"], video_set, config, "val",
+                                      video_set.log_dir / trained["csv"].stem)
+    except (FileNotFoundError, ValueError) as error:  # user errors: one line, exit 2
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     predict.print_evaluation(result, f"{config.stream} mobile-lstm")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
