@@ -33,6 +33,10 @@ def clip_length(duration_s: float, fps: float) -> int:
     return max(1, round(duration_s * fps))
 
 
+# How long `close` waits for the worker to finish the item it is on (one flow, or one prediction of a window).
+CLOSE_TIMEOUT_S = 60.0
+
+
 class _InputWorker:
     """Prepares network input from sampled frames in a background thread: resize -> flow -> crop (and RGB).
 
@@ -104,10 +108,18 @@ class _InputWorker:
         if self.error is not None:
             raise self.error
 
-    def close(self) -> None:
-        """Stops the worker without finishing its queue (Ctrl-C, abandoned recording)."""
+    def close(self, timeout: float = CLOSE_TIMEOUT_S) -> None:
+        """Stops the worker without finishing its queue (Ctrl-C, abandoned recording) and waits for it.
+
+        The wait matters: a daemon thread still inside OpenCV's flow when the interpreter exits is ended by
+        pthread_exit, whose unwinding through OpenCV's C++ catch (...) aborts the process ("FATAL: exception
+        not rethrown", signal 6; issue 9 item 15). The worker stops after the item it is on.
+        """
         self._cancelled = True
         self._queue.put(None)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            print(f"liveinput: warning: the flow worker did not stop within {timeout:g} s", file=sys.stderr)
 
 
 class ClipRecorder(_InputWorker):

@@ -1,4 +1,7 @@
 """liveinput.py: the recorder and the sliding windows give exactly predict.clip_inputs' arrays (no TensorFlow)."""
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -66,3 +69,25 @@ def test_liveinput_imports_no_tensorflow():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=str(frame.Path(frame.__file__).parent)).stdout.split()
     assert out == ["False", "False"]
+
+
+@pytest.mark.parametrize("kind", ["clip", "windows"])
+def test_close_waits_until_the_worker_thread_has_ended(kind, monkeypatch):
+    # A worker still inside OpenCV at interpreter exit aborts the process (issue 9 item 15): close() must join it.
+    busy = threading.Event()
+
+    def slow_prepare(self, image):
+        busy.set()
+        time.sleep(0.3)
+        return {"flow": np.zeros((8, 8, 2), np.float32)}
+
+    monkeypatch.setattr(liveinput._InputWorker, "prepare", slow_prepare)
+    if kind == "clip":
+        worker = liveinput.ClipRecorder(num_in=40, num_frames=8, min_dim_px=16, crop_px=8)
+    else:
+        worker = liveinput.SlidingWindows(8, 1, 1, 16, 8, on_window=lambda *args: None)
+    for image in numbered_frames(6):
+        worker.add(image)
+    assert busy.wait(5)
+    worker.close()
+    assert not worker._thread.is_alive()
