@@ -78,22 +78,27 @@ def _alive(pids) -> set[int]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_workers_exit_when_the_parent_is_killed(tmp_path):
-    rng = np.random.default_rng(0)
-    clip = frame.write_video(tmp_path / "clip.avi", rng.integers(0, 255, (120, 240, 320, 3), dtype=np.uint8), 25)
-    for i in range(40):  # one real video under many names: many slow-enough jobs, written once
-        link = tmp_path / "videos" / "train" / "a" / f"clip{i:02d}.avi"
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(clip)
-    parent = subprocess.Popen(
-        [sys.executable, str(REPO / "frame.py"), str(tmp_path / "videos"), str(tmp_path / "image"), "--workers", "2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path,
-    )
+@pytest.mark.parametrize("script", ["frame.py", "prepare_demo.py"])
+def test_workers_exit_when_the_parent_is_killed(script, tmp_path):
+    if script == "frame.py":
+        rng = np.random.default_rng(0)
+        clip = frame.write_video(tmp_path / "clip.avi", rng.integers(0, 255, (120, 240, 320, 3), dtype=np.uint8), 25)
+        for i in range(40):  # one real video under many names: many slow-enough jobs, written once
+            link = tmp_path / "videos" / "train" / "a" / f"clip{i:02d}.avi"
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(clip)
+        args, first_output = [tmp_path / "videos", tmp_path / "image", "--workers", "2"], "image/train/a/clip*"
+    else:  # its own process pool (it renders videos, not folders)
+        args = ["--classes", "2", "--per-class", "6", "--val-per-class", "2", "--out", tmp_path / "demo",
+                "--workers", "2"]
+        first_output = "demo/002/*/*/*.avi"
+    parent = subprocess.Popen([sys.executable, str(REPO / script), *map(str, args)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path)
     children: set[int] = set()
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(list((tmp_path / "image").glob("train/a/clip*"))) < 1:
-            assert parent.poll() is None, "frame.py ended before its workers could be observed"
+        while time.monotonic() < deadline and len(list(tmp_path.glob(first_output))) < 1:
+            assert parent.poll() is None, f"{script} ended before its workers could be observed"
             time.sleep(0.1)
         children = _descendants(parent.pid)
         assert len(children) >= 2, f"expected 2 workers (and a resource tracker), found {children}"
@@ -106,5 +111,5 @@ def test_workers_exit_when_the_parent_is_killed(tmp_path):
     finally:
         if parent.poll() is None:
             parent.kill()
-        for pid in _alive(children):  # only what this test's frame.py started
+        for pid in _alive(children):  # only what this test's script started
             os.kill(pid, signal.SIGKILL)
