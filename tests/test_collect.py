@@ -152,14 +152,14 @@ def test_takes_with_too_few_frames_are_reported_and_not_kept(stream, tmp_path, c
 
 
 def test_a_take_that_cannot_be_written_is_reported_and_redone(stream, tmp_path, monkeypatch, capsys):
-    real_count = frame._count_frames
+    real_count = frame.count_frames
     calls = []
 
     def count(path):  # the first take's two writes (.mp4, then .avi) decode short, as on a full disk
         calls.append(path)
         return real_count(path) // 2 if len(calls) <= 2 else real_count(path)
 
-    monkeypatch.setattr(frame, "_count_frames", count)
+    monkeypatch.setattr(frame, "count_frames", count)
     assert livedemo.main(args(stream[0], tmp_path)) == 0
     out = capsys.readouterr()
     statuses = [(r["label"], r["status"]) for r in records(out.out)]
