@@ -91,7 +91,7 @@ def record_seed_order(source, predictor, video_set, num_in: int, flow_method: st
             break
         preview(image, "Recording")
     sampled = frame.frames_downsample(np.stack(frames), predictor.num_frames)
-    resized = frame.images_resize_aspectratio(sampled, video_set.min_dim_px)
+    resized = frame.frames_resize_min_side(sampled, video_set.min_dim_px)
     inputs = predict.clip_inputs(resized, predictor.streams, predictor.num_frames, predictor.height, flow_method)
     t_flow = time.perf_counter()
     predictor(inputs)
@@ -192,7 +192,7 @@ def main(argv=None) -> int:
         for name in args.sets:
             video_set = SETS[name]
             predictor = build_predictor(video_set, args.stream, args.model, tmp)
-            resized = frame.image_resize_aspectratio(np.zeros((height, width, 1), np.uint8), video_set.min_dim_px).shape
+            resized = frame.image_resize_min_side(np.zeros((height, width, 1), np.uint8), video_set.min_dim_px).shape
             for load in args.loads:
                 with loadgen.cpu_load(load):
                     time.sleep(1.0 if load else 0.0)  # let the competitors get going

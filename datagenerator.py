@@ -168,9 +168,9 @@ class FramesGenerator(SampleBatches):
         clip = load_clip(self.samples[sample_index][0], self.stream, self.num_frames)
         h, w = clip.shape[1:3]
         if rng is None:
-            return frame.images_crop(clip, self.crop_px, self.crop_px)
+            return frame.frames_crop(clip, self.crop_px, self.crop_px)
         offset = (int(rng.integers(0, h - self.crop_px + 1)), int(rng.integers(0, w - self.crop_px + 1)))
-        clip = frame.images_crop(clip, self.crop_px, self.crop_px, offset=offset)
+        clip = frame.frames_crop(clip, self.crop_px, self.crop_px, offset=offset)
         return temporal_jitter(clip, int(rng.integers(-self.max_shift, self.max_shift + 1)))
 
     sample = clip

@@ -87,9 +87,9 @@ def load_images(folder: Path, stream: str, input_px: int, num_frames: int | None
     if num_frames is not None:
         images = frame.frames_downsample(images, num_frames)
     side = crop_px or min(images.shape[1:3])
-    images = frame.images_crop(images, side, side)
+    images = frame.frames_crop(images, side, side)
     if side != input_px:
-        images = frame.images_resize_aspectratio(images, input_px)
+        images = frame.frames_resize_min_side(images, input_px)
     return np.ascontiguousarray(images)
 
 

@@ -103,7 +103,7 @@ def video_to_frames(video_path: Path, min_dim_px: int | None = 240) -> np.ndarra
             if not grabbed:
                 break
             if min_dim_px is not None:
-                frame = image_resize_aspectratio(frame, min_dim_px)
+                frame = image_resize_min_side(frame, min_dim_px)
             if frames and frame.shape != frames[0].shape:
                 raise VideoError(f"Video {video_path}: frame {len(frames)} is {frame.shape}, frame 0 {frames[0].shape}")
             frames.append(frame)
@@ -118,7 +118,7 @@ def video_to_frames(video_path: Path, min_dim_px: int | None = 240) -> np.ndarra
     return np.stack(frames)  # (n, h, w, 3) uint8 BGR
 
 
-def image_resize_aspectratio(image: np.ndarray, min_dim_px: int) -> np.ndarray:
+def image_resize_min_side(image: np.ndarray, min_dim_px: int) -> np.ndarray:
     """Resizes one image (h, w, ...) so that its smaller side is `min_dim_px`, keeping the aspect ratio (bilinear)."""
     if min_dim_px < 1:
         raise ValueError(f"min_dim_px={min_dim_px}; must be a positive number of pixels")
@@ -132,11 +132,11 @@ def image_resize_aspectratio(image: np.ndarray, min_dim_px: int) -> np.ndarray:
     return cv2.resize(image, size_wh, interpolation=cv2.INTER_LINEAR)
 
 
-def images_resize_aspectratio(frames: np.ndarray, min_dim_px: int) -> np.ndarray:
-    """`image_resize_aspectratio` for each frame of (n, h, w, c); returns (n, h', w', c)."""
+def frames_resize_min_side(frames: np.ndarray, min_dim_px: int) -> np.ndarray:
+    """`image_resize_min_side` for each frame of (n, h, w, c); returns (n, h', w', c)."""
     if len(frames) == 0:
-        raise ValueError("images_resize_aspectratio: no frames to resize")
-    return np.stack([image_resize_aspectratio(frame, min_dim_px) for frame in frames])
+        raise ValueError("frames_resize_min_side: no frames to resize")
+    return np.stack([image_resize_min_side(frame, min_dim_px) for frame in frames])
 
 
 def frame_indices(num_in: int, num_frames: int) -> np.ndarray:
@@ -158,7 +158,7 @@ def frames_downsample(frames: np.ndarray, num_frames: int) -> np.ndarray:
     return frames[frame_indices(len(frames), num_frames)]
 
 
-def images_crop(frames: np.ndarray, height: int, width: int, offset: tuple[int, int] | None = None) -> np.ndarray:
+def frames_crop(frames: np.ndarray, height: int, width: int, offset: tuple[int, int] | None = None) -> np.ndarray:
     """Crops (..., h, w, c) to (..., height, width, c): centered, or with its top-left corner at offset=(y, x).
 
     Raises:
@@ -179,14 +179,14 @@ def images_crop(frames: np.ndarray, height: int, width: int, offset: tuple[int, 
     return frames[..., y : y + height, x : x + width, :]
 
 
-def images_rescale(frames: np.ndarray) -> np.ndarray:
+def frames_rescale(frames: np.ndarray) -> np.ndarray:
     """uint8 pixels 0..255 -> float32 in [-1, 1] (p / 127.5 - 1, the I3D input range; kinetics-i3d README)."""
     return frames.astype(np.float32) / np.float32(127.5) - np.float32(1.0)
 
 
 def bgr_to_model_rgb(frames: np.ndarray) -> np.ndarray:
     """(..., 3) uint8 BGR (OpenCV's order) -> float32 RGB in [-1, 1], the RGB I3D's input (Kinetics is RGB)."""
-    return images_rescale(frames[..., ::-1])
+    return frames_rescale(frames[..., ::-1])
 
 
 # Free space below which a video that did not decode back completely is reported as "disk full": a full disk
@@ -283,11 +283,11 @@ def count_frames(video_path: Path) -> int:
     return count
 
 
-def images_normalize(frames: np.ndarray, num_frames: int, height: int, width: int, rescale: bool = True) -> np.ndarray:
+def frames_normalize(frames: np.ndarray, num_frames: int, height: int, width: int, rescale: bool = True) -> np.ndarray:
     """Resamples to `num_frames`, center-crops to height x width and (rescale=True) maps to float32 [-1, 1]."""
     frames = frames_downsample(frames, num_frames)
-    frames = images_crop(frames, height, width)
-    return images_rescale(frames) if rescale else frames
+    frames = frames_crop(frames, height, width)
+    return frames_rescale(frames) if rescale else frames
 
 
 def jpg_files(folder: Path) -> list[Path]:
@@ -376,7 +376,7 @@ def extract_video(
     if num_frames is not None:
         frames = frames_downsample(frames, num_frames)
     if crop_px is not None:
-        frames = images_crop(frames, crop_px, crop_px)
+        frames = frames_crop(frames, crop_px, crop_px)
     with atomic_dir(target_dir) as tmp:
         frames_to_files(frames, tmp)
     return "done"

@@ -62,12 +62,12 @@ class _InputWorker:
 
     def prepare(self, image: np.ndarray) -> dict:
         """One sampled frame (h, w, 3) uint8 BGR -> stream -> (crop, crop, channels) float32 in [-1, 1]."""
-        resized = frame.image_resize_aspectratio(image, self.min_dim_px)
+        resized = frame.image_resize_min_side(image, self.min_dim_px)
         out = {}
         if self.flow is not None:
-            out["flow"] = frame.images_crop(self.flow.next(resized), self.crop_px, self.crop_px)
+            out["flow"] = frame.frames_crop(self.flow.next(resized), self.crop_px, self.crop_px)
         if "rgb" in self.streams:
-            out["rgb"] = frame.bgr_to_model_rgb(frame.images_crop(resized, self.crop_px, self.crop_px))
+            out["rgb"] = frame.bgr_to_model_rgb(frame.frames_crop(resized, self.crop_px, self.crop_px))
         return out
 
     def _run(self):

@@ -166,9 +166,9 @@ def clip_inputs(frames: np.ndarray, streams, num_frames: int, crop_px: int, flow
     inputs = {}
     if "flow" in streams:
         flows = opticalflow.frames_to_flows(frames, method=flow_method)
-        inputs["flow"] = frame.images_crop(flows, crop_px, crop_px)[None].astype(np.float32)
+        inputs["flow"] = frame.frames_crop(flows, crop_px, crop_px)[None].astype(np.float32)
     if "rgb" in streams:
-        rgb = frame.bgr_to_model_rgb(frame.images_crop(frames, crop_px, crop_px))
+        rgb = frame.bgr_to_model_rgb(frame.frames_crop(frames, crop_px, crop_px))
         inputs["rgb"] = rgb[None].astype(np.float32)
     return inputs
 
@@ -322,8 +322,8 @@ def kinetics_frames(video_path: Path, crop_px: int = 224) -> np.ndarray:
     center crop, BGR -> RGB, scaled to [-1, 1] (DeepMind's preprocessing). Returns (n, crop, crop, 3) float32."""
     frames = frame.video_to_frames(Path(video_path), min_dim_px=None)  # (n, h, w, 3) uint8 BGR
     if min(frames.shape[1:3]) != crop_px:
-        frames = frame.images_resize_aspectratio(frames, 256)
-    frames = frame.images_crop(frames, crop_px, crop_px)
+        frames = frame.frames_resize_min_side(frames, 256)
+    frames = frame.frames_crop(frames, crop_px, crop_px)
     return frame.bgr_to_model_rgb(frames)
 
 

@@ -67,7 +67,7 @@ def test_validation_is_deterministic_center_crop_training_is_augmented(blob_set)
     val = FramesGenerator(blob_set / "oflow" / "train", classes, "flow", 8, 48, 4, shuffle=False, augment=False)
     flows = opticalflow.files_to_flows(val.samples[0][0])  # (n, 64, 85, 2)
     flows = frame.frames_downsample(flows, 8) if len(flows) != 8 else flows
-    assert np.array_equal(val[0][0][0], frame.images_crop(flows, 48, 48))
+    assert np.array_equal(val[0][0][0], frame.frames_crop(flows, 48, 48))
     assert np.array_equal(val[0][0][0], flows[:, 8:56, 18:66])  # (64 - 48) / 2, (85 - 48) // 2
     train = FramesGenerator(blob_set / "oflow" / "train", classes, "flow", 8, 48, 4, shuffle=False, augment=True)
     first = train[0][0]

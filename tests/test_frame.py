@@ -74,8 +74,8 @@ def test_truncated_video_raises_video_error(video_dir, tmp_path):
 @pytest.mark.parametrize("shape, min_dim, expected", [((72, 96), 36, (36, 48)), ((100, 50), 20, (40, 20)), ((30, 40), 30, (30, 40))])
 def test_resize_keeps_aspect_with_min_side(shape, min_dim, expected):
     image = np.zeros((*shape, 3), np.uint8)
-    assert frame.image_resize_aspectratio(image, min_dim).shape == (*expected, 3)
-    assert frame.images_resize_aspectratio(np.stack([image, image]), min_dim).shape == (2, *expected, 3)
+    assert frame.image_resize_min_side(image, min_dim).shape == (*expected, 3)
+    assert frame.frames_resize_min_side(np.stack([image, image]), min_dim).shape == (2, *expected, 3)
 
 
 def test_frame_indices_are_evenly_spaced_and_repeat_when_upsampling():
@@ -97,31 +97,31 @@ def test_frames_downsample_picks_the_indexed_frames():
 
 def test_crop_takes_center_or_offset_and_refuses_too_large():
     frames = np.arange(6 * 8, dtype=np.uint8).reshape(1, 6, 8, 1).repeat(3, axis=-1)
-    center = frame.images_crop(frames, 2, 4)
+    center = frame.frames_crop(frames, 2, 4)
     assert center.shape == (1, 2, 4, 3)
     assert center[0, :, :, 0].tolist() == [[18, 19, 20, 21], [26, 27, 28, 29]]  # rows 2-3, columns 2-5
-    corner = frame.images_crop(frames, 2, 3, offset=(4, 5))
+    corner = frame.frames_crop(frames, 2, 3, offset=(4, 5))
     assert corner[0, :, :, 0].tolist() == [[37, 38, 39], [45, 46, 47]]
     with pytest.raises(ValueError, match="Cannot crop"):
-        frame.images_crop(frames, 7, 4)
+        frame.frames_crop(frames, 7, 4)
     with pytest.raises(ValueError, match="offset"):
-        frame.images_crop(frames, 2, 4, offset=(5, 0))
+        frame.frames_crop(frames, 2, 4, offset=(5, 0))
 
 
 def test_rescale_maps_0_255_to_minus1_1():
-    rescaled = frame.images_rescale(np.array([0, 127, 255], np.uint8))
+    rescaled = frame.frames_rescale(np.array([0, 127, 255], np.uint8))
     assert rescaled.dtype == np.float32
     assert np.allclose(rescaled, [-1.0, 127 / 127.5 - 1, 1.0])
 
 
 def test_images_normalize_downsamples_crops_and_rescales():
     frames = blob_frames(20, 72, 96)
-    normalized = frame.images_normalize(frames, 8, 64, 64)
+    normalized = frame.frames_normalize(frames, 8, 64, 64)
     assert normalized.shape == (8, 64, 64, 3) and normalized.dtype == np.float32
     assert normalized.min() >= -1 and normalized.max() <= 1
     expected = frames[frame.frame_indices(20, 8)][:, 4:68, 16:80] / 127.5 - 1
     assert np.allclose(normalized, expected, atol=1e-6)
-    assert frame.images_normalize(frames, 8, 64, 64, rescale=False).dtype == np.uint8
+    assert frame.frames_normalize(frames, 8, 64, 64, rescale=False).dtype == np.uint8
 
 
 def test_frames_files_round_trip(tmp_path):

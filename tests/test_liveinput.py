@@ -48,7 +48,7 @@ def test_sliding_windows_equal_offline_clips_of_the_window(tmp_path):
     stride, window, hop = liveinput.window_geometry(num_frames=8, duration_s=2.0, fps=25.0, hop_s=0.5)
     assert (stride, window, hop) == (6, 48, 12)
     assert frame.frame_indices(window, 8).tolist() == list(range(0, window, stride))  # the training rule
-    frames = frame.images_resize_aspectratio(blob_frames(DIRECTIONS[1], 72, np.random.default_rng(5)), 64)
+    frames = frame.frames_resize_min_side(blob_frames(DIRECTIONS[1], 72, np.random.default_rng(5)), 64)
     got = []
     windows = liveinput.SlidingWindows(8, stride, hop, 64, 64, lambda inputs, t, end: got.append((end, inputs)),
                                           skip_late=False)
