@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 
 import frame
-from folderstep import EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, prepare_output, remove_stale, run_step, visible
+from folderstep import (EXIT_HELP, USER_ERRORS, StepSummary, check_separate, exit_status,
+                        prepare_output, remove_stale, run_step, visible)
 from engine import add_engine_arguments
 from safeio import atomic_write, clean_leftovers
 from videoset import VideoSet
@@ -316,15 +317,10 @@ def main(argv=None) -> int:
     import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
     import model_mobile  # Keras/TensorFlow, after the arguments are parsed
 
-    try:
-        summary = frames_dir_to_features_dir(args.frame_dir, args.feature_dir, args.model, args.weights,
-                                   None if args.stream == "auto" else args.stream, args.num_frames, args.crop,
-                                   args.input_px, args.batch, args.seed, args.overwrite,
-                                   engine=args.engine, address=args.address)
-    except (model_mobile.WeightsUnavailableError, FileNotFoundError, ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    return summary.exit_code
+    return exit_status(lambda: frames_dir_to_features_dir(
+        args.frame_dir, args.feature_dir, args.model, args.weights, None if args.stream == "auto" else args.stream,
+        args.num_frames, args.crop, args.input_px, args.batch, args.seed, args.overwrite, engine=args.engine,
+        address=args.address), (model_mobile.WeightsUnavailableError, *USER_ERRORS))
 
 
 if __name__ == "__main__":

@@ -103,6 +103,19 @@ class StepSummary:
         return text
 
 
+USER_ERRORS = (FileNotFoundError, ValueError, OSError)  # ConnectionError (no Ray cluster) is an OSError
+
+
+def exit_status(step: Callable[[], "StepSummary"], user_errors: tuple = USER_ERRORS) -> int:
+    """A step script's exit status: the summary's (0 or 1), or EXIT_USER_ERROR with one line on stderr when the
+    step raised one of `user_errors` (a bad folder or argument, which the message names with its fix)."""
+    try:
+        return step().exit_code
+    except user_errors as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
 def visible(paths) -> list[Path]:
     """The paths whose name does not start with "." (drops .tmp-* leftovers, .DS_Store, ...), sorted."""
     return sorted(p for p in paths if not p.name.startswith("."))

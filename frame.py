@@ -24,8 +24,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from folderstep import (EXIT_HELP, EXIT_USER_ERROR, StepSummary, check_separate, check_settings, is_complete,
-                        is_jpg_folder, prepare_output, remove_stale, run_step, threads_per_worker, visible)
+from folderstep import (EXIT_HELP, StepSummary, check_separate, check_settings, exit_status,
+                        is_complete, is_jpg_folder, prepare_output, remove_stale, run_step, threads_per_worker,
+                        visible)
 from engine import add_engine_arguments
 from safeio import atomic_dir, atomic_write, clean_leftovers, disk_full_hint, tmp_sibling
 from videoset import VIDEO_EXTENSIONS, list_videos
@@ -507,22 +508,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.workers < 1:
         parser.error(f"--workers {args.workers}: use 1 or more")
-    try:
-        summary = videos_dir_to_frames_dir(
-            args.video_dir,
-            args.frame_dir,
-            num_frames=args.num_frames,
-            min_dim_px=args.min_dim,
-            crop_px=args.crop,
-            workers=args.workers,
-            overwrite=args.overwrite,
-            engine=args.engine,
-            address=args.address,
-        )
-    except (FileNotFoundError, ValueError, OSError) as error:  # ConnectionError (no Ray cluster) is an OSError
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USER_ERROR
-    return summary.exit_code
+    return exit_status(lambda: videos_dir_to_frames_dir(
+        args.video_dir, args.frame_dir, num_frames=args.num_frames, min_dim_px=args.min_dim, crop_px=args.crop,
+        workers=args.workers, overwrite=args.overwrite, engine=args.engine, address=args.address))
 
 
 if __name__ == "__main__":
