@@ -147,6 +147,32 @@ def test_render_is_deterministic_per_seed():
     np.testing.assert_array_equal(sampled, first[indices])
 
 
+# sha256 of the frames' bytes (not of an encoded video) on the code before issue 13 split the renderer: any change
+# to the order of the random draws or to the drawing shows here. The cases cover a ball and a lamp (wave), a ball
+# only and a left-handed signer (swipe_up_left), a lamp only, the default size and sampled frames (double_tap).
+PINNED_CLIPS = [
+    (("wave", 3, 5), dict(width=96, height=72, fps=8.0), (35, 72, 96, 3),
+     "563a2d16b4d64edc78d7e0e3c1915e6968313577171ce4cb6584bc5332d72bc9"),
+    (("swipe_up_left", 7, (1, 2, 0, 3)), dict(width=160, height=120, fps=10.0), (50, 120, 160, 3),
+     "a9617c1efee83239046714b829e11345a3b97840fbd8569222913ff10d4b9bec"),
+    (("double_tap", 2, (5, 7, 1, 0)), dict(num_samples=6), (6, 240, 320, 3),
+     "67e4084557fbfc47971f44be56be600835516520bafe0a29cd1461681f8c1f31"),
+]
+
+
+@pytest.mark.parametrize("args, options, shape, digest", PINNED_CLIPS, ids=[c[0][0] for c in PINNED_CLIPS])
+def test_rendered_frames_match_the_pinned_checksum(args, options, shape, digest):
+    frames = render_video(*args, **options)
+    assert frames.shape == shape and frames.dtype == np.uint8
+    assert hashlib.sha256(frames.tobytes()).hexdigest() == digest
+
+
+def test_hand_path_matches_the_pinned_checksum():
+    path = prepare_demo.hand_path("zigzag", 1, (3, 6, 0, 2))
+    assert path.shape == (98, 2) and path.dtype == np.float64
+    assert hashlib.sha256(path.tobytes()).hexdigest() == "dc7c6ca1d974d043cbe2dff8e61e1ce3d18375b2b32e19ed283e4d600ac589ef"
+
+
 def test_hand_moves_visibly_but_within_flow_range():
     """At the network's input (16 samples, 128 px short side) the hand moves a few px per sample, rarely > 15."""
     steps, extents = [], []
