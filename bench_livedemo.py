@@ -13,7 +13,7 @@ median of each over the repetitions, their ratio, and how fluent the capture sta
 (frames per second delivered, frames dropped, flow backlog at the end of the recording).
 
 Default: the seed's size, a 40-frame flow I3D at 224 px (CHALEARN_020 frames, min side 240) on 5 s of a
-640x480 clip rendered by prepare_demo.py; the I3D is untrained (latency does not depend on weights).
+640x480 clip rendered by demo_render.py; the I3D is untrained (latency does not depend on weights).
 """
 import argparse
 import os
@@ -45,9 +45,9 @@ REPEATS = 5
 
 def render_clip(path: Path, width: int, height: int, fps: float) -> Path:
     """A demo-set video (a cartoon signer) at width x height, written as MJPG .avi; replayed looping."""
-    import prepare_demo
+    import demo_render
 
-    frames = prepare_demo.render_video(prepare_demo.LABELS[0], 7, rng_seed=1, width=width, height=height, fps=fps)
+    frames = demo_render.render_video(demo_render.LABELS[0], 7, rng_seed=1, width=width, height=height, fps=fps)
     return frame.write_video(path, frames, fps)
 
 

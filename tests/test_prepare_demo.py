@@ -1,4 +1,4 @@
-"""prepare_demo.py: layout, determinism, resumability, and that only motion tells the classes apart."""
+"""prepare_demo.py and demo_render.py: layout, determinism, resumability; only motion tells the classes apart."""
 import hashlib
 import re
 from pathlib import Path
@@ -8,8 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import demo_render
 import prepare_demo
-from prepare_demo import DEMO_CLASSES, LABELS, generate_demo_set, render_video
+from demo_render import DEMO_CLASSES, LABELS, render_video
+from prepare_demo import generate_demo_set
 
 NUM_CLASSES = 10
 CHANCE = 1.0 / NUM_CLASSES
@@ -168,9 +170,10 @@ def test_rendered_frames_match_the_pinned_checksum(args, options, shape, digest)
 
 
 def test_hand_path_matches_the_pinned_checksum():
-    path = prepare_demo.hand_path("zigzag", 1, (3, 6, 0, 2))
+    path = demo_render.hand_path("zigzag", 1, (3, 6, 0, 2))
     assert path.shape == (98, 2) and path.dtype == np.float64
-    assert hashlib.sha256(path.tobytes()).hexdigest() == "dc7c6ca1d974d043cbe2dff8e61e1ce3d18375b2b32e19ed283e4d600ac589ef"
+    digest = "dc7c6ca1d974d043cbe2dff8e61e1ce3d18375b2b32e19ed283e4d600ac589ef"
+    assert hashlib.sha256(path.tobytes()).hexdigest() == digest
 
 
 def test_hand_moves_visibly_but_within_flow_range():
@@ -178,7 +181,7 @@ def test_hand_moves_visibly_but_within_flow_range():
     steps, extents = [], []
     for class_index, label in enumerate(LABELS):                  # the extra classes too
         for signer in (1, 4, 7):
-            path = prepare_demo.hand_path(label, signer, (1, class_index, signer))   # (n, 2) px at 320x240
+            path = demo_render.hand_path(label, signer, (1, class_index, signer))   # (n, 2) px at 320x240
             sampled = path[np.arange(16) * len(path) // 16] * 128 / 240
             steps.append(np.linalg.norm(np.diff(sampled, axis=0), axis=1))
             if label != "double_tap":                             # double tap moves in depth (the hand grows)
@@ -225,7 +228,7 @@ def sampled_clips():
     """16 sampled frames (as the pipeline sees them) of 3 videos per class and signer, at 160x120."""
     clips, labels, signers, takes = [], [], [], []
     for class_index, label in enumerate(LABELS[:NUM_CLASSES]):
-        for signer in prepare_demo.SIGNERS:
+        for signer in demo_render.SIGNERS:
             for take in range(3):
                 clips.append(render_video(label, signer, (42, class_index, signer, take), width=160, height=120,
                                           num_samples=16))
@@ -279,9 +282,9 @@ def test_hand_position_does_not_tell_the_class():
     over the clip is (nearly) the same for every class: each path starts at rest and is centred on a random anchor."""
     labels, signers, takes, sampled = [], [], [], []
     for class_index, label in enumerate(LABELS[:NUM_CLASSES]):
-        for signer, preset in prepare_demo.SIGNERS.items():
+        for signer, preset in demo_render.SIGNERS.items():
             for take in range(6):
-                path = prepare_demo.hand_path(label, signer, (7, class_index, signer, take), width=160, height=120)
+                path = demo_render.hand_path(label, signer, (7, class_index, signer, take), width=160, height=120)
                 path[:, 0] = (path[:, 0] - 80) * (-1 if preset.right_handed else 1)   # towards the body's side
                 sampled.append(path[np.arange(16) * len(path) // 16])
                 labels.append(class_index)
