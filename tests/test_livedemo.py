@@ -355,7 +355,7 @@ def test_gui_window_shows_preview_and_result_text(blob_model, xvfb, tmp_path):
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     try:
-        rc = demo.wait(60)
+        rc = demo.wait(300)  # TensorFlow's start and the model's warm-up take minutes on a loaded 2-core machine
     finally:
         if demo.poll() is None:
             demo.kill()
