@@ -140,8 +140,47 @@ def make_strategy(distribute: str):
     if distribute == "multiworker":
         if "TF_CONFIG" not in os.environ:
             raise ValueError("--distribute multiworker needs the TF_CONFIG environment variable; see README 'Scale-out'")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return reduce_value_by_value(tf.distribute.MultiWorkerMirroredStrategy())
     raise ValueError(f"distribute={distribute!r}; choose none, mirrored or multiworker")
+
+
+def reduce_value_by_value(strategy):
+    """`strategy` with a reduce() that takes a nest and scalars, as Keras 3.15's fit() calls it.
+
+    Under MultiWorkerMirroredStrategy fit() reduces the first batch (x, y) in one call and each step's logs
+    (scalars) with axis=0; TF 2.21's reduce takes one value, and axis=None for a scalar, so the first fit()
+    failed with "Attempt to convert a value (PerReplica...) to a Tensor" and, past that, "Invalid reduction
+    dimension 0 for input with 0 dimensions" (keras-team/keras#20585). Here each value is reduced on its own,
+    a scalar across replicas only. Only this strategy object changes.
+    """
+    import tensorflow as tf
+
+    reduce = strategy.reduce
+
+    def reduce_each(reduce_op, value, axis=None):
+        def one(v):
+            local = v.values[0] if isinstance(v, tf.distribute.DistributedValues) else tf.convert_to_tensor(v)
+            return reduce(reduce_op, v, axis if local.shape.rank else None)
+
+        return tf.nest.map_structure(one, value)
+
+    strategy.reduce = reduce_each
+    return strategy
+
+
+def is_chief(strategy) -> bool:
+    """Whether this process writes the run's files: yes, except on the other workers of a multi-worker run.
+
+    The chief is TF_CONFIG's "chief" task, or worker 0 when the cluster names none (the rule of TF's
+    multi-worker Keras tutorial). Keras 3.15 saves a .keras file without collective ops (a chief-only save
+    did not wait for the other workers: tests/test_train_multiworker.py), so the others save nothing at all.
+    """
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    return (resolver.task_type, resolver.task_id) == ("worker", 0) and "chief" not in resolver.cluster_spec().as_dict()
 
 
 def build_model(video_set: VideoSet, config: TrainConfig, num_classes: int) -> keras.Model:
@@ -221,13 +260,17 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
     else:
         stamp = time.strftime("%Y%m%d-%H%M%S")
     prefix = run_prefix(video_set, stamp, config.stream)
-    video_set.model_dir.mkdir(parents=True, exist_ok=True)
-    video_set.log_dir.mkdir(parents=True, exist_ok=True)
     csv_file = video_set.log_dir / f"{prefix.name}.csv"
-    write_json_atomic(state_path(prefix), asdict(config))
-
-    for folder in (video_set.model_dir, video_set.log_dir):
-        clean_leftovers(folder)  # temporary files of a killed run (dead pids only)
+    # Before any write: of the workers of a multi-worker run only the chief writes (checkpoints, state, log, PNG);
+    # the others train in step with it and read the state it wrote when they resume (README "Scale-out").
+    strategy = make_strategy(config.distribute)
+    chief = is_chief(strategy)
+    if chief:
+        video_set.model_dir.mkdir(parents=True, exist_ok=True)
+        video_set.log_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(state_path(prefix), asdict(config))
+        for folder in (video_set.model_dir, video_set.log_dir):
+            clean_leftovers(folder)  # temporary files of a killed run (dead pids only)
     # The policy is global in Keras; restored when training ends so that a caller's later models are not affected.
     with precision_policy("mixed_float16" if config.mixed_precision else None):
         keras.utils.set_random_seed(config.seed)
@@ -239,11 +282,12 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
                                 listed=listed["train"], **common)
         val = FramesGenerator(data_dir / "val", classes, shuffle=False, augment=False, listed=listed["val"], **common)
         print(f"Training {config.stream} I3D on {len(train.samples)} clips, validating on {len(val.samples)}, "
-              f"{len(classes)} classes; run {prefix.resolve()}")
+              f"{len(classes)} classes; run {prefix.resolve()}"
+              + ("" if chief else f" (written by the chief; this worker, {strategy.cluster_resolver.task_type} "
+                                  f"{strategy.cluster_resolver.task_id}, writes nothing)"))
 
         info = modelinfo.describe_run(video_set, config.stream, classes.classes,
                                       video_set.flow_dir if config.stream == "flow" else None)
-        strategy = make_strategy(config.distribute)
         epochs = {"above": config.epochs_above, "entire": config.epochs_entire}
         rates = {"above": config.learning_rate_above, "entire": config.learning_rate_entire}
         model = None
@@ -286,7 +330,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
                 AtomicCheckpoint(checkpoint_path(prefix, phase, "last"), checkpoint_path(prefix, phase, "best"),
                                  state_path(prefix), config, phase, info, resume_dir=resume_dir(prefix),
                                  log_file=csv_file, row={"phase": number},
-                                 last_epoch=first_epoch + epochs[phase] - 1),
+                                 last_epoch=first_epoch + epochs[phase] - 1, write=chief),
                 *callbacks,
             ]
             print(f"Phase {number} ({phase}): {epochs[phase]} epochs, Adam {rates[phase]:g}"
@@ -295,26 +339,20 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
             train.set_epoch(first_epoch + done)  # the data order and augmentation of an uninterrupted run
             model.fit(train, validation_data=val, epochs=first_epoch + epochs[phase], initial_epoch=first_epoch + done,
                       callbacks=phase_callbacks, verbose=verbose)
-    shutil.rmtree(resume_dir(prefix), ignore_errors=True)  # finished: the weights-only checkpoints remain
-    plot_curves(csv_file, csv_file.with_suffix(".png"))
+    if chief:
+        shutil.rmtree(resume_dir(prefix), ignore_errors=True)  # finished: the weights-only checkpoints remain
+        plot_curves(csv_file, csv_file.with_suffix(".png"))
     result = {f"{p}-{w}": checkpoint_path(prefix, p, w) for p in PHASES for w in ("last", "best")}
     # The best checkpoint is chosen by val accuracy, so its score is optimistic; the last epoch's was fixed in
     # advance (no choice made on val), so it is the number to report beside it (README "Results").
-    last_val = pd_last_value(csv_file, "val_accuracy")
+    # From the committed log rows (the CSV is written from them), which every worker holds.
+    last_val = float(config.history[-1].get("val_accuracy", "nan")) if config.history else float("nan")
     result.update(csv=csv_file, png=csv_file.with_suffix(".png"), val_accuracy=config.best.get("entire"),
                   last_val_accuracy=last_val)
     print(f"Done: val accuracy of the last epoch {last_val:.3f} (report this one); best epoch "
           f"{config.best.get('entire', float('nan')):.3f} (selected on val, so optimistic), "
           f"model {result['entire-best'].resolve()}")
     return result
-
-
-def pd_last_value(csv_file: Path, column: str) -> float:
-    """The last row's value of `column` in a CSV log, NaN when absent."""
-    import pandas as pd  # imported here: only the end of a run reads the log back
-
-    log = pd.read_csv(csv_file)
-    return float(log[column].iloc[-1]) if column in log and len(log) else float("nan")
 
 
 def main(argv=None):

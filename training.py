@@ -48,16 +48,20 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         resume_dir, log_file: see above; `row` is added to every log row (e.g. {"phase": 2});
         last_epoch: the phase's last epoch number (0-based, counted over the run); when it is committed the
             phase is added to config.phases_done in the same write.
+        write: False on the non-chief workers of a multi-worker run: `config` is kept in step, nothing is written.
     """
 
     def __init__(self, last: Path, best: Path, state_file: Path, config, phase: str, info: dict | None = None,
                  resume_dir: Path | None = None, log_file: Path | None = None, row: dict | None = None,
-                 last_epoch: int | None = None):
+                 last_epoch: int | None = None, write: bool = True):
         super().__init__()
         self.last, self.best, self.state_file, self.config, self.phase = last, best, state_file, config, phase
         self.info, self.resume_dir, self.log_file, self.row, self.last_epoch = info, resume_dir, log_file, row, last_epoch
+        self.write = write
 
     def _save(self, path: Path, which: str, epochs: int, metric: str, score: float):
+        if not self.write:
+            return
         save_model(self.model, path)
         if self.info is not None:
             modelinfo.write_model_info(path, {**self.info, "epochs": epochs, "phase": self.phase, "which": which,
@@ -69,9 +73,10 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         metric = "val_accuracy" if "val_accuracy" in logs else "accuracy"
         score = float(logs.get(metric, 0.0))
         if self.resume_dir is not None:
-            self.resume_dir.mkdir(parents=True, exist_ok=True)
             state = self.resume_dir / f"{self.phase}-epoch{epoch + 1:04d}.keras"
-            save_model(self.model, state, with_optimizer=True)
+            if self.write:
+                self.resume_dir.mkdir(parents=True, exist_ok=True)
+                save_model(self.model, state, with_optimizer=True)
         self._save(self.last, "last", epoch + 1, metric, score)
         if score > self.config.best.get(self.phase, -1.0):
             self.config.best[self.phase] = score
@@ -82,6 +87,8 @@ class AtomicCheckpoint(keras.callbacks.Callback):
             self.config.history.append({"epoch": epoch, **{k: float(v) for k, v in logs.items()}, **(self.row or {})})
             if epoch == self.last_epoch:
                 self.config.phases_done.append(self.phase)
+        if not self.write:
+            return
         write_json_atomic(self.state_file, asdict(self.config))  # the commit
         if self.resume_dir is not None:
             if self.log_file is not None:
