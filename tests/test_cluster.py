@@ -132,3 +132,20 @@ def test_killed_driver_then_rerun_completes_with_nothing_partial(cluster, local_
     assert visible == checksums(reference)
     # what is hidden is a leftover of a dead worker (the next run removes it), never of a live one
     assert all(is_leftover(path) for path in flow_dir.rglob(".tmp-*"))
+
+
+def test_ray_engine_features_equal_local_engine(cluster, local_outputs, tmp_path):
+    """feature.py --engine ray (each worker loads the saved extractor) gives the local engine's feature files.
+    Both runs are subprocesses: Keras in this process after ray.init risks the deadlock of tests/conftest.py."""
+    frames = local_outputs[0]
+    base = [sys.executable, "feature.py", str(frames)]
+    settings = ["--weights", "none", "--input-px", "32"]  # a random MobileNet at its smallest input: cheap
+    for out, engine in (("local", []), ("ray", ["--engine", "ray", "--address", cluster])):
+        done = subprocess.run([*base, str(tmp_path / out), *settings, *engine], capture_output=True, text=True,
+                              timeout=300, cwd=Path(frame.__file__).resolve().parent)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert "features: 8 computed, 0 skipped, 0 failed" in done.stdout, done.stdout[-2000:]
+    local = sorted(p.relative_to(tmp_path / "local") for p in (tmp_path / "local").rglob("*.npy"))
+    assert len(local) == 8 and local == sorted(p.relative_to(tmp_path / "ray") for p in (tmp_path / "ray").rglob("*.npy"))
+    for name in local:
+        np.testing.assert_array_equal(np.load(tmp_path / "ray" / name), np.load(tmp_path / "local" / name))
