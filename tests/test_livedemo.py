@@ -341,7 +341,7 @@ def test_gui_window_shows_preview_and_result_text(blob_model, xvfb, tmp_path):
     clip = write_video(tmp_path / "sign.avi", blob_frames(DIRECTIONS[2], CLIP_FRAMES, np.random.default_rng(11)))
     env = dict(os.environ, DISPLAY=xvfb.display, QT_QPA_PLATFORM="xcb", QT_LOGGING_RULES="*=false")
     command = [sys.executable, str(REPO / "livedemo.py"), *demo_args(blob_model, "--source", str(clip)),
-               "--at-end", "loop", "--countdown", "0.5", "--keys", "1:space,result+3:q"]
+               "--at-end", "loop", "--countdown", "0.5", "--keys", "1:space,result+8:q"]
     demo = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines, screens = [], []
 
@@ -349,8 +349,9 @@ def test_gui_window_shows_preview_and_result_text(blob_model, xvfb, tmp_path):
         for line in demo.stdout:
             lines.append(line)
             if line.startswith("{"):
-                time.sleep(1.0)  # the result is on screen for 3 s: let the window repaint, then look
-                screens.append(read_xvfb_screen(xvfb.screen))
+                for _ in range(8):  # the result is on screen for 8 s: look every 0.5 s (a loaded machine repaints late)
+                    time.sleep(0.5)
+                    screens.append(read_xvfb_screen(xvfb.screen))
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -364,16 +365,19 @@ def test_gui_window_shows_preview_and_result_text(blob_model, xvfb, tmp_path):
     assert rc == 0, stderr[-2000:]
     records = json_lines("".join(lines))
     assert len(records) == 1 and screens, stderr[-2000:]
-    screen = screens[0]
-    cv2.imwrite(str(tmp_path / "screen.png"), screen)
-    # The result band, drawn as the demo draws it, must be on screen pixel for pixel.
+    # The result band, drawn as the demo draws it, must be on screen pixel for pixel (in the best look).
     band_image = np.zeros((480, livedemo.DISPLAY_WIDTH_PX, 3), np.uint8)
     lines = livedemo.result_lines(records[0]["top"], records[0]["latency_s"], records[0]["not_sure"])
     y0, y1 = livedemo.draw_lines(band_image, lines)
     band = band_image[y0:y1]
-    match = cv2.matchTemplate(screen, band, cv2.TM_SQDIFF_NORMED)
-    _, _, (x, y), _ = cv2.minMaxLoc(match)
-    assert match[y, x] < 0.01, f"result text not found on screen (best {match[y, x]:.3f}); see {tmp_path}/screen.png"
+    looks = []
+    for screen in screens:
+        match = cv2.matchTemplate(screen, band, cv2.TM_SQDIFF_NORMED)
+        best, _, (x, y), _ = cv2.minMaxLoc(match)
+        looks.append((best, x, y, screen))
+    best, x, y, screen = min(looks, key=lambda look: look[0])
+    cv2.imwrite(str(tmp_path / "screen.png"), screen)
+    assert best < 0.01, f"result text not found on screen (best {best:.3f} of {len(screens)}); see {tmp_path}/screen.png"
     assert records[0]["top"][0][0] == "dir2"  # the blob moved left in the file: not mirrored for the model
     preview = screen[max(0, y - 400):y, x:x + band.shape[1]]
     assert preview.std() > 10 and preview.mean() > 30  # the video preview above the band is not blank
