@@ -36,7 +36,7 @@ demo-lstm: $(STAMP)
 test: weights xvfb
 	$(PY) -m pytest -q tests
 
-# The tests not marked slow (pytest.ini): under a minute, for the edit-test loop; `make test` runs all.
+# The tests not marked slow (pytest.ini): ~4 min on 2 cores (2026-12-02), for the edit-test loop; `make test` runs all.
 test-fast: weights
 	$(PY) -m pytest -q -m "not slow" tests
 

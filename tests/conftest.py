@@ -88,7 +88,14 @@ def small_disk(tmp_path):
             subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
 
 
+SLOW_FIXTURES = {"trained", "blob_model"}  # test_train_i3d's flow I3D, test_livedemo's trained blob model
+
+
 def pytest_collection_modifyitems(session, config, items):
     """Runs the Ray tests last: after ray.init/shutdown in this process, Ray's native threads stay, and a
     later Keras fit() on a PyDataset deadlocked (all threads in futex waits, seen in test_train_i3d's fixture)."""
     items.sort(key=lambda item: item.fspath.basename == "test_cluster.py")
+    # Tests on a model trained in a fixture (minutes on 2 cores) are slow, whatever else they check.
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -163,6 +163,7 @@ def test_no_trained_model_says_what_to_run(tmp_path):
         predict.find_models(synthetic.blob_set(tmp_path))
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path, kinetics_weights):
     """The tf.distribute path, in a subprocess because logical devices must be set before TensorFlow starts."""
     script = textwrap.dedent(f"""
