@@ -18,13 +18,15 @@ import frame
 import opticalflow
 from videoset import VideoClasses  # noqa: F401 (the generators' label table; callers use datagenerator.VideoClasses)
 
-def list_samples(data_dir, classes: VideoClasses, listed: set[str] | None = None) -> list[tuple[Path, int]]:
+def list_samples(data_dir, classes: VideoClasses, listed: set[str] | None = None,
+                 report: bool = True) -> list[tuple[Path, int]]:
     """The <data_dir>/<label>/<video>/ folders with their label index, sorted by path.
 
     Args:
         listed: the clips the data set holds in this split ("<label>/<video stem>", videoset.split_clips);
             folders not listed (left by videos since moved or deleted) are left out, and both they and
-            listed clips without a folder are reported in one line each. None takes every folder.
+            listed clips without a folder are reported in one line each (report=False: not). None takes every
+            folder.
 
     Raises:
         FileNotFoundError: when data_dir holds no (listed) <label>/<video> folders.
@@ -35,10 +37,10 @@ def list_samples(data_dir, classes: VideoClasses, listed: set[str] | None = None
         names = {f"{p.parent.name}/{p.name}": p for p in folders}
         stale = sorted(set(names) - listed)
         missing = sorted(listed - set(names))
-        if stale:
+        if stale and report:
             print(f"Leaving out {len(stale)} folder(s) under {data_dir.resolve()} whose video is no longer in "
                   f"this split of the set (e.g. {stale[0]}); rerun frame.py and opticalflow.py to remove them")
-        if missing:
+        if missing and report:
             print(f"{len(missing)} video(s) of this split have no folder under {data_dir.resolve()} "
                   f"(e.g. {missing[0]}): failed or not extracted yet; rerun frame.py and opticalflow.py")
         folders = [p for name, p in sorted(names.items()) if name in listed]

@@ -11,8 +11,6 @@ An interrupted run (even by kill -9) resumes after its last finished epoch: run 
 """
 import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
-import contextlib
-import io
 import json
 import math
 import os
@@ -84,9 +82,8 @@ def with_epochs(video_set: VideoSet, config: TrainConfig) -> TrainConfig:
     if config.epochs_entire is not None:
         return config
     data_dir = video_set.flow_dir if config.stream == "flow" else video_set.image_dir
-    with contextlib.redirect_stdout(io.StringIO()):  # the generator reports left-out folders itself, later
-        num_clips = len(list_samples(data_dir / "train", VideoClasses(video_set.class_file),
-                                     split_clips(video_set.video_dir, "train")))
+    num_clips = len(list_samples(data_dir / "train", VideoClasses(video_set.class_file),
+                                 split_clips(video_set.video_dir, "train"), report=False))  # the generator reports
     epochs = auto_epochs_entire(num_clips, config.batch_size)
     print(f"Phase 2: {epochs} epochs for {num_clips} training clips (about {AUTO_STEPS} steps of "
           f"{config.batch_size} clips, {MIN_AUTO_EPOCHS}..{MAX_AUTO_EPOCHS} epochs; --epochs-entire sets it)")
