@@ -65,10 +65,7 @@ def build_predictor(video_set, stream: str, model_paths, tmp_dir: Path):
         model_paths = [tmp_dir / f"bench-{video_set.tag}-{stream}-i3d-entire-best.keras"]
         model.save(model_paths[0])
     predictor = predict.Predictor(model_paths)
-    shapes = {"flow": 2, "rgb": 3}
-    warm = {s: np.zeros((1, predictor.num_frames, predictor.height, predictor.width, shapes[s]), np.float32)
-            for s in predictor.streams}
-    predictor(warm)  # the first call traces the model
+    predictor(predictor.blank_inputs())  # the first call traces the model
     return predictor
 
 
@@ -125,9 +122,7 @@ def record_ours(source, predictor, video_set, num_in: int, flow_method: str) -> 
 def forward_s(predictor, repeats: int = 5) -> float:
     """Median seconds of one bare network call (batch 1, zeros) with the predictor's streams: the floor of
     any post-recording latency."""
-    shapes = {"flow": 2, "rgb": 3}
-    inputs = {s: np.zeros((1, predictor.num_frames, predictor.height, predictor.width, shapes[s]), np.float32)
-              for s in predictor.streams}
+    inputs = predictor.blank_inputs()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

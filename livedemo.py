@@ -143,9 +143,7 @@ def load_predictor(video_set, model_paths=None, precision: str = "float32"):
 
     predict.warn_precision(precision)
     predictor = predict.Predictor(model_paths or predict.find_models(video_set), precision)
-    channels = {"flow": 2, "rgb": 3}
-    predictor({s: np.zeros((1, predictor.num_frames, predictor.height, predictor.width, channels[s]), np.float32)
-               for s in predictor.streams})
+    predictor(predictor.blank_inputs())
     return predictor
 
 

@@ -25,7 +25,7 @@ import model_i3d
 import modelinfo
 import opticalflow
 from safeio import atomic_write
-from videoset import VideoClasses, VideoSet, add_set_arguments, set_from_args, split_clips
+from videoset import STREAM_CHANNELS, VideoClasses, VideoSet, add_set_arguments, set_from_args, split_clips
 
 # Keras, TensorFlow, pandas and the data generator are imported inside the functions that use them, so
 # that `python predict.py --help` starts at once (TensorFlow takes ~5 s to import).
@@ -119,6 +119,11 @@ class Predictor:
     @property
     def streams(self) -> tuple[str, ...]:
         return tuple(self.models)
+
+    def blank_inputs(self) -> dict:
+        """stream -> a batch of one all-zero clip of the models' input shape (to warm up or time a call)."""
+        return {s: np.zeros((1, self.num_frames, self.height, self.width, STREAM_CHANNELS[s]), np.float32)
+                for s in self.streams}
 
     def flow_method(self, requested: str | None = None) -> str:
         """The flow to compute for this model: the one it was trained on (its modelinfo record).
