@@ -1,4 +1,6 @@
-"""python prepare_chalearn.py --archive-dir ~/Downloads/IsoGD --lists ~/Downloads/IsoGD --class-file class.csv --classes 20
+"""Sorts the ChaLearn IsoGD videos into the folder contract, and subsets their most frequent classes.
+
+    python prepare_chalearn.py --archive-dir ~/Downloads/IsoGD --lists ~/Downloads/IsoGD --class-file class.csv --classes 20
 
 Sorts the ChaLearn IsoGD gesture videos (249 gestures, 21 signers, RGB-D) into the folder contract:
 

@@ -1,4 +1,6 @@
-"""python prepare_demo.py --classes 10 --per-class 16 --val-per-class 6 --out data-set/demo
+"""Writes the built-in demo set: the videos demo_render.py draws, in the folder contract, resumably.
+
+    python prepare_demo.py --classes 10 --per-class 16 --val-per-class 6 --out data-set/demo
 
 Generates the built-in demo dataset: MJPG .avi videos drawn by demo_render.py, in exactly ChaLearn's
 layout, so that `make demo` runs without downloads:

@@ -1,3 +1,4 @@
+"""datagenerator.py: labels from class.csv, batch shapes and ranges, augmentation, shuffling, the set's clip list."""
 import numpy as np
 import pytest
 
