@@ -2,7 +2,7 @@
 
     python bench_i3d.py
     python bench_i3d.py --stem    # the stem convolution's share of a training step (stemconv.py)
-    python bench_i3d.py --precision [--model M.keras]   # float32 against bfloat16 inference (and top-1)
+    python bench_i3d.py --precision [--model M.keras]   # float32 against bfloat16: inference, a training step, top-1
 
 Prints medians (and min..max) over --repeats timed runs after --warmup untimed ones (the methods take turns):
   - batch-1 inference of (40, 224, 224, 2) flow and (40, 224, 224, 3) RGB (the seed's input) and of the
@@ -102,27 +102,34 @@ def evaluate_precisions(model_path, split: str = "val") -> dict:
 
 
 def bench_train_step(batch_size: int, repeats: int, warmup: int, shape: tuple = DEMO_SHAPE,
-                     stems: tuple = ("space-to-depth",)) -> dict:
-    """{stem: seconds per train_on_batch} of the flow I3D + new top on `shape`, everything trainable.
+                     stems: tuple = ("space-to-depth",), precisions: tuple = ("float32",)) -> dict:
+    """{stem or precision: seconds per train_on_batch} of the flow I3D + new top on `shape`, all trainable.
 
     stems: "space-to-depth" (stemconv.py, what the toolkit uses) and/or "stock" (Keras' own strided Conv3D).
+    precisions: train_i3d.TRAIN_POLICIES keys, each model built under that policy as train_i3d builds it.
+    Keys are the stems when several are given, else the precisions.
     """
     import keras
 
     import model_i3d
+    from train_i3d import TRAIN_POLICIES
+    from training import precision_policy
 
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, size=(batch_size,) + shape).astype(np.float32)
     y = keras.utils.to_categorical(rng.integers(0, DEMO_CLASSES, size=batch_size), DEMO_CLASSES)
     steps = {}
     for stem in stems:
-        base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=shape)
-        if stem == "stock":
-            for layer in base.layers:
-                vars(layer).pop("convolution_op", None)  # back to the class's own method
-        model = model_i3d.add_i3d_top(base, DEMO_CLASSES, dropout_prob=0.5)
-        model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="categorical_crossentropy", metrics=["accuracy"])
-        steps[stem] = lambda model=model: model.train_on_batch(x, y)
+        for precision in precisions:
+            with precision_policy(TRAIN_POLICIES[precision]):
+                base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=shape)
+                if stem == "stock":
+                    for layer in base.layers:
+                        vars(layer).pop("convolution_op", None)  # back to the class's own method
+                model = model_i3d.add_i3d_top(base, DEMO_CLASSES, dropout_prob=0.5)
+                model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="categorical_crossentropy",
+                              metrics=["accuracy"])
+            steps[stem if len(stems) > 1 else precision] = lambda model=model: model.train_on_batch(x, y)
     return timed(steps, repeats, warmup)
 
 
@@ -176,8 +183,9 @@ def main(argv=None):
                         help="only compare a training step with the stock strided stem conv and the space-to-depth "
                              "one (stemconv.py), at the demo size and at the test suite's 8 x 64 px")
     parser.add_argument("--precision", action="store_true",
-                        help="only compare float32 and bfloat16 inference (model_i3d.with_compute_dtype) side by "
-                             "side at every size, and with --model their top-1 on the demo set's val split")
+                        help="only compare float32 and bfloat16 side by side: inference at every size "
+                             "(model_i3d.with_compute_dtype), a demo-size training step (train_i3d --precision; "
+                             "--skip-train skips it) and with --model their top-1 on the demo set's val split")
     parser.add_argument("--model", help="with --precision: a trained demo-set .keras model to evaluate")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0 or args.batch_size < 1:
@@ -198,6 +206,12 @@ def main(argv=None):
                 print(f"inference batch 1 {str(shape):18s} {name:9s} {describe(times)}")
             ratio = statistics.median(seconds["bfloat16"]) / statistics.median(seconds["float32"])
             print(f"  bfloat16 / float32: {ratio:.2f}; largest probability difference {difference:.2e}")
+        if not args.skip_train:
+            seconds = bench_train_step(args.batch_size, args.repeats, args.warmup, precisions=("float32", "bfloat16"))
+            for name, times in seconds.items():
+                print(f"train step batch {args.batch_size} {str(DEMO_SHAPE):18s} {name:9s} {describe(times)}")
+            ratio = statistics.median(seconds["bfloat16"]) / statistics.median(seconds["float32"])
+            print(f"  bfloat16 / float32: {ratio:.2f} (train_i3d.py --precision bfloat16)")
         if args.model:
             top1 = evaluate_precisions(args.model)
             print("demo val top-1: " + ", ".join(f"{name} {value:.1%}" for name, value in top1.items()))
@@ -222,7 +236,7 @@ def main(argv=None):
     print(f"predict.Predictor adds {(statistics.median(results['Predictor']) - statistics.median(results['bare'])) * 1e3:+.1f}"
           " ms per clip over a bare tf.function call")
     if not args.skip_train:
-        seconds = bench_train_step(args.batch_size, args.repeats, args.warmup)["space-to-depth"]
+        seconds = bench_train_step(args.batch_size, args.repeats, args.warmup)["float32"]
         print(f"train step batch {args.batch_size} {str(DEMO_SHAPE):18s} entire       {describe(seconds)}"
               f" = {args.batch_size / statistics.median(seconds):.1f} clips/s consumed")
     rates = bench_generator(args.batch_size)

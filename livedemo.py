@@ -139,9 +139,10 @@ def load_predictor(video_set, model_paths=None, precision: str = "float32"):
     Raises:
         FileNotFoundError: no trained model ("run `make demo` or `python train_i3d.py` first").
     """
+    import model_i3d
     import predict
 
-    predict.warn_precision(precision)
+    model_i3d.warn_precision(precision)
     predictor = predict.Predictor(model_paths or predict.find_models(video_set), precision)
     predictor(predictor.blank_inputs())
     return predictor

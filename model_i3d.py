@@ -362,10 +362,27 @@ def cpu_has_bf16() -> bool:
     return " avx512_bf16" in flags or " amx_bf16" in flags
 
 
+def warn_precision(precision: str) -> None:
+    """Says so on stderr when bfloat16 was asked for on a CPU that only emulates it (and no GPU is used)."""
+    if precision == "bfloat16" and not cpu_has_bf16():
+        import tensorflow as tf  # only when bfloat16 was asked for: the check needs TensorFlow's device list
+
+        if not tf.config.list_physical_devices("GPU"):
+            print("warning: this CPU has no native bfloat16 (AVX512_BF16 / AMX): --precision bfloat16 is emulated "
+                  "and likely slower than float32", file=sys.stderr)
+
+
+def compute_policies(model) -> set[str]:
+    """The dtype policies of a model's layers but its output layer (which with_compute_dtype keeps float32)."""
+    outputs = {tensor._keras_history.operation.name for tensor in model.outputs}
+    return {layer.dtype_policy.name for layer in model.layers
+            if layer.name not in outputs and type(layer).__name__ != "InputLayer"}
+
+
 def with_compute_dtype(model, policy: str = "mixed_bfloat16"):
     """The same network computing in another dtype policy: every layer gets `policy` ("mixed_bfloat16":
     bfloat16 maths, float32 weights), the output layer stays float32 so that probabilities are exact-ish;
-    weights are copied. For inference (predict.Predictor); training uses train_i3d's --mixed-precision."""
+    weights are copied. For inference (predict.Predictor); training sets the policy itself (train_i3d --precision)."""
     import keras
 
     config = model.get_config()

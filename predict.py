@@ -1,4 +1,4 @@
-"""Evaluate trained I3D models on a split, or predict the sign in one video.
+"""Evaluate trained I3D models on a split, predict the sign in one video, or classify a video into Kinetics-400.
 
     python predict.py --set demo --split val
     python predict.py --set demo --video data-set/demo/010/val/circle_cw/s07_0000.avi
@@ -55,14 +55,8 @@ def find_models(video_set: VideoSet, which: str = "entire-best") -> list[Path]:
     return found
 
 
-PRECISIONS = ("float32", "bfloat16")
-
-
-def warn_precision(precision: str) -> None:
-    """Says so when bfloat16 was asked for on a CPU that only emulates it."""
-    if precision == "bfloat16" and not model_i3d.cpu_has_bf16():
-        print("warning: this CPU has no native bfloat16 (AVX512_BF16 / AMX): --precision bfloat16 is emulated "
-              "and likely slower than float32", file=sys.stderr)
+# --precision -> the Keras dtype policy the network computes in (its weights stay float32).
+PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
 
 
 class Predictor:
@@ -98,8 +92,8 @@ class Predictor:
                                  "truncated, empty or not a .keras file); give a .keras file that train_i3d.py "
                                  "saved, or train again") from error
             stream = model_stream(model)
-            if precision == "bfloat16":
-                model = model_i3d.with_compute_dtype(model, "mixed_bfloat16")
+            if model_i3d.compute_policies(model) != {PRECISIONS[precision]}:  # e.g. trained with --precision bfloat16
+                model = model_i3d.with_compute_dtype(model, PRECISIONS[precision])
             try:
                 self.infos[stream] = modelinfo.read_model_info(path)
             except FileNotFoundError:  # trained before models recorded a description: nothing to check
@@ -408,7 +402,7 @@ def _run(args) -> None:
     if args.video:
         _check_video(args.video)
     video_set = set_from_args(args)
-    warn_precision(args.precision)
+    model_i3d.warn_precision(args.precision)
     predictor = Predictor(args.model or find_models(video_set), args.precision)
     print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)}")
     classes = VideoClasses(video_set.class_file)

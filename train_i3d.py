@@ -33,6 +33,8 @@ from videoset import VideoSet, add_set_arguments, set_from_args, split_clips
 # The seed's words, kept in checkpoint names users have: "above" = head-only fine-tuning (the new top above
 # the frozen backbone), "entire" = full fine-tuning (every layer but BatchNorm).
 PHASES = ("above", "entire")
+# TrainConfig.precision -> the Keras dtype policy training runs under (None: Keras' default, float32).
+TRAIN_POLICIES = {"float32": None, "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 
 
 @dataclass
@@ -54,7 +56,8 @@ class TrainConfig:
     workers: int = 1
     seed: int = 0
     distribute: str = "none"  # "mirrored": all GPUs of one machine; "multiworker": machines named in TF_CONFIG
-    mixed_precision: bool = False
+    # "float32"; "bfloat16" (mixed_bfloat16: CPUs with AVX512_BF16/AMX, and GPUs); "float16" (mixed_float16, GPUs)
+    precision: str = "float32"
     adapt_bn: bool = True  # re-estimate BatchNorm statistics on the training clips before phase 1 (AdaBN)
     phases_done: list = field(default_factory=list)
     best: dict = field(default_factory=dict)  # phase -> best val_accuracy so far
@@ -111,10 +114,18 @@ def resume_dir(prefix: Path) -> Path:
 def newest_run(video_set: VideoSet, stream: str, finished: bool) -> tuple[str, TrainConfig] | None:
     """(stamp, config) of the newest run of this set and stream that did (not) finish both phases, if any."""
     for state_file in sorted(video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-state.json"), reverse=True):
-        config = TrainConfig(**json.loads(state_file.read_text()))
+        config = TrainConfig(**legacy_settings(json.loads(state_file.read_text())))
         if (len(config.phases_done) == len(PHASES)) == finished:
             return state_file.name.split(f"-{video_set.tag}-")[0], config
     return None
+
+
+def legacy_settings(saved: dict) -> dict:
+    """A run's saved settings in today's names: runs before 2026-12-02 saved `mixed_precision` (bool)."""
+    if "mixed_precision" in saved:
+        saved = {**saved, "precision": "float16" if saved["mixed_precision"] else "float32"}
+        del saved["mixed_precision"]
+    return saved
 
 
 def settings_kept(saved: TrainConfig, requested: TrainConfig) -> list[str]:
@@ -243,6 +254,9 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
     """
     if config.stream not in ("flow", "rgb"):
         raise ValueError(f"stream={config.stream!r}; choose flow or rgb")
+    if config.precision not in TRAIN_POLICIES:
+        raise ValueError(f"precision={config.precision!r}; choose one of {', '.join(TRAIN_POLICIES)}")
+    model_i3d.warn_precision(config.precision)
     data_dir = video_set.flow_dir if config.stream == "flow" else video_set.image_dir
     classes = VideoClasses(video_set.class_file)
     config = with_epochs(video_set, config)
@@ -269,7 +283,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
         for folder in (video_set.model_dir, video_set.log_dir):
             clean_leftovers(folder)  # temporary files of a killed run (dead pids only)
     # The policy is global in Keras; restored when training ends so that a caller's later models are not affected.
-    with precision_policy("mixed_float16" if config.mixed_precision else None):
+    with precision_policy(TRAIN_POLICIES[config.precision]):
         keras.utils.set_random_seed(config.seed)
         common = dict(stream=config.stream, num_frames=video_set.num_frames, crop_px=video_set.crop_px,
                       batch_size=config.batch_size, workers=config.workers, use_multiprocessing=config.workers > 1)
@@ -370,7 +384,11 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=defaults.workers, help="data-generator worker processes")
     parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none",
                         help="mirrored: all GPUs of this machine; multiworker: the machines in TF_CONFIG")
-    parser.add_argument("--mixed-precision", action="store_true", help="float16 compute (GPUs only)")
+    parser.add_argument("--precision", choices=tuple(TRAIN_POLICIES), default=defaults.precision,
+                        help="compute dtype (weights stay float32): bfloat16 pays on CPUs with native bfloat16 "
+                             "(AVX512_BF16 or AMX; emulated and much slower elsewhere) and on GPUs, float16 on GPUs")
+    parser.add_argument("--mixed-precision", dest="precision", action="store_const", const="float16",
+                        help="the same as --precision float16")
     parser.add_argument("--fresh", action="store_true", help="start a new run instead of resuming an unfinished one")
     args = parser.parse_args(argv)
     streams = ("flow", "rgb") if args.stream == "both" else (args.stream,)
@@ -380,7 +398,7 @@ def main(argv=None):
             config = TrainConfig(stream=stream, weights=None if args.weights == "none" else args.weights,
                                  epochs_above=args.epochs_above, epochs_entire=args.epochs_entire,
                                  batch_size=args.batch_size, workers=args.workers, distribute=args.distribute,
-                                 mixed_precision=args.mixed_precision)
+                                 precision=args.precision)
             train_i3d(video_set, config, fresh=args.fresh)
     except (FileNotFoundError, ValueError) as error:  # user errors (WeightsError is a ValueError): one line, exit 2
         print(f"error: {error}", file=sys.stderr)

@@ -508,3 +508,22 @@ def test_bfloat16_copy_computes_in_bfloat16_with_float32_probabilities_close_to_
     exact, approx = np.asarray(model(x, training=False)), np.asarray(fast(x, training=False))
     assert approx.dtype == np.float32 and np.allclose(approx.sum(axis=1), 1, atol=1e-5)
     assert np.abs(exact - approx).max() < 1e-2  # bfloat16 keeps ~3 significant digits per operation
+
+
+def test_a_model_built_under_bfloat16_is_computed_in_float32_by_the_predictor(tmp_path):
+    # train_i3d --precision bfloat16 saves layers with the mixed_bfloat16 policy; predict.Predictor's
+    # default float32 must not inherit it (emulated bfloat16 is ~20x slower on CPUs without AVX512_BF16).
+    import predict
+    from training import precision_policy
+
+    with precision_policy("mixed_bfloat16"):
+        model = m.add_i3d_top(m.Inception_Inflated3d(include_top=False, weights=None, input_shape=(8, 32, 32, 2)), 5)
+    assert m.compute_policies(model) == {"mixed_bfloat16"}
+    path = tmp_path / "bf16.keras"
+    model.save(path)
+    predictor = predict.Predictor([path])
+    assert m.compute_policies(predictor.models["flow"]) == {"float32"}
+    assert m.compute_policies(predict.Predictor([path], "bfloat16").models["flow"]) == {"mixed_bfloat16"}
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 8, 32, 32, 2)).astype(np.float32)
+    exact = np.asarray(m.with_compute_dtype(model, "float32")(x, training=False))
+    assert np.allclose(predictor({"flow": x}), exact, atol=1e-6)

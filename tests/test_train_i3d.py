@@ -130,6 +130,17 @@ def test_resume_names_the_settings_it_keeps():
     assert train_i3d.settings_kept(progressed, small_config(epochs_entire=3)) == []
 
 
+def test_runs_saved_before_precision_resume_with_their_precision():
+    old = dict(vars(small_config()))
+    del old["precision"]
+    for mixed, precision in ((False, "float32"), (True, "float16")):
+        config = train_i3d.TrainConfig(**train_i3d.legacy_settings({**old, "mixed_precision": mixed}))
+        assert config.precision == precision
+    assert train_i3d.legacy_settings(vars(small_config(precision="bfloat16")))["precision"] == "bfloat16"
+    with pytest.raises(ValueError, match="precision='int8'"):
+        train_i3d.train_i3d(None, small_config(precision="int8"))
+
+
 def test_two_stream_fusion_averages_logits(tmp_path):
     paths = []
     for channels in (2, 3):
