@@ -130,7 +130,8 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         tmp.rename(target)
 
 
-def _alive(pid: int) -> bool:
+def other_process_alive(pid: int) -> bool:
+    """True when `pid` is a running process other than this one."""
     if pid == os.getpid():
         return False  # our own leftovers from before (a reused pid) are ours to remove
     try:
@@ -145,7 +146,44 @@ def _alive(pid: int) -> bool:
 def is_leftover(path: Path) -> bool:
     """True for a temporary name of this module's scheme whose writing process is gone."""
     match = _LEFTOVER.match(Path(path).name)
-    return bool(match) and not _alive(int(match.group(1)))
+    return bool(match) and not other_process_alive(int(match.group(1)))
+
+
+def claim(lock: Path, what: str) -> Path:
+    """Creates `lock` holding this process's pid, so that two processes never write `what` at once.
+
+    A lock whose process is gone (killed, crashed) or is this one is taken over. Created complete or not at
+    all (written under a temporary name, then hard-linked: the link fails when the lock exists).
+
+    Raises:
+        ValueError: another running process holds the lock (its pid and the lock's path named).
+    """
+    lock = Path(lock)
+    tmp = tmp_sibling(lock)
+    tmp.write_text(str(os.getpid()))
+    try:
+        for _ in range(3):
+            try:
+                try:
+                    os.link(tmp, lock)
+                except FileExistsError:
+                    raise
+                except OSError:  # a file system without hard links: exclusive create, then the pid
+                    with open(lock, "x") as file:
+                        file.write(str(os.getpid()))
+                return lock
+            except FileExistsError:
+                try:
+                    holder = int(lock.read_text())
+                except (FileNotFoundError, ValueError):  # removed meanwhile, or not ours: try again / take over
+                    holder = None
+                if holder is not None and other_process_alive(holder):
+                    raise ValueError(f"{what} is in use by process {holder} ({lock}); wait until it has ended, "
+                                     "or stop it") from None
+                lock.unlink(missing_ok=True)
+        raise ValueError(f"Could not lock {lock} for {what}; remove it if no other process uses {what}")
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def clean_leftovers(out_root: Path) -> int:

@@ -25,7 +25,7 @@ import numpy as np
 
 import model_i3d
 import modelinfo
-from safeio import clean_leftovers, write_json_atomic
+from safeio import claim, clean_leftovers, write_json_atomic
 from training import AtomicCheckpoint, plot_curves, precision_policy, restore_rng_state
 from datagenerator import FramesGenerator, VideoClasses, list_samples
 from videoset import VideoSet, add_set_arguments, set_from_args, split_clips
@@ -104,6 +104,11 @@ def checkpoint_path(prefix: Path, phase: str, which: str) -> Path:
 
 def state_path(prefix: Path) -> Path:
     return prefix.with_name(f"{prefix.name}-state.json")
+
+
+def lock_path(prefix: Path) -> Path:
+    """model/<run>.lock: the pid of the process training the run (safeio.claim)."""
+    return prefix.with_name(f"{prefix.name}.lock")
 
 
 def resume_dir(prefix: Path) -> Path:
@@ -279,6 +284,9 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
     if chief:
         video_set.model_dir.mkdir(parents=True, exist_ok=True)
         video_set.log_dir.mkdir(parents=True, exist_ok=True)
+        # A second train_i3d.py resuming the same run (the same command twice) would interleave its epochs with
+        # this one's in one state file: refused while this process lives; a killed run's lock is taken over.
+        lock = claim(lock_path(prefix), f"Run {prefix.name}")
         write_json_atomic(state_path(prefix), asdict(config))
         for folder in (video_set.model_dir, video_set.log_dir):
             clean_leftovers(folder)  # temporary files of a killed run (dead pids only)
@@ -352,6 +360,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
                       callbacks=phase_callbacks, verbose=verbose)
     if chief:
         shutil.rmtree(resume_dir(prefix), ignore_errors=True)  # finished: the weights-only checkpoints remain
+        lock.unlink(missing_ok=True)
         plot_curves(csv_file, csv_file.with_suffix(".png"))
     result = {f"{p}-{w}": checkpoint_path(prefix, p, w) for p in PHASES for w in ("last", "best")}
     # The best checkpoint is chosen by val accuracy, so its score is optimistic; the last epoch's was fixed in

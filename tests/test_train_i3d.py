@@ -1,5 +1,7 @@
 """Two-phase training, resume, evaluation outputs, two-stream fusion and the distributed path, on tiny
 moving-blob sets (8 frames x 64 px, 4 directions: separable by motion only)."""
+import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import pytest
 import model_i3d
 import modelinfo
 import predict
+import safeio
 import synthetic
 import train_i3d
 from datagenerator import FramesGenerator, VideoClasses
@@ -56,6 +59,7 @@ def test_two_phases_write_checkpoints_log_and_curves(trained):
     assert modelinfo.read_model_info(result["entire-best"])["score"] == pytest.approx(result["val_accuracy"])
     assert not list(video_set.model_dir.glob(".tmp-*"))  # nothing half-written left behind
     assert not list(video_set.model_dir.glob(".resume-*"))  # the resume state goes when the run is done
+    assert not list(video_set.model_dir.glob("*.lock"))  # and so does the run's lock (train_i3d.lock_path)
     # inference checkpoints hold no optimizer: the best one is no larger than the weights need
     weights_bytes = sum(w.nbytes for w in model_i3d.load_model(result["entire-best"]).get_weights())
     assert result["entire-best"].stat().st_size < 1.2 * weights_bytes
@@ -196,3 +200,24 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, kinetics_weights):
                           cwd=os.path.dirname(synthetic.__file__) + "/..")
     assert done.returncode == 0, done.stderr[-3000:]
     assert "REPLICAS 2 BEST True" in done.stdout
+
+
+def test_a_run_being_trained_by_another_process_is_refused_before_anything_is_written(tmp_path):
+    video_set = synthetic.write_set(synthetic.blob_set(tmp_path), per_class=(3, 1))
+    config = small_config(epochs_entire=1)
+    prefix = train_i3d.run_prefix(video_set, "20261202-000000", "flow")
+    video_set.model_dir.mkdir(parents=True)
+    state = train_i3d.state_path(prefix)
+    state.write_text(json.dumps(dataclasses.asdict(config)))  # an unfinished run: resumed by default
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        train_i3d.lock_path(prefix).write_text(str(other.pid))
+        with pytest.raises(ValueError, match=f"Run {prefix.name} is in use by process {other.pid}"):
+            train_i3d.train_i3d(video_set, config)
+        assert json.loads(state.read_text()) == dataclasses.asdict(config)  # untouched
+    finally:
+        other.kill()
+        other.wait()
+    # Its process gone (a killed trainer): the lock is taken over, and removed when the run finishes.
+    assert safeio.claim(train_i3d.lock_path(prefix), "the run").read_text() == str(os.getpid())
+    assert not list(video_set.model_dir.glob(".tmp-*"))
