@@ -57,6 +57,9 @@ def find_models(video_set: VideoSet, which: str = "entire-best") -> list[Path]:
 
 # --precision -> the Keras dtype policy the network computes in (its weights stay float32).
 PRECISIONS = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+PRECISION_HELP = ("compute dtype of the network: auto = bfloat16 where the CPU has it natively (AVX512_BF16/AMX; "
+                  "same demo top-1, ~0.55x the time), float32 elsewhere; python bench_i3d.py --precision compares "
+                  "both here")
 
 
 class Predictor:
@@ -75,9 +78,11 @@ class Predictor:
         import keras  # see the note below the imports
         import tensorflow as tf
 
+        precision = model_i3d.resolve_precision(precision)
         if precision not in PRECISIONS:
             raise ValueError(f"precision={precision!r}; choose one of {', '.join(PRECISIONS)}")
 
+        self.precision = precision  # "float32" or "bfloat16", "auto" resolved
         self.paths = [Path(p) for p in model_paths]
         self.models = {}
         self.infos = {}  # stream -> the checkpoint's modelinfo record ({} when it has none)
@@ -369,9 +374,8 @@ def main(argv=None):
     parser.add_argument("--flow-method", choices=opticalflow.METHODS,
                         help="flow method for --video (default: the one the model was trained with, from its "
                              ".keras.json record; another one is refused)")
-    parser.add_argument("--precision", choices=PRECISIONS, default="float32",
-                        help="compute dtype of the network; bfloat16 pays only on CPUs with AVX512_BF16/AMX "
-                             "(python bench_i3d.py --precision compares both here)")
+    parser.add_argument("--precision", choices=("auto", *PRECISIONS), default="auto",
+                        help=PRECISION_HELP)
     parser.add_argument("--kinetics", type=Path, metavar="VIDEO",
                         help="print the top-5 Kinetics-400 classes of VIDEO with DeepMind's RGB I3D")
     parser.add_argument("--label-map", type=Path,
@@ -404,7 +408,8 @@ def _run(args) -> None:
     video_set = set_from_args(args)
     model_i3d.warn_precision(args.precision)
     predictor = Predictor(args.model or find_models(video_set), args.precision)
-    print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)}")
+    print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)} (computing in {predictor.precision}; "
+          "--precision sets it)")
     classes = VideoClasses(video_set.class_file)
     if args.video:
         result = predict_video(args.video, predictor, video_set, classes, predictor.flow_method(args.flow_method))

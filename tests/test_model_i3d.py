@@ -527,3 +527,11 @@ def test_a_model_built_under_bfloat16_is_computed_in_float32_by_the_predictor(tm
     x = np.random.default_rng(0).uniform(-1, 1, (1, 8, 32, 32, 2)).astype(np.float32)
     exact = np.asarray(m.with_compute_dtype(model, "float32")(x, training=False))
     assert np.allclose(predictor({"flow": x}), exact, atol=1e-6)
+
+
+def test_auto_precision_is_bfloat16_only_where_the_cpu_has_it_natively(monkeypatch):
+    monkeypatch.setattr(m, "cpu_has_bf16", lambda: False)
+    assert m.resolve_precision("auto") == "float32"
+    monkeypatch.setattr(m, "cpu_has_bf16", lambda: True)
+    assert m.resolve_precision("auto") == "bfloat16"  # this suite runs on CPUs only (no GPU)
+    assert m.resolve_precision("float32") == "float32" and m.resolve_precision("bfloat16") == "bfloat16"
