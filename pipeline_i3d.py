@@ -26,7 +26,7 @@ WEIGHTS = "rgb_kinetics400"   # Kinetics-400 RGB I3D; the flow stream starts fro
 EPOCHS_ABOVE = 1              # phase 1: new top only (the seed: 3); frozen flow features carry little here
 EPOCHS_ENTIRE = None          # phase 2: everything, Adam 3e-4, cosine decay; None: from the set's size (demo: 22)
 BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on CPU
-PRECISION = "float32"         # training's compute dtype; "bfloat16" on CPUs with AVX512_BF16/AMX (train_i3d.py)
+PRECISION = "float32"         # training's compute dtype; bfloat16 diverged on the demo set (train_i3d.TrainConfig)
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
 ENGINE, ADDRESS = "local", None  # frames/flow on this machine; "ray", "auto" runs them on a Ray cluster (README "Scale-out")
 # ------------------------------------------------------------------------
@@ -127,7 +127,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, nargs=2, metavar=("ABOVE", "ENTIRE"),
                         default=(EPOCHS_ABOVE, EPOCHS_ENTIRE), help="epochs of phase 1 (new top) and phase 2 (all); phase 2 None: from the training set's size")
     parser.add_argument("--precision", choices=("float32", "bfloat16"), default=PRECISION,
-                        help="training's compute dtype: bfloat16 pays only on CPUs with AVX512_BF16 or AMX (and GPUs)")
+                        help="training's compute dtype; bfloat16 diverged (NaN) on the demo set (README), so float32")
     args = parser.parse_args(argv)
     try:
         video_set = VIDEO_SET if args.set is None and not any(

@@ -26,7 +26,7 @@ import numpy as np
 import model_i3d
 import modelinfo
 from safeio import claim, clean_leftovers, write_json_atomic
-from training import AtomicCheckpoint, plot_curves, precision_policy, restore_rng_state
+from training import AtomicCheckpoint, StopOnNonFiniteLoss, plot_curves, precision_policy, restore_rng_state
 from datagenerator import FramesGenerator, VideoClasses, list_samples
 from videoset import VideoSet, add_set_arguments, set_from_args, split_clips
 
@@ -56,7 +56,10 @@ class TrainConfig:
     workers: int = 1
     seed: int = 0
     distribute: str = "none"  # "mirrored": all GPUs of one machine; "multiworker": machines named in TF_CONFIG
-    # "float32"; "bfloat16" (mixed_bfloat16: CPUs with AVX512_BF16/AMX, and GPUs); "float16" (mixed_float16, GPUs)
+    # "float32"; "float16" (mixed_float16, GPUs); "bfloat16" (mixed_bfloat16). bfloat16 is not the default
+    # anywhere: on a CPU with native AVX512_BF16 (2026-12-02) a step took 0.58x float32's time, but phase 2 of
+    # the demo recipe went NaN within its first epoch, twice (one check found a kernel, Mixed_5b Branch_1's
+    # 3x3x3, non-finite after a single Adam step from the phase-1 checkpoint).
     precision: str = "float32"
     adapt_bn: bool = True  # re-estimate BatchNorm statistics on the training clips before phase 1 (AdaBN)
     phases_done: list = field(default_factory=list)
@@ -301,7 +304,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
                                 listed=listed["train"], **common)
         val = FramesGenerator(data_dir / "val", classes, shuffle=False, augment=False, listed=listed["val"], **common)
         print(f"Training {config.stream} I3D on {len(train.samples)} clips, validating on {len(val.samples)}, "
-              f"{len(classes)} classes; run {prefix.resolve()}"
+              f"{len(classes)} classes, computing in {config.precision}; run {prefix.resolve()}"
               + ("" if chief else f" (written by the chief; this worker, {strategy.cluster_resolver.task_type} "
                                   f"{strategy.cluster_resolver.task_id}, writes nothing)"))
 
@@ -346,6 +349,9 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
                     model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate),
                                   loss="categorical_crossentropy", metrics=["accuracy"])
             phase_callbacks = [
+                StopOnNonFiniteLoss(prefix.name, "Start a new run with --fresh" + (
+                    " --precision float32 (bfloat16 training diverged like this on the demo set)"
+                    if config.precision != "float32" else " and a lower learning rate, or check the input clips")),
                 AtomicCheckpoint(checkpoint_path(prefix, phase, "last"), checkpoint_path(prefix, phase, "best"),
                                  state_path(prefix), config, phase, info, resume_dir=resume_dir(prefix),
                                  log_file=csv_file, row={"phase": number},
@@ -394,8 +400,8 @@ def main(argv=None):
     parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none",
                         help="mirrored: all GPUs of this machine; multiworker: the machines in TF_CONFIG")
     parser.add_argument("--precision", choices=tuple(TRAIN_POLICIES), default=defaults.precision,
-                        help="compute dtype (weights stay float32): bfloat16 pays on CPUs with native bfloat16 "
-                             "(AVX512_BF16 or AMX; emulated and much slower elsewhere) and on GPUs, float16 on GPUs")
+                        help="compute dtype (weights stay float32): float16 for GPUs; bfloat16 diverged (NaN) in "
+                             "phase 2 of the demo recipe on a CPU with native bfloat16 (README), so not the default")
     parser.add_argument("--mixed-precision", dest="precision", action="store_const", const="float16",
                         help="the same as --precision float16")
     parser.add_argument("--fresh", action="store_true", help="start a new run instead of resuming an unfinished one")

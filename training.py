@@ -4,6 +4,7 @@ Used by train_i3d.py and train_mobile_lstm.py; every checkpoint gets its recorde
 
     (library only; imports Keras)
 """
+import math
 from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
@@ -22,6 +23,27 @@ def save_model(model, path: Path, with_optimizer: bool = False):
         model = keras.Model(model.inputs, model.outputs, name=model.name)  # same layers, nothing compiled
     with atomic_write(path) as tmp:
         model.save(tmp)
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Ends training with a ValueError at the first batch whose loss is NaN or infinite.
+
+    Every later step would be wasted and every later checkpoint useless; raised before the epoch's end, so the
+    epochs committed before stay the run's last state. `hint` says what to do (it ends the message).
+    """
+
+    def __init__(self, run: str, hint: str):
+        super().__init__()
+        self.run, self.hint, self.epoch = run, hint, 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise ValueError(f"Training of {self.run} diverged: loss {float(loss)} at batch {batch + 1} of epoch "
+                             f"{self.epoch + 1}; the epochs finished before it are kept. {self.hint}")
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
