@@ -51,7 +51,7 @@ def render_clip(path: Path, width: int, height: int, fps: float) -> Path:
     return frame.write_video(path, frames, fps)
 
 
-def build_predictor(video_set, stream: str, model_paths, tmp_dir: Path):
+def build_predictor(video_set, stream: str, model_paths, tmp_dir: Path, precision: str = "auto"):
     """predict.Predictor on the given models, or on an untrained I3D for the set's input size."""
     import model_i3d
     import predict
@@ -64,7 +64,7 @@ def build_predictor(video_set, stream: str, model_paths, tmp_dir: Path):
         model = model_i3d.add_i3d_top(base, video_set.num_classes)
         model_paths = [tmp_dir / f"bench-{video_set.tag}-{stream}-i3d-entire-best.keras"]
         model.save(model_paths[0])
-    predictor = predict.Predictor(model_paths)
+    predictor = predict.Predictor(model_paths, precision)
     predictor(predictor.blank_inputs())  # the first call traces the model
     return predictor
 
@@ -163,6 +163,8 @@ def main(argv=None) -> int:
     parser.add_argument("--model", type=Path, nargs="+",
                         help="trained .keras model(s) (default: an untrained I3D per --sets; with --model, one set)")
     parser.add_argument("--stream", choices=("flow", "rgb"), default="flow", help="stream of the untrained I3D")
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
+                        help="the network's compute dtype, as livedemo.py's --precision (auto: bfloat16 where native)")
     parser.add_argument("--seconds", type=float, default=SECONDS, help=f"recording length (default {SECONDS})")
     parser.add_argument("--flow-method", choices=opticalflow.METHODS, default="tvl1-fast", help="optical flow")
     parser.add_argument("--repeats", type=int, default=REPEATS, help=f"recordings per order (default {REPEATS})")
@@ -186,7 +188,7 @@ def main(argv=None) -> int:
             fps = probe.fps
         for name in args.sets:
             video_set = SETS[name]
-            predictor = build_predictor(video_set, args.stream, args.model, tmp)
+            predictor = build_predictor(video_set, args.stream, args.model, tmp, args.precision)
             resized = frame.image_resize_min_side(np.zeros((height, width, 1), np.uint8), video_set.min_dim_px).shape
             for load in args.loads:
                 with loadgen.cpu_load(load):
@@ -196,7 +198,7 @@ def main(argv=None) -> int:
                           f"{width}x{height} at {fps:g} fps; record {args.seconds:g} s; {predictor.num_frames} "
                           f"sampled frames resized to {resized[1]}x{resized[0]}, {args.flow_method} flow, crop "
                           f"{predictor.height}; model {'+'.join(predictor.streams)} "
-                          f"{'(untrained I3D)' if not args.model else ''}; cv2 threads {cv2.getNumThreads()}, "
+                          f"{'(untrained I3D)' if not args.model else ''} in {predictor.precision}; cv2 threads {cv2.getNumThreads()}, "
                           f"{os.cpu_count()} CPUs", flush=True)
                     result = bench(clip, fps, predictor, video_set, args.seconds, args.flow_method, args.repeats)
                 rows.append((name, load, machine, result))
