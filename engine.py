@@ -22,6 +22,7 @@ cluster the data set and the output folder must lie on a file system every node 
 process is already connected (ray.init called by the caller, e.g. a test fixture), that connection is used
 and left open.
 """
+import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -38,6 +39,20 @@ TASK_RETRIES = 2
 IN_FLIGHT_PER_WORKER = 2
 
 _initialized: set = set()  # in each Ray worker process: the initializers already run there
+
+
+def worker_count(text: str) -> int:
+    """argparse type of --workers: an integer >= 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text}: use 1 or more")
+    return int(text)
+
+
+def add_step_arguments(parser, overwrite_help: str) -> None:
+    """--workers, --overwrite, --engine and --address of a step with worker processes (frame.py, opticalflow.py)."""
+    parser.add_argument("--workers", type=worker_count, default=1, help="parallel processes (default 1)")
+    parser.add_argument("--overwrite", action="store_true", help=overwrite_help)
+    add_engine_arguments(parser)
 
 
 def add_engine_arguments(parser) -> None:

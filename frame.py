@@ -27,7 +27,7 @@ import numpy as np
 from folderstep import (EXIT_HELP, StepSummary, check_separate, check_settings, exit_status,
                         is_complete, is_jpg_folder, prepare_output, remove_stale, run_step, threads_per_worker,
                         visible)
-from engine import add_engine_arguments
+from engine import add_step_arguments
 from safeio import atomic_dir, atomic_write, clean_leftovers, disk_full_hint, tmp_sibling
 from videoset import VIDEO_EXTENSIONS, list_videos
 
@@ -502,12 +502,8 @@ def main(argv=None) -> int:
     parser.add_argument("--num-frames", type=int, default=40, help="frames per video after even resampling (default 40, the seed)")
     parser.add_argument("--min-dim", type=int, default=240, help="smaller side in pixels after resizing (default 240, the seed)")
     parser.add_argument("--crop", type=int, default=None, metavar="PX", help="square center crop in pixels after resizing (default: none)")
-    parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
-    parser.add_argument("--overwrite", action="store_true", help="re-extract videos whose frame folder is already complete")
-    add_engine_arguments(parser)
+    add_step_arguments(parser, "re-extract videos whose frame folder is already complete")
     args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error(f"--workers {args.workers}: use 1 or more")
     return exit_status(lambda: videos_dir_to_frames_dir(
         args.video_dir, args.frame_dir, num_frames=args.num_frames, min_dim_px=args.min_dim, crop_px=args.crop,
         workers=args.workers, overwrite=args.overwrite, engine=args.engine, address=args.address))

@@ -23,7 +23,7 @@ import numpy as np
 from folderstep import (EXIT_HELP, StepSummary, check_separate, check_settings, exit_status,
                         is_complete, is_jpg_folder, prepare_output, remove_stale, run_step, threads_per_worker,
                         visible)
-from engine import add_engine_arguments
+from engine import add_step_arguments
 from safeio import atomic_dir, clean_leftovers
 from frame import files_to_frames, jpg_files, set_cv2_threads, write_jpg
 
@@ -248,12 +248,8 @@ def main(argv=None) -> int:
         "--method", default="tvl1-fast", choices=METHODS,
         help="flow algorithm (default tvl1-fast); 'dis' is fast but NOT TV-L1, see below",
     )
-    parser.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
-    parser.add_argument("--overwrite", action="store_true", help="recompute videos whose flow folder is already complete")
-    add_engine_arguments(parser)
+    add_step_arguments(parser, "recompute videos whose flow folder is already complete")
     args = parser.parse_args(argv)
-    if args.workers < 1:
-        parser.error(f"--workers {args.workers}: use 1 or more")
     return exit_status(lambda: frames_dir_to_flows_dir(
         args.frame_dir, args.flow_dir, method=args.method, workers=args.workers, overwrite=args.overwrite,
         engine=args.engine, address=args.address))
