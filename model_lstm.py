@@ -6,11 +6,14 @@ Run as a script it builds the model and prints its summary. Input: (num_frames, 
 feature.py (1024 per frame for MobileNet; 2048 when RGB and flow features are concatenated); output:
 softmax over the classes.
 """
+from __future__ import annotations  # "keras.Model" in signatures without importing Keras
+
 import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 from pathlib import Path
 
-import keras
+# Keras is imported inside the functions that use it, so that `python model_lstm.py --help` starts at once
+# (TensorFlow takes ~4 s to import).
 
 # The seed used two LSTMs as wide as the features (1024 units, ~16 M weights) with dropout 0.5; with a few
 # hundred clips per class that mostly memorises the training signers, so the default here is 256 units.
@@ -24,6 +27,8 @@ def lstm_build(num_frames: int, feature_len: int, num_classes: int, units: int =
 
     Dropout acts on the LSTM inputs (as in the seed) and once more before the classifier.
     """
+    import keras
+
     for name, value in (("num_frames", num_frames), ("feature_len", feature_len), ("units", units)):
         if value < 1:
             raise ValueError(f"lstm_build: {name}={value}; must be >= 1")
@@ -46,6 +51,8 @@ def lstm_load(path, num_frames: int, feature_len: int, num_classes: int) -> kera
         FileNotFoundError: no such file.
         ValueError: the file is not a model of this shape (other frames, features or classes).
     """
+    import keras
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"LSTM model {path} not found; train one with `python train_mobile_lstm.py`")

@@ -10,6 +10,8 @@ Weights: "imagenet" downloads Keras' ImageNet weights once into ~/.keras/models 
 "none" starts from a random network whose BatchNorm statistics `calibrate_batchnorm` sets from sample
 frames, so that its features are normalised random projections rather than numbers of order 1e-19.
 """
+from __future__ import annotations  # "keras.Model" in signatures without importing Keras
+
 import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import os
@@ -17,8 +19,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import keras
 import numpy as np
+
+# Keras is imported inside the functions that use it (FEATURE_MODELS names the networks, a property fetches
+# them), so that `python model_mobile.py --help` starts at once (TensorFlow takes ~4 s to import).
 
 WEIGHTS = ("imagenet", "none")
 KERAS_WEIGHTS_URL = "https://storage.googleapis.com/tensorflow/keras-applications"
@@ -29,25 +33,38 @@ class FeatureModel:
     """One keras.applications network used as a frame feature extractor.
 
     Args:
-        application: the keras.applications builder.
-        preprocess: that application's preprocess_input (uint8 RGB 0..255 -> the range it was trained on).
+        application_name: the keras.applications builder (`application`), e.g. "MobileNet".
+        module_name: its keras.applications module, whose preprocess_input is `preprocess`
+            (uint8 RGB 0..255 -> the range it was trained on), e.g. "mobilenet".
         default_px: the input size ImageNet weights were trained at.
         min_px: the smallest input the architecture accepts (keras.applications' own limits).
         feature_len: length of the average-pooled output.
     """
 
-    application: object
-    preprocess: object
+    application_name: str
+    module_name: str
     default_px: int
     min_px: int
     feature_len: int
 
+    @property
+    def application(self):
+        """The keras.applications builder (imports Keras)."""
+        import keras
+
+        return getattr(keras.applications, self.application_name)
+
+    @property
+    def preprocess(self):
+        """The application's preprocess_input (imports Keras)."""
+        import keras
+
+        return getattr(keras.applications, self.module_name).preprocess_input
+
 
 FEATURE_MODELS = {
-    "mobilenet": FeatureModel(keras.applications.MobileNet, keras.applications.mobilenet.preprocess_input,
-                              default_px=224, min_px=32, feature_len=1024),
-    "inception": FeatureModel(keras.applications.InceptionV3, keras.applications.inception_v3.preprocess_input,
-                              default_px=299, min_px=75, feature_len=2048),
+    "mobilenet": FeatureModel("MobileNet", "mobilenet", default_px=224, min_px=32, feature_len=1024),
+    "inception": FeatureModel("InceptionV3", "inception_v3", default_px=299, min_px=75, feature_len=2048),
 }
 # Keras publishes MobileNet (alpha 1.0) weights for these input sizes; other sizes load the 224 ones (as Keras does).
 MOBILENET_WEIGHT_PX = (128, 160, 192, 224)
@@ -75,6 +92,8 @@ def fetch_imagenet_weights(model_name: str, input_px: int) -> Path:
     Raises:
         WeightsUnavailableError: the download failed; says which file and what to do instead.
     """
+    import keras
+
     file_name, url, file_hash = imagenet_weights_source(model_name, input_px)
     try:
         return Path(keras.utils.get_file(file_name, url, cache_subdir="models", file_hash=file_hash))
@@ -113,6 +132,8 @@ def feature_extractor(model_name: str = "mobilenet", weights: str | None = "imag
         ValueError: unknown model or weights, input too small.
         WeightsUnavailableError: the ImageNet weights could not be downloaded.
     """
+    import keras
+
     if model_name not in FEATURE_MODELS:
         raise ValueError(f"Unknown feature model {model_name!r}; choose one of {sorted(FEATURE_MODELS)}")
     spec = FEATURE_MODELS[model_name]
@@ -154,6 +175,8 @@ def calibrate_batchnorm(model: keras.Model, inputs: np.ndarray) -> None:
     shrinks its activations layer by layer to ~1e-19. Random convolutional features that are normalised
     carry real information (Saxe et al., "On random weights and unsupervised feature learning", ICML 2011).
     """
+    import keras
+
     layers = [layer for layer in model._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)]
     if not layers:
         return
