@@ -9,6 +9,8 @@ everything (Adam 1e-4). Writes
 An interrupted run (even by kill -9) resumes after its last finished epoch: run the same command again
 (`--fresh` starts anew); its state is in model/<run>-state.json and model/.resume-<run>/ (README).
 """
+from __future__ import annotations  # "keras.Model" in signatures without importing Keras
+
 import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import json
@@ -19,16 +21,20 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-
-import keras
-import numpy as np
+from typing import TYPE_CHECKING
 
 import model_i3d
 import modelinfo
 from safeio import claim, clean_leftovers, write_json_atomic
-from training import AtomicCheckpoint, StopOnNonFiniteLoss, plot_curves, precision_policy, restore_rng_state
-from datagenerator import FramesGenerator, VideoClasses, list_samples
+from datagenerator import VideoClasses, list_samples
 from videoset import VideoSet, add_set_arguments, set_from_args, split_clips
+
+if TYPE_CHECKING:
+    import keras
+
+# Keras, TensorFlow and the modules that import them (training, the generators of batches.py) are imported
+# inside the functions that use them, so that `python train_i3d.py --help` starts at once (TensorFlow takes
+# ~4 s to import).
 
 # The seed's words, kept in checkpoint names users have: "above" = head-only fine-tuning (the new top above
 # the frozen backbone), "entire" = full fine-tuning (every layer but BatchNorm).
@@ -216,6 +222,8 @@ def set_trainable(model: keras.Model, phase: str):
     statistics are noisy, and moving averages (momentum 0.999 in DeepMind's I3D) would lag far behind the
     changing weights, so validation would run on stale statistics.
     """
+    import keras
+
     for layer in model.layers:
         is_top = layer.name.startswith(model_i3d.TOP_PREFIX)
         is_norm = isinstance(layer, keras.layers.BatchNormalization)
@@ -230,6 +238,8 @@ def adapt_batchnorm(model: keras.Model, generator, momentum: float = 0.9, passes
     with RGB statistics nearly every unit sits at its bias and the frozen features carry little signal.
     Forward passes in training mode (no weight update) move the moving averages to the new input.
     """
+    import keras
+
     norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     saved = [(layer.trainable, layer.momentum) for layer in norms]
     for layer in norms:
@@ -260,6 +270,11 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
     Returns:
         dict with the checkpoint paths ("above-best", "entire-best", ...), "csv", "png" and "val_accuracy".
     """
+    import keras
+
+    from batches import FramesGenerator
+    from training import AtomicCheckpoint, StopOnNonFiniteLoss, plot_curves, precision_policy, restore_rng_state
+
     if config.stream not in ("flow", "rgb"):
         raise ValueError(f"stream={config.stream!r}; choose flow or rgb")
     if config.precision not in TRAIN_POLICIES:

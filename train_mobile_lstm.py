@@ -10,14 +10,16 @@ trains ONE LSTM on it (early fusion; the seed trained two separate models). Writ
     log/<stamp>-<name><NNN>-<stream>-mobile-lstm-val-{classes.csv,confusion.png}
 The features must exist: `python pipeline_mobile_lstm.py` computes them, or `python feature.py`.
 """
+from __future__ import annotations  # "keras.utils.PyDataset" in signatures without importing Keras
+
 import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 
 import feature
@@ -25,10 +27,15 @@ import model_lstm
 import model_mobile
 import modelinfo
 import predict
-from datagenerator import FeaturesGenerator, SampleBatches, VideoClasses
+from datagenerator import VideoClasses
 from safeio import write_json_atomic
-from training import AtomicCheckpoint, plot_curves
 from videoset import VideoSet, add_set_arguments, set_from_args
+
+if TYPE_CHECKING:
+    import keras
+
+# Keras and the modules that import it (batches, training) are imported inside the functions that use them,
+# so that `python train_mobile_lstm.py --help` starts at once (TensorFlow takes ~4 s to import).
 
 STREAMS = ("rgb", "flow", "both")
 
@@ -70,36 +77,11 @@ def checkpoint_path(prefix: Path, which: str) -> Path:
     return prefix.with_name(f"{prefix.name}-{which}.keras")
 
 
-class ConcatFeaturesGenerator(SampleBatches):
-    """Batches of (features, one-hot labels) with each frame's vectors of several streams concatenated.
-
-    Args:
-        generators: one FeaturesGenerator (shuffle=False) per stream, over the same videos.
-        batch_size: clips per batch.
-        shuffle: reshuffle at every epoch end.
-        seed: for shuffling.
-
-    Raises:
-        ValueError: the streams' folders hold different videos.
-    """
-
-    def __init__(self, generators: list, batch_size: int = 16, shuffle: bool = True, seed: int = 0):
-        names = [[p.relative_to(p.parents[1]) for p, _ in g.samples] for g in generators]
-        for generator, other in zip(generators[1:], names[1:]):
-            if other != names[0]:
-                missing = sorted(set(names[0]).symmetric_difference(other))[:3]
-                raise ValueError(f"The feature folders hold different videos (e.g. {[str(m) for m in missing]}); "
-                                 "compute the features of every stream for every video (`python feature.py`)")
-        self.generators = generators
-        super().__init__(generators[0].samples, generators[0].classes, batch_size, shuffle, seed)
-
-    def sample(self, sample_index: int, rng=None) -> np.ndarray:
-        return np.concatenate([g.features(sample_index) for g in self.generators], axis=-1)
-
-
 def features_generator(video_set: VideoSet, config: LstmConfig, split: str, classes: VideoClasses,
                        shuffle: bool) -> keras.utils.PyDataset:
     """The generator over <feature dir>/<split> of the config's stream(s): (batch, num_frames, feature_len)."""
+    from batches import ConcatFeaturesGenerator, FeaturesGenerator
+
     single = model_mobile.FEATURE_MODELS[config.model].feature_len
     generators = [
         FeaturesGenerator(feature.feature_dir(video_set, part, config.model, config.weights) / split, classes,
@@ -116,6 +98,10 @@ def train_mobile_lstm(video_set: VideoSet, config: LstmConfig, verbose: int = 2)
         dict with "best", "last" (checkpoint paths), "csv", "png", "state", "val_accuracy" (best epoch),
         "last_val_accuracy" and "seconds".
     """
+    import keras
+
+    from training import AtomicCheckpoint, plot_curves
+
     start = time.perf_counter()
     classes = VideoClasses(video_set.class_file)
     train = features_generator(video_set, config, "train", classes, shuffle=True)
@@ -160,6 +146,15 @@ def evaluate_mobile_lstm(model_path: Path, video_set: VideoSet, config: LstmConf
     generator = features_generator(video_set, config, split, classes, shuffle=False)
     probs = np.concatenate([np.asarray(model(generator[i][0], training=False)) for i in range(len(generator))])
     return predict.classification_report(probs, generator.labels, classes, out_prefix, split)
+
+
+def __getattr__(name: str):
+    """train_mobile_lstm.ConcatFeaturesGenerator: the class, from batches.py (Keras), on first use."""
+    if name == "ConcatFeaturesGenerator":
+        import batches
+
+        return batches.ConcatFeaturesGenerator
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main(argv=None):

@@ -73,9 +73,6 @@ def test_tensorflow_start_prints_no_benign_line_and_real_warnings_pass():
 
 # Every top-level script: `python SCRIPT.py --help` must not import TensorFlow/Keras (< 1 s).
 SCRIPTS = sorted(path.name for path in REPO.glob("*.py") if 'if __name__ == "__main__":' in path.read_text())
-# Scripts whose owners are making them parse before importing TensorFlow (issue 13); empty when done.
-NOT_YET_LAZY = {"datagenerator.py", "model_lstm.py", "model_mobile.py",
-                "train_i3d.py", "train_mobile_lstm.py"}
 
 # Runs each script's --help in one interpreter with TensorFlow and Keras made unimportable: an attempt
 # is recorded (with the line that made it) and fails that script's import, so the next script starts clean.
@@ -115,9 +112,7 @@ def help_runs():
     return json.loads(run.stdout.splitlines()[-1])
 
 
-@pytest.mark.parametrize("script", [
-    pytest.param(name, marks=pytest.mark.xfail(reason="imports TensorFlow before parsing (issue 13)"))
-    if name in NOT_YET_LAZY else name for name in SCRIPTS])
+@pytest.mark.parametrize("script", SCRIPTS)
 def test_help_parses_before_importing_tensorflow(help_runs, script):
     result = help_runs[script]
     assert not result["tf_imports"], f"{script} --help imports TensorFlow/Keras at {result['tf_imports']}"

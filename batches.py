@@ -1,0 +1,184 @@
+"""Keras PyDatasets over a VideoSet's clips: batches of frames, flows or features with one-hot labels.
+
+The generator classes of datagenerator.py, which lists and loads the clips and hands these out on first use
+(`from datagenerator import FramesGenerator` works as before). They live apart because a subclass of
+keras.utils.PyDataset needs Keras when its module is imported, and `python datagenerator.py --help` should
+start at once. ConcatFeaturesGenerator is train_mobile_lstm.py's `--stream both`.
+
+    (library only; imports Keras)
+"""
+import math
+from pathlib import Path
+
+import keras
+import numpy as np
+
+import datagenerator
+import frame
+from videoset import VideoClasses
+
+
+class SampleBatches(keras.utils.PyDataset):
+    """The one batching of the generators: samples [(path, label index)], one-hot labels, and an order that is
+    a function of (seed, epoch), so that a resumed run sees the batches it would have seen.
+
+    A subclass says how one sample becomes an array (`sample`); `rng` is None unless it augments.
+
+    Args:
+        samples: [(path, label index)], sorted by path.
+        classes: the VideoClasses of the set.
+        batch_size: samples per batch.
+        shuffle: a new order at every epoch.
+        seed: for the order (and a subclass' augmentation).
+        **pydataset: workers, use_multiprocessing, max_queue_size of keras.utils.PyDataset.
+    """
+
+    augment = False
+
+    def __init__(self, samples: list[tuple[Path, int]], classes: VideoClasses, batch_size: int, shuffle: bool,
+                 seed: int = 0, **pydataset):
+        super().__init__(**pydataset)
+        self.samples = samples
+        self.classes = classes
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.seed = seed
+        self.order = np.arange(len(self.samples))
+        self.set_epoch(0)
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Label index of every sample, in sample order (not shuffled)."""
+        return np.array([label for _, label in self.samples])
+
+    def __len__(self):
+        return math.ceil(len(self.samples) / self.batch_size)
+
+    def sample(self, sample_index: int, rng: np.random.Generator | None) -> np.ndarray:
+        raise NotImplementedError
+
+    def __getitem__(self, index):
+        batch = self.order[index * self.batch_size:(index + 1) * self.batch_size]
+        # One generator per (epoch, batch): workers fetch batches in any order, augmentation stays reproducible.
+        rng = np.random.default_rng([self.seed, self.epoch, index]) if self.augment else None
+        x = np.stack([self.sample(i, rng) for i in batch]).astype(np.float32)
+        y = keras.utils.to_categorical([self.samples[i][1] for i in batch], len(self.classes))
+        return x, y
+
+    def on_epoch_end(self):
+        self.set_epoch(self.epoch + 1)
+
+    def set_epoch(self, epoch: int):
+        """Order (and augmentation) of epoch `epoch` (0-based)."""
+        self.epoch = epoch
+        if self.shuffle:
+            self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.samples))
+
+
+class FramesGenerator(SampleBatches):
+    """Batches of (clips, one-hot labels) from frame or flow folders.
+
+    Training (augment=True): random crop and a temporal jitter of up to ±max_shift frames; no horizontal
+    flip, because in sign language the dominant hand carries meaning. Validation: center crop.
+
+    Args:
+        data_dir: a split folder, e.g. data-temp/demo/010-16/oflow/train.
+        classes: the VideoClasses of the set.
+        stream: "flow" (2 channels) or "rgb" (3 channels).
+        listed: only these clips of the split ("<label>/<video stem>", videoset.split_clips); None: all folders.
+        num_frames, crop_px: clip size the model takes.
+        batch_size: clips per batch.
+        shuffle: reshuffle at every epoch end.
+        augment: random crop + temporal jitter.
+        seed: for shuffling and augmentation.
+        workers, use_multiprocessing, max_queue_size: passed to keras.utils.PyDataset.
+    """
+
+    def __init__(self, data_dir, classes: VideoClasses, stream="flow", num_frames=40, crop_px=224, batch_size=4,
+                 shuffle=True, augment=False, max_shift=2, seed=0, workers=1, use_multiprocessing=False,
+                 max_queue_size=10, listed: set[str] | None = None):
+        if stream not in ("flow", "rgb"):
+            raise ValueError(f"stream={stream!r}; choose 'flow' or 'rgb'")
+        self.stream = stream
+        self.num_frames = num_frames
+        self.crop_px = crop_px
+        self.augment = augment
+        self.max_shift = max_shift
+        super().__init__(datagenerator.list_samples(data_dir, classes, listed), classes, batch_size, shuffle, seed,
+                         workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+
+    @property
+    def channels(self) -> int:
+        return 2 if self.stream == "flow" else 3
+
+    def clip(self, sample_index: int, rng: np.random.Generator | None = None) -> np.ndarray:
+        """One prepared clip: (num_frames, crop_px, crop_px, channels) float32."""
+        clip = datagenerator.load_clip(self.samples[sample_index][0], self.stream, self.num_frames)
+        h, w = clip.shape[1:3]
+        if rng is None:
+            return frame.frames_crop(clip, self.crop_px, self.crop_px)
+        offset = (int(rng.integers(0, h - self.crop_px + 1)), int(rng.integers(0, w - self.crop_px + 1)))
+        clip = frame.frames_crop(clip, self.crop_px, self.crop_px, offset=offset)
+        return datagenerator.temporal_jitter(clip, int(rng.integers(-self.max_shift, self.max_shift + 1)))
+
+    sample = clip
+
+
+class FeaturesGenerator(SampleBatches):
+    """Batches of (features, one-hot labels) from <features>/<label>/<video>.npy files of shape (n, feature_len).
+
+    Used by the MobileNet + LSTM path (feature.py writes the files).
+    """
+
+    def __init__(self, data_dir, classes: VideoClasses, num_frames: int, feature_len: int, batch_size=16,
+                 shuffle=True, seed=0, workers=1, use_multiprocessing=False):
+        data_dir = Path(data_dir)
+        files = sorted(p for p in data_dir.glob("*/*.npy") if not p.name.startswith("."))
+        if not files:
+            raise FileNotFoundError(
+                f"No <label>/<video>.npy feature files under {data_dir.resolve()}; run `python feature.py` first"
+            )
+        self.num_frames = num_frames
+        self.feature_len = feature_len
+        super().__init__([(path, classes.index(path.parent.name)) for path in files], classes, batch_size, shuffle,
+                         seed, workers=workers, use_multiprocessing=use_multiprocessing)
+
+    def features(self, sample_index: int, rng=None) -> np.ndarray:
+        """One clip's features: (num_frames, feature_len)."""
+        path = self.samples[sample_index][0]
+        features = np.load(path)
+        if features.shape != (self.num_frames, self.feature_len):
+            raise ValueError(
+                f"{path} has shape {features.shape}, expected ({self.num_frames}, {self.feature_len}); "
+                "recompute it with `python feature.py --overwrite`"
+            )
+        return features
+
+    sample = features
+
+
+class ConcatFeaturesGenerator(SampleBatches):
+    """Batches of (features, one-hot labels) with each frame's vectors of several streams concatenated.
+
+    Args:
+        generators: one FeaturesGenerator (shuffle=False) per stream, over the same videos.
+        batch_size: clips per batch.
+        shuffle: reshuffle at every epoch end.
+        seed: for shuffling.
+
+    Raises:
+        ValueError: the streams' folders hold different videos.
+    """
+
+    def __init__(self, generators: list, batch_size: int = 16, shuffle: bool = True, seed: int = 0):
+        names = [[p.relative_to(p.parents[1]) for p, _ in g.samples] for g in generators]
+        for generator, other in zip(generators[1:], names[1:]):
+            if other != names[0]:
+                missing = sorted(set(names[0]).symmetric_difference(other))[:3]
+                raise ValueError(f"The feature folders hold different videos (e.g. {[str(m) for m in missing]}); "
+                                 "compute the features of every stream for every video (`python feature.py`)")
+        self.generators = generators
+        super().__init__(generators[0].samples, generators[0].classes, batch_size, shuffle, seed)
+
+    def sample(self, sample_index: int, rng=None) -> np.ndarray:
+        return np.concatenate([g.features(sample_index) for g in self.generators], axis=-1)
