@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 import frame
+import model_mobile  # its tables only: Keras is imported inside the functions that build a network
 from folderstep import (EXIT_HELP, USER_ERRORS, StepSummary, check_separate, exit_status,
                         prepare_output, remove_stale, run_step, visible)
 from engine import add_engine_arguments
@@ -96,8 +97,6 @@ def load_images(folder: Path, stream: str, input_px: int, num_frames: int | None
 
 def images_features(images: np.ndarray, extractor, model_name: str, batch_size: int = 32) -> np.ndarray:
     """(n, px, px, 3) uint8 -> (n, feature_len) float32 via model_mobile.preprocess and the extractor."""
-    import model_mobile  # Keras/TensorFlow: imported where needed, so that `--help` answers at once
-
     inputs = model_mobile.preprocess(images, model_name)
     # predict_on_batch runs a compiled graph: ~2x faster than an eager call for a 16-frame clip on CPU
     outputs = [extractor.predict_on_batch(inputs[i:i + batch_size]) for i in range(0, len(inputs), batch_size)]
@@ -150,7 +149,6 @@ def open_extractor(frame_dir: Path, feature_dir: Path, settings: dict, overwrite
         ValueError: feature_dir holds features of an extractor with other settings (and not overwrite).
         model_mobile.WeightsUnavailableError: ImageNet weights requested but not downloadable.
     """
-    import model_mobile  # Keras/TensorFlow: imported where needed, so that `--help` answers at once
     feature_dir = Path(feature_dir)
     info_path = feature_dir / EXTRACTOR_INFO
     if not overwrite and info_path.is_file() and (feature_dir / EXTRACTOR_FILE).is_file():
@@ -249,7 +247,6 @@ def frames_dir_to_features_dir(
         ValueError: bad settings, or feature_dir made by an extractor with other settings.
         model_mobile.WeightsUnavailableError: ImageNet weights requested but not downloadable.
     """
-    import model_mobile  # Keras/TensorFlow: imported where needed, so that `--help` answers at once
     frame_dir, feature_dir = Path(frame_dir), Path(feature_dir)
     check_separate(frame_dir, feature_dir)
     if weights not in model_mobile.WEIGHTS:
@@ -296,10 +293,9 @@ def main(argv=None) -> int:
     parser.add_argument("frame_dir", type=Path,
                         help="folder holding <split>/<label>/<video>/*.jpg (frame.py frames or opticalflow.py flows)")
     parser.add_argument("feature_dir", type=Path, help="output folder; gets <split>/<label>/<video>.npy")
-    # names checked by frames_dir_to_features_dir (model_mobile's tables need Keras, too slow for --help)
-    parser.add_argument("--model", choices=("mobilenet", "inception"), default="mobilenet",
+    parser.add_argument("--model", choices=tuple(model_mobile.FEATURE_MODELS), default="mobilenet",
                         help="feature network (default mobilenet: 1024 features; inception: 2048)")
-    parser.add_argument("--weights", choices=("imagenet", "none"), default="imagenet",
+    parser.add_argument("--weights", choices=model_mobile.WEIGHTS, default="imagenet",
                         help="imagenet (downloaded once into ~/.keras/models) or none (random network)")
     parser.add_argument("--stream", choices=("auto",) + STREAMS, default="auto",
                         help="what FRAME_DIR holds; auto tells frames from flow by the file names")
@@ -314,9 +310,6 @@ def main(argv=None) -> int:
     parser.add_argument("--overwrite", action="store_true", help="recompute existing feature files")
     add_engine_arguments(parser)
     args = parser.parse_args(argv)
-    import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
-    import model_mobile  # Keras/TensorFlow, after the arguments are parsed
-
     return exit_status(lambda: frames_dir_to_features_dir(
         args.frame_dir, args.feature_dir, args.model, args.weights, None if args.stream == "auto" else args.stream,
         args.num_frames, args.crop, args.input_px, args.batch, args.seed, args.overwrite, engine=args.engine,
