@@ -1,9 +1,13 @@
-"""Shared fixtures: the reference data in ../shared/data, the converted I3D weights, a fake camera, a small disk."""
+"""Shared fixtures: the reference data in ../shared/data, the converted I3D weights, a fake camera, a small disk, Xvfb."""
 import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -86,6 +90,35 @@ def small_disk(tmp_path):
     finally:
         for path in reversed(mounted):
             subprocess.run(["umount", "-l", str(path)], capture_output=True, timeout=30)
+
+
+@pytest.fixture
+def xvfb(tmp_path):
+    """A virtual X display (Debian package xvfb) on a free number; its screen is readable in the yielded fbdir."""
+    if not sys.platform.startswith("linux") and not os.environ.get("CI"):
+        pytest.skip("the window test needs Linux and Xvfb")
+    if shutil.which("Xvfb") is None:
+        pytest.fail("Xvfb is missing: `apt-get install -y xvfb` (Debian) to run the live window test")
+    fbdir = tmp_path / "fb"
+    fbdir.mkdir()
+    rng = np.random.default_rng()
+    for number in rng.permutation(np.arange(100, 1000))[:50]:
+        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
+            continue
+        server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "800x600x24", "-fbdir", str(fbdir),
+                                   "-nolisten", "tcp", "-br"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and server.poll() is None and \
+                not Path(f"/tmp/.X11-unix/X{number}").exists():
+            time.sleep(0.05)
+        if server.poll() is None:
+            try:
+                yield SimpleNamespace(display=f":{number}", screen=fbdir / "Xvfb_screen0")
+            finally:
+                server.terminate()
+                server.wait(10)
+            return
+    pytest.fail("Could not start Xvfb on any of 50 display numbers")
 
 
 SLOW_FIXTURES = {"trained", "blob_model"}  # test_train_i3d's flow I3D, test_livedemo's trained blob model

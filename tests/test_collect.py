@@ -20,7 +20,6 @@ import frame
 import livedemo
 import synthetic
 import videoset
-from test_livedemo import xvfb  # noqa: F401  (the virtual display fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 LABELS = ("left", "right", "up")

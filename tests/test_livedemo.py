@@ -308,35 +308,6 @@ def read_xvfb_screen(path: Path) -> np.ndarray:
     return pixels[:, : width * 4].reshape(height, width, 4)[..., :3].copy()  # B, G, R, X in memory
 
 
-@pytest.fixture
-def xvfb(tmp_path):
-    """A virtual X display (Debian package xvfb) on a free number; its screen is readable in the yielded fbdir."""
-    if not sys.platform.startswith("linux") and not os.environ.get("CI"):
-        pytest.skip("the window test needs Linux and Xvfb")
-    if shutil.which("Xvfb") is None:
-        pytest.fail("Xvfb is missing: `apt-get install -y xvfb` (Debian) to run the live window test")
-    fbdir = tmp_path / "fb"
-    fbdir.mkdir()
-    rng = np.random.default_rng()
-    for number in rng.permutation(np.arange(100, 1000))[:50]:
-        if Path(f"/tmp/.X{number}-lock").exists() or Path(f"/tmp/.X11-unix/X{number}").exists():
-            continue
-        server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "800x600x24", "-fbdir", str(fbdir),
-                                   "-nolisten", "tcp", "-br"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and server.poll() is None and \
-                not Path(f"/tmp/.X11-unix/X{number}").exists():
-            time.sleep(0.05)
-        if server.poll() is None:
-            try:
-                yield SimpleNamespace(display=f":{number}", screen=fbdir / "Xvfb_screen0")
-            finally:
-                server.terminate()
-                server.wait(10)
-            return
-    pytest.fail("Could not start Xvfb on any of 50 display numbers")
-
-
 def test_gui_window_shows_preview_and_result_text(blob_model, xvfb, tmp_path):
     clip = write_video(tmp_path / "sign.avi", blob_frames(DIRECTIONS[2], CLIP_FRAMES, np.random.default_rng(11)))
     env = dict(os.environ, DISPLAY=xvfb.display, QT_QPA_PLATFORM="xcb", QT_LOGGING_RULES="*=false")
