@@ -398,21 +398,18 @@ def compute_policies(model) -> set[str]:
 def with_compute_dtype(model, policy: str = "mixed_bfloat16"):
     """The same network computing in another dtype policy: every layer gets `policy` ("mixed_bfloat16":
     bfloat16 maths, float32 weights), the output layer stays float32 so that probabilities are exact-ish;
-    weights are copied. For inference (predict.Predictor); training sets the policy itself (train_i3d --precision)."""
+    weights are copied. Any Keras model (functional or Sequential). For inference (predict.Predictor);
+    training sets the policy itself (train_i3d --precision)."""
     import keras
 
-    config = model.get_config()
-    outputs = config["output_layers"]  # [name, 0, 0] for one output, else a list of those
-    output_names = {outputs[0]} if isinstance(outputs[0], str) else {tensor[0] for tensor in outputs}
+    output_names = {tensor._keras_history.operation.name for tensor in model.outputs}
 
-    def swap(layer_config: dict) -> None:
-        dtype = layer_config["config"].get("dtype")
-        if isinstance(dtype, dict) and dtype.get("class_name") == "DTypePolicy":
-            dtype["config"]["name"] = policy if layer_config["config"]["name"] not in output_names else "float32"
+    def recast(layer):
+        config = layer.get_config()
+        config["dtype"] = "float32" if layer.name in output_names else policy
+        return layer.__class__.from_config(config)
 
-    for layer_config in config["layers"]:
-        swap(layer_config)
-    clone = keras.Model.from_config(config)
+    clone = keras.models.clone_model(model, clone_function=recast)
     clone.set_weights(model.get_weights())
     use_space_to_depth(clone)
     return clone

