@@ -1,7 +1,6 @@
 """Keras PyDatasets over a VideoSet's clips: batches of frames, flows or features with one-hot labels.
 
-The generator classes of datagenerator.py, which lists and loads the clips and hands these out on first use
-(`from datagenerator import FramesGenerator` works as before). They live apart because a subclass of
+They batch the clips datagenerator.py lists and loads. They live apart because a subclass of
 keras.utils.PyDataset needs Keras when its module is imported, and `python datagenerator.py --help` should
 start at once. ConcatFeaturesGenerator is train_mobile_lstm.py's `--stream both`.
 

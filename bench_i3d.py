@@ -157,6 +157,7 @@ def bench_predictor(repeats: int, warmup: int) -> dict:
 
 def bench_generator(batch_size: int) -> dict | None:
     """{workers: clips/s} of the training FramesGenerator over the demo set's flows; None if not extracted."""
+    import batches
     import datagenerator
     from videoset import DEMO_SET
 
@@ -166,7 +167,7 @@ def bench_generator(batch_size: int) -> dict | None:
     classes = datagenerator.VideoClasses(DEMO_SET.class_file)
     rates = {}
     for workers in (1, 2):
-        generator = datagenerator.FramesGenerator(
+        generator = batches.FramesGenerator(
             train_dir, classes, "flow", DEMO_SET.num_frames, DEMO_SET.crop_px, batch_size, augment=True,
             workers=workers, use_multiprocessing=workers > 1)
         rates[workers] = datagenerator.measure_throughput(generator)

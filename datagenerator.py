@@ -1,12 +1,12 @@
-"""Keras data generators over the frame, flow and feature folders of a VideoSet.
+"""The clips of a split as network input: listed, loaded, jittered (the Keras generators are in batches.py).
 
     python datagenerator.py data-temp/demo/010-16/oflow/train --class-file data-set/demo/010/class.csv
 
 Run as a script it measures how many clips per second the generator delivers.
 Labels are indices into the sorted `sClass` list of class.csv. This module lists a split's clips and
 loads one as network input; the generator classes that batch them (SampleBatches, FramesGenerator,
-FeaturesGenerator) subclass a Keras class, so they are defined in batches.py and imported from here as
-before (`from datagenerator import FramesGenerator`).
+FeaturesGenerator) subclass a Keras class, so they live in batches.py, which imports Keras: this module
+does not, so that `python datagenerator.py --help` starts at once.
 """
 from __future__ import annotations  # "keras.utils.PyDataset" in signatures without importing Keras
 
@@ -24,19 +24,6 @@ from videoset import VideoClasses  # noqa: F401 (the generators' label table; ca
 
 if TYPE_CHECKING:
     import keras
-
-# Keras is imported only when a generator class is asked for (from batches.py, by __getattr__ below), so
-# that `python datagenerator.py --help` starts at once (TensorFlow takes ~4 s to import).
-GENERATORS = ("SampleBatches", "FramesGenerator", "FeaturesGenerator")
-
-
-def __getattr__(name: str):
-    """datagenerator.FramesGenerator etc.: the class from batches.py, imported (with Keras) on first use."""
-    if name in GENERATORS:
-        import batches
-
-        return getattr(batches, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def list_samples(data_dir, classes: VideoClasses, listed: set[str] | None = None,

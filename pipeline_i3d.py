@@ -15,7 +15,9 @@ import time
 
 import frame
 import opticalflow
+import predict
 import prepare_demo
+import train_i3d
 from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, add_set_arguments, set_from_args  # noqa: F401
 
 # ---- what to run -------------------------------------------------------
@@ -41,11 +43,6 @@ def check_step(summary, step: str, source):
 def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_ABOVE,
         epochs_entire=EPOCHS_ENTIRE, precision=PRECISION) -> dict:
     """Runs every step; returns the evaluation of the val split and the time each step took (s)."""
-    # Imported here, not at the top: the frame and flow steps' worker processes re-import this module,
-    # and TensorFlow would add ~10 s to each worker's start.
-    import predict
-    import train_i3d
-
     seconds = {}
     start = time.perf_counter()
     prepare_demo.ensure_demo_set(video_set, WORKERS)

@@ -17,13 +17,17 @@ import time
 
 import numpy as np
 
+import feature
 import frame
+import model_mobile
 import opticalflow
+import predict
 import prepare_demo
+import train_mobile_lstm
 from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, add_set_arguments, set_from_args  # noqa: F401
 
-# feature, model_mobile, predict and train_mobile_lstm import Keras: imported inside the functions, so that
-# --help answers at once and the frame/flow worker processes (which re-import this module) start fast.
+# The step modules import Keras only inside their functions, so --help answers at once and the frame/flow
+# worker processes (which re-import this module) start fast.
 
 # ---- what to run -------------------------------------------------------
 VIDEO_SET = DEMO_SET          # or CHALEARN_020 / CHALEARN_249 (prepare_chalearn.py first); see videoset.py
@@ -45,8 +49,6 @@ TIMED_CLIPS = 20              # val clips timed for the per-clip inference cost
 
 def compute_features(video_set, streams, weights: str) -> None:
     """Features of every stream's frame folders (feature.py); raises WeightsUnavailableError for imagenet offline."""
-    import feature
-
     for stream in streams:
         frame_dir = video_set.image_dir if stream == "rgb" else video_set.flow_dir
         feature.frames_dir_to_features_dir(frame_dir, feature.feature_dir(video_set, stream, FEATURE_MODEL, weights),
@@ -55,16 +57,13 @@ def compute_features(video_set, streams, weights: str) -> None:
                                            input_px=INPUT_PX if video_set is VIDEO_SET else video_set.crop_px)
 
 
-def inference_ms(video_set, config: "train_mobile_lstm.LstmConfig", model_path, num_clips: int = TIMED_CLIPS) -> float:
+def inference_ms(video_set, config: train_mobile_lstm.LstmConfig, model_path, num_clips: int = TIMED_CLIPS) -> float:
     """Median milliseconds per clip for CNN features of every frame (all streams) + the LSTM, on this machine.
 
     Frames and flow images are read from disk before the clock starts: this is the network cost only,
     the cost a live demo adds to computing the flow.
     """
     import keras
-
-    import feature
-    import train_mobile_lstm
 
     extractors = {}
     for stream in train_mobile_lstm.stream_parts(config.stream):
@@ -89,10 +88,6 @@ def inference_ms(video_set, config: "train_mobile_lstm.LstmConfig", model_path, 
 
 def run(video_set=VIDEO_SET, stream=STREAM) -> dict:
     """Runs every step; returns the val evaluation, the time each step took (s) and the inference cost."""
-    import model_mobile
-    import predict
-    import train_mobile_lstm
-
     seconds = {}
     start = time.perf_counter()
     prepare_demo.ensure_demo_set(video_set, WORKERS)

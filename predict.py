@@ -207,7 +207,7 @@ def evaluate(video_set: VideoSet, predictor: Predictor, split: str = "val", out_
         dict with top1, top5, num_clips, per_class (DataFrame), confusions (list of (true, predicted, count)),
         csv and png paths, predictions (n,) and labels (n,).
     """
-    from datagenerator import FramesGenerator  # see the note below the imports
+    from batches import FramesGenerator  # see the note below the imports
 
     classes = VideoClasses(video_set.class_file)
     if len(classes) != predictor.num_classes:

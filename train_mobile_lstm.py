@@ -148,15 +148,6 @@ def evaluate_mobile_lstm(model_path: Path, video_set: VideoSet, config: LstmConf
     return predict.classification_report(probs, generator.labels, classes, out_prefix, split)
 
 
-def __getattr__(name: str):
-    """train_mobile_lstm.ConcatFeaturesGenerator: the class, from batches.py (Keras), on first use."""
-    if name == "ConcatFeaturesGenerator":
-        import batches
-
-        return batches.ConcatFeaturesGenerator
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def main(argv=None):
     defaults = LstmConfig()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],

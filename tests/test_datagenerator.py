@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from datagenerator import FramesGenerator, VideoClasses, list_samples, temporal_jitter
+from batches import FramesGenerator
+from datagenerator import VideoClasses, list_samples, temporal_jitter
 import frame
 import opticalflow
 import synthetic

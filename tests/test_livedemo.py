@@ -1,7 +1,7 @@
 """livedemo.py end to end on replayed videos: headless JSON, continuous mode, saved clips, the real window (Xvfb).
 
 The model is trained in a fixture on blob videos whose class is the direction of motion, prepared by the
-training path (frame.py -> opticalflow.py -> datagenerator.FramesGenerator): so a right answer on held-out
+training path (frame.py -> opticalflow.py -> batches.FramesGenerator): so a right answer on held-out
 clips replayed through --source shows that the live path prepares its input as training did (a mirrored
 or mis-sampled input would swap left and right). A full I3D trains far too slowly for the test budget on a
 2-core CPU (~10 s per step), so the classifier is a two-layer 3D CNN saved under the checkpoint name
@@ -50,7 +50,8 @@ def blob_model(tmp_path_factory):
     """A flow model trained on 4 blob directions: SimpleNamespace(video_set, model, class_file, held_out, classes)."""
     import keras
 
-    from datagenerator import FramesGenerator, VideoClasses
+    from batches import FramesGenerator
+    from datagenerator import VideoClasses
 
     root = tmp_path_factory.mktemp("blobset")
     video_set = VideoSet("blob", num_classes=4, num_frames=8, min_dim_px=64, crop_px=64, fps=25.0, duration_s=2.0,

@@ -18,7 +18,8 @@ import predict
 import safeio
 import synthetic
 import train_i3d
-from datagenerator import FramesGenerator, VideoClasses
+from batches import FramesGenerator
+from datagenerator import VideoClasses
 
 
 def small_config(**overrides):
