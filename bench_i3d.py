@@ -112,6 +112,7 @@ def bench_train_step(batch_size: int, repeats: int, warmup: int, shape: tuple = 
     import keras
 
     import model_i3d
+    import stemconv
     from train_i3d import TRAIN_POLICIES
     from training import precision_policy
 
@@ -124,8 +125,7 @@ def bench_train_step(batch_size: int, repeats: int, warmup: int, shape: tuple = 
             with precision_policy(TRAIN_POLICIES[precision]):
                 base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=shape)
                 if stem == "stock":
-                    for layer in base.layers:
-                        vars(layer).pop("convolution_op", None)  # back to the class's own method
+                    stemconv.use_stock_convolution(base)  # back to the class's own method
                 model = model_i3d.add_i3d_top(base, DEMO_CLASSES, dropout_prob=0.5)
                 model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="categorical_crossentropy",
                               metrics=["accuracy"])

@@ -65,3 +65,12 @@ def space_to_depth_convolution(layer, inputs, kernel):
     w = ops.transpose(w, (0, 2, 4, 1, 3, 5, 6, 7))
     w = ops.reshape(w, (*taps, st * sh * sw * channels, filters))
     return ops.conv(x, w, strides=1, padding="valid", data_format="channels_last")
+
+
+def use_stock_convolution(model) -> int:
+    """Undoes `use_space_to_depth`: every swapped Conv3D computes with Keras' own strided convolution again;
+    returns how many. For a LiteRT export (modelexport.py): TFLite's built-in ops have no 8-D transpose."""
+    layers = [layer for layer in model._flatten_layers() if "convolution_op" in vars(layer)]
+    for layer in layers:
+        del layer.convolution_op
+    return len(layers)
