@@ -502,8 +502,9 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     add_set_arguments(parser)
-    parser.add_argument("--model", type=Path, nargs="+", metavar="KERAS",
-                        help="one or two .keras models (flow and/or rgb); default the newest entire-best of --set")
+    parser.add_argument("--model", type=Path, nargs="+", metavar="MODEL",
+                        help="one or two models (flow and/or rgb): .keras, or an .onnx / .tflite export of one "
+                             "(predict.py --export); default the newest entire-best .keras of --set")
     parser.add_argument("--class-file", type=Path, help="class.csv of the models' labels (default: the set's)")
     parser.add_argument("--source", type=Path, help="video file or folder of .jpg frames instead of the webcam")
     parser.add_argument("--camera", type=int, default=0, help="webcam index (default 0; falls back to the built-in 0)")

@@ -3,9 +3,11 @@
     python predict.py --set demo --split val
     python predict.py --set demo --video data-set/demo/010/val/circle_cw/s07_0000.avi
     python predict.py --kinetics VIDEO
+    python predict.py --set demo --export onnx        (or litert; then --model X.onnx runs it)
 
 Models are the .keras files train_i3d.py saved (default: the newest `entire-best` of each stream for the
-set). With a flow and an RGB model the two streams are fused by averaging their logits, as DeepMind's I3D
+set), or their .onnx / .tflite exports (`--export`, modelexport.py: written beside the .keras file with a
+copy of its .keras.json record, run with onnxruntime / ai-edge-litert instead of TensorFlow). With a flow and an RGB model the two streams are fused by averaging their logits, as DeepMind's I3D
 does. Evaluation writes a per-class accuracy CSV, a confusion-matrix PNG and lists the most frequent
 confusions, next to the training log in log/. `--kinetics` classifies any video into the 400 Kinetics
 classes with DeepMind's RGB I3D (their evaluate_sample.py preprocessing) and prints their names from
@@ -22,6 +24,7 @@ import numpy as np
 
 import frame
 import model_i3d
+import modelexport
 import modelinfo
 import opticalflow
 from safeio import atomic_write
@@ -71,34 +74,38 @@ class Predictor:
 
     def __init__(self, model_paths, precision: str = "float32"):
         """Args:
-            model_paths: one .keras model per stream.
+            model_paths: one model per stream: a .keras checkpoint, or its .onnx / .tflite export
+                (`--export`; run with onnxruntime / ai-edge-litert, TensorFlow is then not imported).
             precision: "float32", or "bfloat16" to compute in bfloat16 (model_i3d.with_compute_dtype); fast
                 only where the CPU has it natively (model_i3d.cpu_has_bf16), emulated and slower elsewhere.
+                Exported models compute in float32 whatever is asked ("bfloat16" with one is refused).
         """
-        import keras  # see the note below the imports
-        import tensorflow as tf
-
-        precision = model_i3d.resolve_precision(precision)
+        self.paths = [Path(p) for p in model_paths]
+        suffixes = [modelexport.check_model_suffix(path) for path in self.paths]  # an unknown one is refused first
+        exported = [path for path, suffix in zip(self.paths, suffixes) if suffix != ".keras"]
+        if exported and precision == "bfloat16":
+            raise ValueError(f"{exported[0]} is an exported model and computes in float32; --precision bfloat16 "
+                             "applies to .keras models only (leave --precision at auto or float32)")
+        if ".keras" in suffixes:
+            precision = model_i3d.resolve_precision(precision)
+        elif precision == "auto":
+            precision = "float32"
         if precision not in PRECISIONS:
             raise ValueError(f"precision={precision!r}; choose one of {', '.join(PRECISIONS)}")
 
         self.precision = precision  # "float32" or "bfloat16", "auto" resolved
-        self.paths = [Path(p) for p in model_paths]
-        self.models = {}
+        self.models = {}  # stream -> a Keras model, or a modelexport runtime (same input/output shapes)
         self.infos = {}  # stream -> the checkpoint's modelinfo record ({} when it has none)
-        self._forward = {}
-        for path in self.paths:
+        self._forward = {}  # stream -> (batch, t, h, w, c) float32 -> probabilities as numpy
+        for path, suffix in zip(self.paths, suffixes):
             if not path.is_file():
                 raise FileNotFoundError(f"Model file {path} not found; train one with `python train_i3d.py`")
-            try:
-                model = model_i3d.load_model(path, compile=False)
-            except Exception as error:  # zipfile/h5py/json errors, and Keras' "File not found" for a bad zip
-                raise ValueError(f"Model file {path.resolve()} is not a readable Keras model ({type(error).__name__}; "
-                                 "truncated, empty or not a .keras file); give a .keras file that train_i3d.py "
-                                 "saved, or train again") from error
+            if suffix == ".keras":
+                model, forward = self._load_keras(path, precision)
+            else:
+                model = modelexport.load_exported(path)
+                forward = model
             stream = model_stream(model)
-            if model_i3d.compute_policies(model) != {PRECISIONS[precision]}:  # e.g. trained with --precision bfloat16
-                model = model_i3d.with_compute_dtype(model, PRECISIONS[precision])
             try:
                 self.infos[stream] = modelinfo.read_model_info(path)
             except FileNotFoundError:  # trained before models recorded a description: nothing to check
@@ -106,7 +113,7 @@ class Predictor:
             if stream in self.models:
                 raise ValueError(f"Two {stream} models given ({path}); give at most one per stream")
             self.models[stream] = model
-            self._forward[stream] = tf.function(model, reduce_retracing=True)
+            self._forward[stream] = forward
         shapes = {tuple(m.input_shape[1:4]) for m in self.models.values()}
         classes = {m.output_shape[-1] for m in self.models.values()}
         if len(shapes) > 1 or len(classes) > 1:
@@ -114,6 +121,27 @@ class Predictor:
                              "fuse only models trained on the same VideoSet")
         self.num_frames, self.height, self.width = shapes.pop()
         self.num_classes = classes.pop()
+
+    @staticmethod
+    def _load_keras(path: Path, precision: str):
+        """A .keras checkpoint computing in `precision`, and its forward: a tf.function in inference mode."""
+        import tensorflow as tf  # see the note below the imports
+
+        try:
+            model = model_i3d.load_model(path, compile=False)
+        except Exception as error:  # zipfile/h5py/json errors, and Keras' "File not found" for a bad zip
+            raise ValueError(f"Model file {path.resolve()} is not a readable Keras model ({type(error).__name__}; "
+                             "truncated, empty or not a .keras file); give a .keras file that train_i3d.py "
+                             "saved, or train again") from error
+        model_stream(model)  # 2 or 3 channels, before any copy is made
+        if model_i3d.compute_policies(model) != {PRECISIONS[precision]}:  # e.g. trained with --precision bfloat16
+            model = model_i3d.with_compute_dtype(model, PRECISIONS[precision])
+        call = tf.function(model, reduce_retracing=True)
+
+        def forward(x):
+            return call(x, training=False).numpy()
+
+        return model, forward
 
     @property
     def streams(self) -> tuple[str, ...]:
@@ -149,8 +177,8 @@ class Predictor:
             inputs: stream -> (batch, num_frames, h, w, channels) float32 in [-1, 1].
         """
         log_probs = []
-        for stream, model in self.models.items():
-            probs = self._forward[stream](inputs[stream], training=False).numpy().astype(np.float64)
+        for stream in self.models:
+            probs = np.asarray(self._forward[stream](inputs[stream]), np.float64)
             # Averaging log-probabilities equals averaging logits up to a per-model constant, which the
             # softmax below cancels: the fusion DeepMind uses for two-stream I3D.
             log_probs.append(np.log(np.clip(probs, 1e-12, 1.0)))
@@ -368,7 +396,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_set_arguments(parser)
     parser.add_argument("--model", type=Path, nargs="+",
-                        help="trained .keras model(s), one per stream; default the newest entire-best of each")
+                        help="trained model(s), one per stream: .keras, or an .onnx / .tflite export of one; "
+                             "default the newest entire-best .keras of each")
     parser.add_argument("--split", default="val", help="split folder to evaluate (train, val, test)")
     parser.add_argument("--video", type=Path, help="predict this one video instead of evaluating a split")
     parser.add_argument("--flow-method", choices=opticalflow.METHODS,
@@ -376,6 +405,9 @@ def main(argv=None):
                              ".keras.json record; another one is refused)")
     parser.add_argument("--precision", choices=("auto", *PRECISIONS), default="auto",
                         help=PRECISION_HELP)
+    parser.add_argument("--export", choices=tuple(modelexport.FORMATS),
+                        help="write the .keras model(s) as <name>.onnx (onnxruntime) or <name>.tflite (litert) "
+                             "beside them, with their .json record, checked against Keras on a random clip")
     parser.add_argument("--kinetics", type=Path, metavar="VIDEO",
                         help="print the top-5 Kinetics-400 classes of VIDEO with DeepMind's RGB I3D")
     parser.add_argument("--label-map", type=Path,
@@ -406,6 +438,12 @@ def _run(args) -> None:
     if args.video:
         _check_video(args.video)
     video_set = set_from_args(args)
+    if args.export:
+        for checkpoint in args.model or find_models(video_set):
+            target, difference = modelexport.export_checkpoint(checkpoint, args.export)
+            print(f"Exported {target.resolve()} (max |p - Keras p| {difference:.1e} on a random clip); "
+                  f"predict.py and livedemo.py run it with --model {target}")
+        return
     model_i3d.warn_precision(args.precision)
     predictor = Predictor(args.model or find_models(video_set), args.precision)
     print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)} (computing in {predictor.precision}; "
