@@ -3,6 +3,7 @@
     python bench_i3d.py
     python bench_i3d.py --stem    # the stem convolution's share of a training step (stemconv.py)
     python bench_i3d.py --precision [--model M.keras]   # float32 against bfloat16: inference, a training step, top-1
+    python bench_i3d.py --runtime [M.keras M.onnx M.tflite] [--shape 16 128 128 2]   # Keras against the exports
 
 Prints medians (and min..max) over --repeats timed runs after --warmup untimed ones (the methods take turns):
   - batch-1 inference of (40, 224, 224, 2) flow and (40, 224, 224, 3) RGB (the seed's input) and of the
@@ -155,6 +156,49 @@ def bench_predictor(repeats: int, warmup: int) -> dict:
                   "bare": lambda: bare(x, training=False).numpy()}, repeats, warmup)
 
 
+def bench_runtimes(model_paths, repeats: int, warmup: int) -> tuple[dict, dict]:
+    """Batch-1 predict.Predictor calls on each model file (.keras in float32, and in bfloat16 where the CPU has it
+    natively; .onnx; .tflite), taking turns on the same random clip.
+
+    Returns:
+        ({name: seconds of each timed call}, {name: largest probability difference to the first file in float32}).
+    """
+    from pathlib import Path
+
+    import model_i3d
+    import predict
+
+    predictors = {}
+    for path in map(Path, model_paths):
+        kind = path.suffix.lstrip(".")
+        precisions = ("float32", "bfloat16") if kind == "keras" and model_i3d.cpu_has_bf16() else ("float32",)
+        for precision in precisions:
+            name = f"{kind} {precision}" if kind == "keras" else kind
+            predictors[name] = predict.Predictor([path], precision)
+    first = next(iter(predictors.values()))
+    inputs = {stream: np.random.default_rng(0).uniform(-1, 1, x.shape).astype(np.float32)
+              for stream, x in first.blank_inputs().items()}
+    reference = first(inputs)
+    differences = {name: float(np.abs(predictor(inputs) - reference).max()) for name, predictor in predictors.items()}
+    seconds = timed({name: lambda predictor=predictor: predictor(inputs) for name, predictor in predictors.items()},
+                    repeats, warmup)
+    return seconds, differences
+
+
+def exported_random_model(folder, shape: tuple) -> list:
+    """A random-weight I3D with a DEMO_CLASSES top on `shape`, saved in `folder` and exported to ONNX and
+    LiteRT beside it (modelexport.py); returns the three paths (.keras first)."""
+    from pathlib import Path
+
+    import model_i3d
+    import modelexport
+
+    path = Path(folder) / "random-i3d.keras"
+    model_i3d.add_i3d_top(model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=shape),
+                          DEMO_CLASSES).save(path)
+    return [path] + [modelexport.export_checkpoint(path, fmt)[0] for fmt in modelexport.FORMATS]
+
+
 def bench_generator(batch_size: int) -> dict | None:
     """{workers: clips/s} of the training FramesGenerator over the demo set's flows; None if not extracted."""
     import batches
@@ -188,6 +232,11 @@ def main(argv=None):
                              "(model_i3d.with_compute_dtype), a demo-size training step (train_i3d --precision; "
                              "--skip-train skips it) and with --model their top-1 on the demo set's val split")
     parser.add_argument("--model", help="with --precision: a trained demo-set .keras model to evaluate")
+    parser.add_argument("--runtime", nargs="*", metavar="MODEL",
+                        help="only time predict.Predictor on these model files (.keras, .onnx, .tflite: one network "
+                             "in its formats); none given: a random one at --shape, exported to both in a temp folder")
+    parser.add_argument("--shape", type=int, nargs=4, default=DEMO_SHAPE, metavar=("T", "H", "W", "C"),
+                        help=f"with --runtime and no files: the input shape (default {DEMO_SHAPE}, the demo's)")
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.warmup < 0 or args.batch_size < 1:
         parser.error("--repeats and --batch-size must be >= 1, --warmup >= 0")
@@ -216,6 +265,18 @@ def main(argv=None):
         if args.model:
             top1 = evaluate_precisions(args.model)
             print("demo val top-1: " + ", ".join(f"{name} {value:.1%}" for name, value in top1.items()))
+        return
+    if args.runtime is not None:
+        import tempfile
+
+        print(loadgen.machine_line())
+        with tempfile.TemporaryDirectory() as tmp:
+            paths = args.runtime or exported_random_model(tmp, tuple(args.shape))
+            seconds, differences = bench_runtimes(paths, args.repeats, args.warmup)
+        base = statistics.median(next(iter(seconds.values())))
+        for name, times in seconds.items():
+            print(f"Predictor batch 1 {name:15s} {describe(times)}  x{statistics.median(times) / base:.2f}; "
+                  f"largest probability difference {differences[name]:.1e}")
         return
     if args.stem:
         print(loadgen.machine_line())
