@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     parser.add_argument("--work", type=Path, default=Path("data-temp/bench_own_signs"),
                         help="fresh working folder (deleted first unless --keep)")
     parser.add_argument("--keep", action="store_true", help="reuse the collected takes of an earlier run")
-    parser.add_argument("--precision", choices=("float32", "bfloat16"),
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"),
                         help="passed on to pipeline_i3d.py (default: its own)")
     args = parser.parse_args(argv)
 

@@ -352,14 +352,24 @@ def load_model(path, compile: bool = True):
     return model
 
 
+def _cpu_flags() -> set[str]:
+    """The CPU feature flags Linux lists in /proc/cpuinfo (empty elsewhere)."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
+
+
 def cpu_has_bf16() -> bool:
     """True when this machine's CPU computes bfloat16 natively (x86 AVX512_BF16 or AMX-BF16; Linux's
     /proc/cpuinfo flags). Elsewhere bfloat16 is emulated by oneDNN and usually slower than float32."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+    return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
+
+
+def cpu_has_amx_bf16() -> bool:
+    """True when this machine's CPU has AMX tiles for bfloat16 (Intel Sapphire Rapids and later)."""
+    return "amx_bf16" in _cpu_flags()
 
 
 def resolve_precision(precision: str) -> str:

@@ -28,7 +28,7 @@ WEIGHTS = "rgb_kinetics400"   # Kinetics-400 RGB I3D; the flow stream starts fro
 EPOCHS_ABOVE = 1              # phase 1: new top only (the seed: 3); frozen flow features carry little here
 EPOCHS_ENTIRE = None          # phase 2: everything, Adam 3e-4, cosine decay; None: from the set's size (demo: 22)
 BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on CPU
-PRECISION = "float32"         # training's compute dtype; bfloat16 diverged on the demo set (train_i3d.TrainConfig)
+PRECISION = "auto"            # training's compute dtype: bfloat16 on CPUs with AMX, else float32 (train_i3d)
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
 ENGINE, ADDRESS = "local", None  # frames/flow on this machine; "ray", "auto" runs them on a Ray cluster (README "Scale-out")
 # ------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
     for stream in streams:
         config = train_i3d.with_epochs(video_set, train_i3d.TrainConfig(
             stream=stream, weights=WEIGHTS, epochs_above=epochs_above, epochs_entire=epochs_entire,
-            batch_size=BATCH_SIZE, workers=WORKERS, precision=precision))
+            batch_size=BATCH_SIZE, workers=WORKERS, precision=train_i3d.resolve_train_precision(precision)))
         done = None if fresh else train_i3d.newest_run(video_set, stream, finished=True)
         if done and ((done[1].epochs_above, done[1].epochs_entire, done[1].precision)
                      == (config.epochs_above, config.epochs_entire, config.precision)):
@@ -123,8 +123,8 @@ def main(argv=None):
                         help="train anew instead of resuming an unfinished run or reusing a finished one")
     parser.add_argument("--epochs", type=int, nargs=2, metavar=("ABOVE", "ENTIRE"),
                         default=(EPOCHS_ABOVE, EPOCHS_ENTIRE), help="epochs of phase 1 (new top) and phase 2 (all); phase 2 None: from the training set's size")
-    parser.add_argument("--precision", choices=("float32", "bfloat16"), default=PRECISION,
-                        help="training's compute dtype; bfloat16 diverged (NaN) on the demo set (README), so float32")
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=PRECISION,
+                        help="training's compute dtype; auto: bfloat16 on a CPU with AMX, else float32 (README)")
     args = parser.parse_args(argv)
     try:
         video_set = VIDEO_SET if args.set is None and not any(

@@ -62,10 +62,8 @@ class TrainConfig:
     workers: int = 1
     seed: int = 0
     distribute: str = "none"  # "mirrored": all GPUs of one machine; "multiworker": machines named in TF_CONFIG
-    # "float32"; "float16" (mixed_float16, GPUs); "bfloat16" (mixed_bfloat16). bfloat16 is not the default
-    # anywhere: on a CPU with native AVX512_BF16 (2026-12-02) a step took 0.58x float32's time, but phase 2 of
-    # the demo recipe went NaN within its first epoch, twice (one check found a kernel, Mixed_5b Branch_1's
-    # 3x3x3, non-finite after a single Adam step from the phase-1 checkpoint).
+    # "float32"; "float16" (mixed_float16, GPUs); "bfloat16" (mixed_bfloat16). The scripts' default "auto" is
+    # resolved before a run starts (resolve_train_precision), so a run records what it computed in.
     precision: str = "float32"
     adapt_bn: bool = True  # re-estimate BatchNorm statistics on the training clips before phase 1 (AdaBN)
     phases_done: list = field(default_factory=list)
@@ -81,6 +79,24 @@ class TrainConfig:
 # (random crop, +-2 frames jitter) are the same at every size: the schedule scales with the epochs chosen.
 AUTO_STEPS = 880
 MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS = 22, 100
+
+
+def resolve_train_precision(precision: str) -> str:
+    """"auto" -> "bfloat16" on a CPU-only machine whose CPU has AMX-BF16, else "float32"; others as given.
+
+    Why, on the demo recipe (README "bfloat16"): on an Intel Xeon with AMX (2026-12-03) bfloat16 training took
+    0.44x float32's time per phase-2 epoch (20 s against 45 s) and its last epoch scored the same val top-1
+    (98.3 %). On an AMD EPYC with AVX512_BF16 but no AMX (2026-12-02) phase 2 went NaN within its first epoch in
+    both runs tried (a Mixed_5b Branch_1 3x3x3 kernel non-finite after one Adam step), so AVX512_BF16 alone
+    does not count. GPUs stay float32 here: not measured.
+    """
+    if precision != "auto":
+        return precision
+    if not model_i3d.cpu_has_amx_bf16():
+        return "float32"
+    import tensorflow as tf  # the device list; only for "auto" on an AMX CPU
+
+    return "float32" if tf.config.list_physical_devices("GPU") else "bfloat16"
 
 
 def auto_epochs_entire(num_train_clips: int, batch_size: int) -> int:
@@ -365,7 +381,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
                                   loss="categorical_crossentropy", metrics=["accuracy"])
             phase_callbacks = [
                 StopOnNonFiniteLoss(prefix.name, "Start a new run with --fresh" + (
-                    " --precision float32 (bfloat16 training diverged like this on the demo set)"
+                    " --precision float32 (bfloat16 training diverged like this on a CPU without AMX)"
                     if config.precision != "float32" else " and a lower learning rate, or check the input clips")),
                 AtomicCheckpoint(checkpoint_path(prefix, phase, "last"), checkpoint_path(prefix, phase, "best"),
                                  state_path(prefix), config, phase, info, resume_dir=resume_dir(prefix),
@@ -414,9 +430,10 @@ def main(argv=None):
     parser.add_argument("--workers", type=int, default=defaults.workers, help="data-generator worker processes")
     parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none",
                         help="mirrored: all GPUs of this machine; multiworker: the machines in TF_CONFIG")
-    parser.add_argument("--precision", choices=tuple(TRAIN_POLICIES), default=defaults.precision,
-                        help="compute dtype (weights stay float32): float16 for GPUs; bfloat16 diverged (NaN) in "
-                             "phase 2 of the demo recipe on a CPU with native bfloat16 (README), so not the default")
+    parser.add_argument("--precision", choices=("auto", *TRAIN_POLICIES), default="auto",
+                        help="compute dtype (weights stay float32). auto: bfloat16 on a CPU with AMX (0.44x the "
+                             "time, same demo top-1), float32 elsewhere (bfloat16 went NaN on a CPU with only "
+                             "AVX512_BF16); float16 for GPUs")
     parser.add_argument("--mixed-precision", dest="precision", action="store_const", const="float16",
                         help="the same as --precision float16")
     parser.add_argument("--fresh", action="store_true", help="start a new run instead of resuming an unfinished one")
@@ -428,7 +445,7 @@ def main(argv=None):
             config = TrainConfig(stream=stream, weights=None if args.weights == "none" else args.weights,
                                  epochs_above=args.epochs_above, epochs_entire=args.epochs_entire,
                                  batch_size=args.batch_size, workers=args.workers, distribute=args.distribute,
-                                 precision=args.precision)
+                                 precision=resolve_train_precision(args.precision))
             train_i3d(video_set, config, fresh=args.fresh)
     except (FileNotFoundError, ValueError) as error:  # user errors (WeightsError is a ValueError): one line, exit 2
         print(f"error: {error}", file=sys.stderr)

@@ -222,3 +222,13 @@ def test_a_run_being_trained_by_another_process_is_refused_before_anything_is_wr
     # Its process gone (a killed trainer): the lock is taken over, and removed when the run finishes.
     assert safeio.claim(train_i3d.lock_path(prefix), "the run").read_text() == str(os.getpid())
     assert not list(video_set.model_dir.glob(".tmp-*"))
+
+
+def test_auto_training_precision_is_bfloat16_only_on_cpus_with_amx(monkeypatch):
+    # bfloat16 training matched float32 on an AMX CPU and went NaN on one with AVX512_BF16 alone (README)
+    monkeypatch.setattr(train_i3d.model_i3d, "cpu_has_amx_bf16", lambda: False)
+    assert train_i3d.resolve_train_precision("auto") == "float32"
+    monkeypatch.setattr(train_i3d.model_i3d, "cpu_has_amx_bf16", lambda: True)
+    assert train_i3d.resolve_train_precision("auto") == "bfloat16"  # this suite runs on CPUs only (no GPU)
+    assert train_i3d.resolve_train_precision("float16") == "float16"
+    assert train_i3d.TrainConfig().precision == "float32"  # the library default; only the scripts resolve "auto"
