@@ -2,6 +2,7 @@
 
     python bench_livedemo.py --repeats 5
     python bench_livedemo.py --sets chalearn020 demo --loads 0 1 2 --repeats 3   # the README's table
+    python bench_livedemo.py --sets demo --loads 0 1 2 --continuous 30          # livedemo --continuous
 
 Replays one clip as a paced 25 fps camera (videocapture.FileSource) and, per repetition, records it twice:
   (a) seed order: keep the frames; after the recording sample them (frame.frame_indices), resize,
@@ -152,6 +153,59 @@ def bench(clip: Path, fps: float, predictor, video_set, seconds: float, flow_met
     return medians
 
 
+def bench_continuous(clip: Path, fps: float, predictor, video_set, seconds: float, flow_method: str,
+                     duration_s: float, hop_s: float = livedemo.HOP_S) -> dict:
+    """livedemo --continuous's capture loop on `clip` (paced, looping) for duration_s: how steadily it predicts.
+
+    As the demo does, the flow and the network run in liveinput.SlidingWindows' worker thread while this
+    thread captures and previews every frame; a window the worker reaches late (more than a hop behind) is
+    skipped, so the shown prediction stays current. Returns the prediction count, the windows skipped, the
+    median and largest gap between two predictions (s, wall clock), the median latency after a window's last
+    frame, the capture rate and the preview frames dropped by the paced source.
+    """
+    stride, window, hop = liveinput.window_geometry(predictor.num_frames, seconds, fps, hop_s)
+    done = []
+
+    def on_window(inputs, t_last, end_frame):  # the worker thread, as in livedemo._run_continuous
+        predictor(inputs)
+        now = time.perf_counter()
+        done.append((now, now - t_last))
+
+    windows = liveinput.SlidingWindows(predictor.num_frames, stride, hop, video_set.min_dim_px, predictor.height,
+                                       on_window, predictor.streams, flow_method, skip_late=True)
+    with videocapture.FileSource(clip, pace=True, on_end="loop") as source:
+        try:
+            start = time.perf_counter()
+            while time.perf_counter() - start < duration_s:
+                image = source.read()
+                windows.add(image)
+                preview(image, "live")
+                if windows.error is not None:
+                    raise windows.error
+            elapsed = time.perf_counter() - start
+        finally:
+            windows.close()
+        dropped, read = source.num_dropped, source.num_read
+    times = [t for t, _ in done]
+    gaps = np.diff(times) if len(times) > 1 else np.array([np.nan])
+    return {"window_s": window / fps, "hop_s": hop / fps, "predictions": len(done),
+            "skipped": windows.num_skipped, "gap_median_s": float(np.median(gaps)), "gap_max_s": float(np.max(gaps)),
+            "latency_s": statistics.median(l for _, l in done) if done else float("nan"),
+            "capture_fps": read / elapsed, "dropped": dropped, "duration_s": elapsed}
+
+
+def print_continuous(rows) -> None:
+    print("\n--continuous: predictions in the run, windows skipped (the worker was late), gap between two "
+          "predictions (median / largest), latency after a window's last frame (median), capture rate, preview "
+          "frames dropped")
+    print(f"{'set':12s} {'load':>4s} {'window s':>8s} {'hop s':>5s} {'run s':>5s} {'preds':>5s} {'skipped':>7s} "
+          f"{'gap med':>7s} {'gap max':>7s} {'latency':>7s} {'fps':>5s} {'dropped':>7s}  machine at the start")
+    for name, load, machine, r in rows:
+        print(f"{name:12s} {load:4d} {r['window_s']:8.2f} {r['hop_s']:5.2f} {r['duration_s']:5.1f} "
+              f"{r['predictions']:5d} {r['skipped']:7d} {r['gap_median_s']:7.2f} {r['gap_max_s']:7.2f} "
+              f"{r['latency_s']:7.2f} {r['capture_fps']:5.1f} {r['dropped']:7d}  {machine}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -165,12 +219,18 @@ def main(argv=None) -> int:
     parser.add_argument("--stream", choices=("flow", "rgb"), default="flow", help="stream of the untrained I3D")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
                         help="the network's compute dtype, as livedemo.py's --precision (auto: bfloat16 where native)")
-    parser.add_argument("--seconds", type=float, default=SECONDS, help=f"recording length (default {SECONDS})")
+    parser.add_argument("--seconds", type=float,
+                        help=f"recording length (default {SECONDS}); with --continuous the window (default: the "
+                             "set's duration, as livedemo.py)")
     parser.add_argument("--flow-method", choices=opticalflow.METHODS, default="tvl1-fast", help="optical flow")
     parser.add_argument("--repeats", type=int, default=REPEATS, help=f"recordings per order (default {REPEATS})")
     parser.add_argument("--loads", type=int, nargs="+", default=[0], metavar="N",
                         help="measure once per number of CPU-bound competing processes (loadgen.py), e.g. "
                              "--loads 0 1 2 (default 0)")
+    parser.add_argument("--continuous", type=float, metavar="SECONDS",
+                        help="measure livedemo --continuous instead, for SECONDS of replay per load: predictions "
+                             f"made, windows skipped, gaps between predictions (every {livedemo.HOP_S} s wanted), "
+                             "preview frames dropped")
     args = parser.parse_args(argv)
     if args.repeats < 1:
         parser.error("--repeats must be >= 1")
@@ -190,18 +250,27 @@ def main(argv=None) -> int:
             video_set = SETS[name]
             predictor = build_predictor(video_set, args.stream, args.model, tmp, args.precision)
             resized = frame.image_resize_min_side(np.zeros((height, width, 1), np.uint8), video_set.min_dim_px).shape
+            seconds = args.seconds or (video_set.duration_s if args.continuous else SECONDS)
             for load in args.loads:
                 with loadgen.cpu_load(load):
                     time.sleep(1.0 if load else 0.0)  # let the competitors get going
                     machine = loadgen.machine_line()
                     print(f"\n=== {name}, load {load} (competing processes): {machine} ===\nClip {clip} "
-                          f"{width}x{height} at {fps:g} fps; record {args.seconds:g} s; {predictor.num_frames} "
+                          f"{width}x{height} at {fps:g} fps; "
+                          f"{'window' if args.continuous else 'record'} {seconds:g} s; {predictor.num_frames} "
                           f"sampled frames resized to {resized[1]}x{resized[0]}, {args.flow_method} flow, crop "
                           f"{predictor.height}; model {'+'.join(predictor.streams)} "
                           f"{'(untrained I3D)' if not args.model else ''} in {predictor.precision}; cv2 threads {cv2.getNumThreads()}, "
                           f"{os.cpu_count()} CPUs", flush=True)
-                    result = bench(clip, fps, predictor, video_set, args.seconds, args.flow_method, args.repeats)
+                    if args.continuous:
+                        result = bench_continuous(clip, fps, predictor, video_set, seconds, args.flow_method,
+                                                  args.continuous)
+                    else:
+                        result = bench(clip, fps, predictor, video_set, seconds, args.flow_method, args.repeats)
                 rows.append((name, load, machine, result))
+    if args.continuous:
+        print_continuous(rows)
+        return 0
 
     print(f"\nMedians over {args.repeats} recordings per order; latency = last recorded frame -> probabilities; "
           "forward = a bare network call (batch 1) in the same run")
