@@ -29,20 +29,25 @@ class SampleBatches(keras.utils.PyDataset):
         batch_size: samples per batch.
         shuffle: a new order at every epoch.
         seed: for the order (and a subclass' augmentation).
+        passes: times every sample comes in one epoch (each pass in its own order): fewer, longer epochs
+            for a small set, so that validating and checkpointing after every epoch costs less.
         **pydataset: workers, use_multiprocessing, max_queue_size of keras.utils.PyDataset.
     """
 
     augment = False
 
     def __init__(self, samples: list[tuple[Path, int]], classes: VideoClasses, batch_size: int, shuffle: bool,
-                 seed: int = 0, **pydataset):
+                 seed: int = 0, passes: int = 1, **pydataset):
         super().__init__(**pydataset)
+        if passes < 1:
+            raise ValueError(f"passes={passes}; need >= 1")
         self.samples = samples
         self.classes = classes
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.seed = seed
-        self.order = np.arange(len(self.samples))
+        self.passes = passes
+        self.order = np.tile(np.arange(len(self.samples)), passes)
         self.set_epoch(0)
 
     @property
@@ -51,7 +56,7 @@ class SampleBatches(keras.utils.PyDataset):
         return np.array([label for _, label in self.samples])
 
     def __len__(self):
-        return math.ceil(len(self.samples) / self.batch_size)
+        return math.ceil(len(self.order) / self.batch_size)
 
     def sample(self, sample_index: int, rng: np.random.Generator | None) -> np.ndarray:
         raise NotImplementedError
@@ -71,14 +76,27 @@ class SampleBatches(keras.utils.PyDataset):
         """Order (and augmentation) of epoch `epoch` (0-based)."""
         self.epoch = epoch
         if self.shuffle:
-            self.order = np.random.default_rng([self.seed, self.epoch]).permutation(len(self.samples))
+            rng = np.random.default_rng([self.seed, self.epoch])
+            self.order = np.concatenate([rng.permutation(len(self.samples)) for _ in range(self.passes)])
+
+
+def zoomed(clip: np.ndarray, size: int, flow: bool) -> np.ndarray:
+    """(n, s, s, c) -> (n, size, size, c), bilinear; flow vectors grow with the image (x size / s), clipped to
+    [-1, 1] as stored flow is."""
+    import cv2
+
+    factor = size / clip.shape[1]
+    out = np.stack([cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR) for image in clip])
+    out = out.reshape(len(clip), size, size, clip.shape[-1])  # cv2 drops a channel axis of 1
+    return np.clip(out * np.float32(factor), -1.0, 1.0) if flow else out
 
 
 class FramesGenerator(SampleBatches):
     """Batches of (clips, one-hot labels) from frame or flow folders.
 
-    Training (augment=True): random crop and a temporal jitter of up to ±max_shift frames; no horizontal
-    flip, because in sign language the dominant hand carries meaning. Validation: center crop.
+    Training (augment=True): a random square crop, zoomed in by a random factor of 1..1+max_zoom (a smaller
+    square resized up, flow vectors scaled with it), and a temporal jitter of up to ±max_shift frames; no
+    horizontal flip, because in sign language the dominant hand carries meaning. Validation: center crop.
 
     Args:
         data_dir: a split folder, e.g. data-temp/demo/010-16/oflow/train.
@@ -88,14 +106,16 @@ class FramesGenerator(SampleBatches):
         num_frames, crop_px: clip size the model takes.
         batch_size: clips per batch.
         shuffle: reshuffle at every epoch end.
-        augment: random crop + temporal jitter.
+        augment: random crop and zoom + temporal jitter.
+        max_shift, max_zoom: the largest temporal jitter (frames) and zoom (0.25: up to 1.25x) of augment.
         seed: for shuffling and augmentation.
+        passes: times each clip comes per epoch (SampleBatches).
         workers, use_multiprocessing, max_queue_size: passed to keras.utils.PyDataset.
     """
 
     def __init__(self, data_dir, classes: VideoClasses, stream="flow", num_frames=40, crop_px=224, batch_size=4,
-                 shuffle=True, augment=False, max_shift=2, seed=0, workers=1, use_multiprocessing=False,
-                 max_queue_size=10, listed: set[str] | None = None):
+                 shuffle=True, augment=False, max_shift=2, max_zoom=0.0, seed=0, passes=1, workers=1,
+                 use_multiprocessing=False, max_queue_size=10, listed: set[str] | None = None):
         if stream not in ("flow", "rgb"):
             raise ValueError(f"stream={stream!r}; choose 'flow' or 'rgb'")
         self.stream = stream
@@ -103,8 +123,10 @@ class FramesGenerator(SampleBatches):
         self.crop_px = crop_px
         self.augment = augment
         self.max_shift = max_shift
+        self.max_zoom = max_zoom
         super().__init__(datagenerator.list_samples(data_dir, classes, listed), classes, batch_size, shuffle, seed,
-                         workers=workers, use_multiprocessing=use_multiprocessing, max_queue_size=max_queue_size)
+                         passes=passes, workers=workers, use_multiprocessing=use_multiprocessing,
+                         max_queue_size=max_queue_size)
 
     @property
     def channels(self) -> int:
@@ -116,8 +138,12 @@ class FramesGenerator(SampleBatches):
         h, w = clip.shape[1:3]
         if rng is None:
             return frame.frames_crop(clip, self.crop_px, self.crop_px)
-        offset = (int(rng.integers(0, h - self.crop_px + 1)), int(rng.integers(0, w - self.crop_px + 1)))
-        clip = frame.frames_crop(clip, self.crop_px, self.crop_px, offset=offset)
+        zoom = float(rng.uniform(1.0, 1.0 + self.max_zoom)) if self.max_zoom else 1.0
+        side = min(h, w, max(1, round(self.crop_px / zoom)))
+        offset = (int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1)))
+        clip = frame.frames_crop(clip, side, side, offset=offset)
+        if side != self.crop_px:
+            clip = zoomed(clip, self.crop_px, flow=self.stream == "flow")
         return datagenerator.temporal_jitter(clip, int(rng.integers(-self.max_shift, self.max_shift + 1)))
 
     sample = clip

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from batches import FramesGenerator
+from batches import FramesGenerator, zoomed
 from datagenerator import VideoClasses, list_samples, temporal_jitter
 import frame
 import opticalflow
@@ -85,6 +85,48 @@ def test_shuffle_changes_order_each_epoch_but_keeps_all_samples(blob_set):
     gen.on_epoch_end()
     assert sorted(first) == sorted(gen.order) == list(range(12))
     assert not np.array_equal(first, gen.order)
+
+
+def test_passes_show_every_clip_that_many_times_per_epoch_each_pass_in_its_own_order(blob_set):
+    classes = VideoClasses(blob_set / "class.csv")
+    gen = FramesGenerator(blob_set / "oflow" / "train", classes, "flow", 8, 48, 5, shuffle=True, seed=1, passes=3)
+    assert len(gen) == 8  # 36 clips in batches of 5
+    passes = gen.order.reshape(3, 12)
+    assert all(sorted(one) == list(range(12)) for one in passes)
+    assert not np.array_equal(passes[0], passes[1])
+    assert sum(len(gen[i][1]) for i in range(len(gen))) == 36
+    again = FramesGenerator(blob_set / "oflow" / "train", classes, "flow", 8, 48, 5, shuffle=True, seed=1, passes=3)
+    gen.set_epoch(4), again.set_epoch(4)
+    assert np.array_equal(gen.order, again.order)  # a function of (seed, epoch): resumable
+    with pytest.raises(ValueError, match="passes=0"):
+        FramesGenerator(blob_set / "oflow" / "train", classes, "flow", 8, 48, 5, passes=0)
+
+
+def test_zoom_scales_the_image_and_the_flow_vectors_with_it():
+    # A ramp image zoomed 2x keeps its centre value and doubles its slope; a flow of 0.3 becomes 0.6, and
+    # one of 0.8 is clipped to 1 (stored flow's range).
+    ramp = np.tile(np.linspace(-0.5, 0.5, 32, dtype=np.float32), (32, 1))
+    clip = np.stack([ramp, np.full((32, 32), 0.3, np.float32)], axis=-1)[None]
+    out = zoomed(clip, 64, flow=False)
+    assert out.shape == (1, 64, 64, 2)
+    assert np.diff(out[0, 10, 20:40, 0]).mean() == pytest.approx(np.diff(ramp[10, 10:20]).mean() / 2, rel=0.02)
+    assert zoomed(clip, 64, flow=True)[0, :, :, 1] == pytest.approx(0.6)
+    assert zoomed(np.full((1, 16, 16, 2), 0.8, np.float32), 32, flow=True).max() == 1.0
+
+
+def test_zoom_augmentation_enlarges_motion_and_keeps_shape_and_range(blob_set):
+    classes = VideoClasses(blob_set / "class.csv")
+    common = dict(stream="flow", num_frames=8, crop_px=32, batch_size=4, shuffle=False, augment=True)
+    plain = FramesGenerator(blob_set / "oflow" / "train", classes, **common)
+    zoom = FramesGenerator(blob_set / "oflow" / "train", classes, max_zoom=0.5, **common)
+    x_plain, y_plain = plain[0]
+    x_zoom, y_zoom = zoom[0]
+    assert x_zoom.shape == x_plain.shape and x_zoom.dtype == np.float32
+    assert (y_zoom == y_plain).all()
+    assert -1.0 <= x_zoom.min() and x_zoom.max() <= 1.0
+    assert np.abs(x_zoom).mean() > np.abs(x_plain).mean() * 1.05  # a zoom of 1..1.5 enlarges the vectors
+    again = FramesGenerator(blob_set / "oflow" / "train", classes, max_zoom=0.5, **common)
+    assert (again[0][0] == x_zoom).all()  # seeded: the same zooms again
 
 
 def test_temporal_jitter_repeats_edge_frames():
