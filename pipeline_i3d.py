@@ -5,7 +5,7 @@
 
 `make demo` runs this on the built-in demo set. A set folder needs only <set>/train/<label>/<video>; its
 description (videoset.json, class.csv, a held-out val split) is written on the first run (videoset.py).
-Phase 2's epochs follow the training set's size (train_i3d.auto_epochs_entire: about as many steps as the
+Phase 2's epochs follow the training set's size (train_i3d.auto_schedule: about as many steps as the
 demo recipe). Every step skips what is already done, so an interrupted pipeline continues where it stopped
 when run again.
 """
@@ -26,7 +26,7 @@ STREAMS = ("flow",)           # the seed trained on optical flow; ("flow", "rgb"
 FLOW_METHOD = "tvl1-fast"     # the TV-L1 flow that I3D's flow stream was designed for (opticalflow.py)
 WEIGHTS = "rgb_kinetics400"   # Kinetics-400 RGB I3D; the flow stream starts from it by cross-modality init
 EPOCHS_ABOVE = 1              # phase 1: new top only (the seed: 3); frozen flow features carry little here
-EPOCHS_ENTIRE = None          # phase 2: everything, Adam 3e-4, cosine decay; None: from the set's size (demo: 22)
+EPOCHS_ENTIRE = None          # phase 2: everything, Adam 3e-4, warmup + cosine decay; None: from the set's size (demo: 22)
 BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on CPU
 PRECISION = "auto"            # training's compute dtype: bfloat16 on CPUs with AMX, else float32 (train_i3d)
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
@@ -69,8 +69,7 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
             stream=stream, weights=WEIGHTS, epochs_above=epochs_above, epochs_entire=epochs_entire,
             batch_size=BATCH_SIZE, workers=WORKERS, precision=train_i3d.resolve_train_precision(precision)))
         done = None if fresh else train_i3d.newest_run(video_set, stream, finished=True)
-        if done and ((done[1].epochs_above, done[1].epochs_entire, done[1].precision)
-                     == (config.epochs_above, config.epochs_entire, config.precision)):
+        if done and not train_i3d.settings_kept(done[1], config):  # finished with this very recipe
             path = train_i3d.checkpoint_path(train_i3d.run_prefix(video_set, done[0], stream), "entire", "best")
             print(f"Training: {stream} model of run {done[0]} already finished, reusing {path.resolve()} "
                   "(--fresh trains anew)")

@@ -52,11 +52,18 @@ class TrainConfig:
     # The recipe of the README's 98.3 % demo result, also pipeline_i3d.py's EPOCHS_* (a test keeps them equal);
     # the seed trained the new top alone for 3 epochs, frozen flow features carry little here.
     epochs_above: int = 1
-    epochs_entire: int | None = None  # None: from the training set's size (auto_epochs_entire)
+    epochs_entire: int | None = None  # None: from the training set's size (auto_schedule), as passes
+    passes: int = 1  # times each training clip comes per epoch
     learning_rate_above: float = 1e-3  # the seed's Adam 1e-3 for the new top
     # The seed fine-tuned with a constant 1e-4; on the demo set 3e-4 with a cosine decay to 0 over the phase
     # learned ~2x faster and ended stable (val accuracy swung by +-10 % between epochs at a constant 3e-4).
     learning_rate_entire: float = 3e-4
+    # Phase 2's first tenth raises the rate linearly from 0 (then the cosine decay): without it the first 4 of 11
+    # epochs stayed at chance on the demo set (tvl1-lite flow; val 37 % after 10 epochs, 75 % with it).
+    warmup_entire: float = 0.1
+    # Augmentation: zoom into the random crop by up to 1.25x. On the demo set, 1 + 11 epochs with warmup ended
+    # at val 90.0 % with it against 85.0 % without (2026-12-03).
+    max_zoom: float = 0.25
     batch_size: int = 4
     dropout_prob: float = 0.2  # 0.5 (the seed) slowed fitting 160 demo clips without helping validation
     workers: int = 1
@@ -73,12 +80,15 @@ class TrainConfig:
 
 
 # The small-set rule. The demo recipe (160 clips, batch 4: 40 steps x 22 epochs = 880 Adam steps) reached
-# 98.3 %; a set of 5-10 takes per sign has fewer steps per epoch, so it gets more epochs for about the same
-# number of steps: at least the demo's 22 epochs, at most MAX_AUTO_EPOCHS (a 3-sign x 4-take set would
-# otherwise run 290 epochs of 3 steps). Learning-rate schedule (cosine over the phase) and augmentation
-# (random crop, +-2 frames jitter) are the same at every size: the schedule scales with the epochs chosen.
+# 98.3 %; a set of 5-10 takes per sign gets about the same number of steps. A small set's epoch shows every
+# clip `passes` times (each pass in a new order) so that an epoch has at least MIN_STEPS_PER_EPOCH steps:
+# validating and checkpointing after an epoch cost ~2.5 s, a step of 4 clips ~0.5 s (demo size, 2026-12-03),
+# and 30 clips in 8-step epochs spent a third of their training time on that (100 epochs, 662 s). Large sets
+# get at least the demo's 22 epochs. Learning-rate schedule (cosine over the phase) and augmentation (random
+# crop and zoom, +-2 frames jitter) are the same at every size: the schedule scales with the steps chosen.
 AUTO_STEPS = 880
-MIN_AUTO_EPOCHS, MAX_AUTO_EPOCHS = 22, 100
+MIN_STEPS_PER_EPOCH = 20
+MIN_AUTO_EPOCHS = math.ceil(AUTO_STEPS / 40)  # the demo set's epochs (160 clips: 40 steps each)
 
 
 def resolve_train_precision(precision: str) -> str:
@@ -99,23 +109,44 @@ def resolve_train_precision(precision: str) -> str:
     return "float32" if tf.config.list_physical_devices("GPU") else "bfloat16"
 
 
-def auto_epochs_entire(num_train_clips: int, batch_size: int) -> int:
-    """Phase-2 epochs for a training set of num_train_clips: ~AUTO_STEPS steps, within the bounds above."""
-    steps = max(1, math.ceil(num_train_clips / batch_size))
-    return min(MAX_AUTO_EPOCHS, max(MIN_AUTO_EPOCHS, math.ceil(AUTO_STEPS / steps)))
+def auto_schedule(num_train_clips: int, batch_size: int) -> tuple[int, int]:
+    """(passes, phase-2 epochs) for a training set of num_train_clips: ~AUTO_STEPS steps (the rule above)."""
+    num_train_clips = max(1, num_train_clips)
+    passes = max(1, math.ceil(MIN_STEPS_PER_EPOCH * batch_size / num_train_clips))
+    steps = math.ceil(num_train_clips * passes / batch_size)
+    return passes, max(MIN_AUTO_EPOCHS, math.ceil(AUTO_STEPS / steps))
 
 
 def with_epochs(video_set: VideoSet, config: TrainConfig) -> TrainConfig:
-    """`config` with epochs_entire chosen from the set's training clips when it is None (printed)."""
+    """`config` with epochs_entire and passes chosen from the set's training clips when epochs_entire is None
+    (printed)."""
     if config.epochs_entire is not None:
         return config
     data_dir = video_set.flow_dir if config.stream == "flow" else video_set.image_dir
     num_clips = len(list_samples(data_dir / "train", VideoClasses(video_set.class_file),
                                  split_clips(video_set.video_dir, "train"), report=False))  # the generator reports
-    epochs = auto_epochs_entire(num_clips, config.batch_size)
-    print(f"Phase 2: {epochs} epochs for {num_clips} training clips (about {AUTO_STEPS} steps of "
-          f"{config.batch_size} clips, {MIN_AUTO_EPOCHS}..{MAX_AUTO_EPOCHS} epochs; --epochs-entire sets it)")
-    return replace(config, epochs_entire=epochs)
+    passes, epochs = auto_schedule(num_clips, config.batch_size)
+    steps = math.ceil(num_clips * passes / config.batch_size)
+    print(f"Phase 2: {epochs} epochs of {steps} steps for {num_clips} training clips"
+          + (f" (each clip {passes} times per epoch)" if passes > 1 else "")
+          + f": {epochs * steps} steps of {config.batch_size} clips, about {AUTO_STEPS} as for the demo set "
+          "(--epochs-entire sets the epochs)")
+    return replace(config, epochs_entire=epochs, passes=passes)
+
+
+def learning_rate(config: TrainConfig, phase: str, steps: int):
+    """Phase "above": the constant learning_rate_above. Phase "entire": a linear rise from 0 to
+    learning_rate_entire over warmup_entire of its `steps`, then a cosine decay to 0 over the rest."""
+    import keras
+
+    if phase == "above":
+        return config.learning_rate_above
+    steps = max(1, steps)
+    warmup = min(steps - 1, round(config.warmup_entire * steps))
+    if not warmup:
+        return keras.optimizers.schedules.CosineDecay(config.learning_rate_entire, decay_steps=steps)
+    return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=steps - warmup,
+                                                  warmup_target=config.learning_rate_entire, warmup_steps=warmup)
 
 
 def run_prefix(video_set: VideoSet, stamp: str, stream: str) -> Path:
@@ -332,6 +363,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
         # Only the clips the set lists: folders of videos moved or deleted since extraction stay out.
         listed = {split: split_clips(video_set.video_dir, split) for split in ("train", "val")}
         train = FramesGenerator(data_dir / "train", classes, shuffle=True, augment=True, seed=config.seed,
+                                max_zoom=config.max_zoom, passes=config.passes,
                                 listed=listed["train"], **common)
         val = FramesGenerator(data_dir / "val", classes, shuffle=False, augment=False, listed=listed["val"], **common)
         print(f"Training {config.stream} I3D on {len(train.samples)} clips, validating on {len(val.samples)}, "
@@ -342,7 +374,6 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
         info = modelinfo.describe_run(video_set, config.stream, classes.classes,
                                       video_set.flow_dir if config.stream == "flow" else None)
         epochs = {"above": config.epochs_above, "entire": config.epochs_entire}
-        rates = {"above": config.learning_rate_above, "entire": config.learning_rate_entire}
         model = None
         for number, phase in enumerate(PHASES, start=1):
             if phase in config.phases_done:
@@ -375,8 +406,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
                                                                        augment=False, seed=config.seed,
                                                                        listed=listed["train"], **common))
                     set_trainable(model, phase)
-                    rate = rates[phase] if phase == "above" else keras.optimizers.schedules.CosineDecay(
-                        rates[phase], decay_steps=max(1, epochs[phase] * len(train)))
+                    rate = learning_rate(config, phase, epochs[phase] * len(train))
                     model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate),
                                   loss="categorical_crossentropy", metrics=["accuracy"])
             phase_callbacks = [
@@ -389,9 +419,10 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
                                  last_epoch=first_epoch + epochs[phase] - 1, write=chief),
                 *callbacks,
             ]
-            print(f"Phase {number} ({phase}): {epochs[phase]} epochs, Adam {rates[phase]:g}"
-                  f"{' with cosine decay' if phase == 'entire' else ''}, "
-                  f"{'all layers' if phase == 'entire' else 'new top only'} trainable")
+            print(f"Phase {number} ({phase}): {epochs[phase]} epochs, Adam "
+                  + (f"{config.learning_rate_above:g}, " if phase == "above" else
+                     f"{config.learning_rate_entire:g} with {config.warmup_entire:.0%} warmup and cosine decay, ")
+                  + ("all layers" if phase == "entire" else "new top only") + " trainable")
             train.set_epoch(first_epoch + done)  # the data order and augmentation of an uninterrupted run
             model.fit(train, validation_data=val, epochs=first_epoch + epochs[phase], initial_epoch=first_epoch + done,
                       callbacks=phase_callbacks, verbose=verbose)
@@ -424,8 +455,8 @@ def main(argv=None):
     parser.add_argument("--epochs-above", type=int, default=defaults.epochs_above, help="phase 1 epochs (new top)")
     parser.add_argument("--epochs-entire", type=int, default=defaults.epochs_entire,
                         help=f"phase 2 epochs (all layers); default None: from the training set's size, about "
-                             f"{AUTO_STEPS} steps within {MIN_AUTO_EPOCHS}..{MAX_AUTO_EPOCHS} epochs (the demo "
-                             f"set's 160 clips: {MIN_AUTO_EPOCHS})")
+                             f"{AUTO_STEPS} steps, a small set's clips several times per epoch (the demo set's 160 "
+                             f"clips: {MIN_AUTO_EPOCHS} epochs)")
     parser.add_argument("--batch-size", type=int, default=defaults.batch_size, help="clips per batch")
     parser.add_argument("--workers", type=int, default=defaults.workers, help="data-generator worker processes")
     parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none",

@@ -115,14 +115,35 @@ def test_one_recipe_train_i3d_defaults_are_the_pipelines():
     assert (defaults.batch_size, defaults.weights) == (pipeline_i3d.BATCH_SIZE, pipeline_i3d.WEIGHTS)
 
 
-def test_small_sets_get_more_epochs_for_about_the_demo_recipes_steps(tmp_path, capsys):
-    auto = train_i3d.auto_epochs_entire
-    assert auto(160, 4) == 22  # the demo set: its 98.3 % recipe unchanged
-    assert auto(2000, 4) == 22 and auto(50, 4) == 68 and auto(12, 4) == 100  # bounded both ways
+def test_small_sets_get_longer_epochs_for_about_the_demo_recipes_steps(tmp_path, capsys):
+    auto = train_i3d.auto_schedule
+    assert auto(160, 4) == (1, 22)  # the demo set: its recipe (40 steps x 22 epochs)
+    assert auto(2000, 4) == (1, 22)  # a large set: at least the demo's epochs
+    assert auto(50, 4) == (2, 36)  # 25 steps per epoch: 900 steps
+    assert auto(12, 4) == (7, 42)  # 21 steps per epoch: 882 steps
+    for clips in range(1, 200):
+        passes, epochs = auto(clips, 4)
+        steps = -(-clips * passes // 4)
+        assert steps >= train_i3d.MIN_STEPS_PER_EPOCH and (epochs == 22 or 880 <= steps * epochs < 880 + steps)
     video_set = synthetic.write_set(synthetic.blob_set(tmp_path), per_class=(3, 1))  # 12 training clips
     config = train_i3d.with_epochs(video_set, train_i3d.TrainConfig(batch_size=4))
-    assert config.epochs_entire == 100 and "100 epochs for 12 training clips" in capsys.readouterr().out
-    assert train_i3d.with_epochs(video_set, small_config(epochs_entire=3)).epochs_entire == 3  # given: kept
+    assert (config.passes, config.epochs_entire) == (7, 42)
+    assert "42 epochs of 21 steps for 12 training clips (each clip 7 times per epoch)" in capsys.readouterr().out
+    given = train_i3d.with_epochs(video_set, small_config(epochs_entire=3))
+    assert (given.passes, given.epochs_entire) == (1, 3)  # given: kept, one pass
+
+
+def test_phase_two_warms_up_then_decays_to_zero():
+    config = train_i3d.TrainConfig(learning_rate_entire=3e-4, warmup_entire=0.1)
+    assert train_i3d.learning_rate(config, "above", 100) == config.learning_rate_above
+    rate = train_i3d.learning_rate(config, "entire", 100)
+    values = [float(rate(step)) for step in range(101)]
+    assert values[0] == 0.0 and values[5] == pytest.approx(1.5e-4) and values[10] == pytest.approx(3e-4)
+    assert max(values) == pytest.approx(3e-4) and values[99] < 1e-6
+    assert all(a <= b for a, b in zip(values[:10], values[1:11]))  # rising, then
+    assert all(a >= b for a, b in zip(values[10:], values[11:]))  # falling
+    cold = train_i3d.learning_rate(dataclasses.replace(config, warmup_entire=0.0), "entire", 100)
+    assert float(cold(0)) == pytest.approx(3e-4)
 
 
 def test_resume_names_the_settings_it_keeps():
