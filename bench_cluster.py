@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     parser.add_argument("--frames", type=int, default=40, help="frames per clip (the seed: 40)")
     parser.add_argument("--px", type=int, default=224, help="clip height in pixels (the seed: 224)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of the step per worker count (median)")
-    parser.add_argument("--method", default="tvl1-fast", choices=opticalflow.METHODS, help="flow method")
+    parser.add_argument("--method", default=opticalflow.DEFAULT_FLOW_METHOD, choices=opticalflow.METHODS, help="flow method")
     args = parser.parse_args(argv)
     import ray  # after the arguments: --help stays quick
 

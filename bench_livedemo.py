@@ -33,7 +33,7 @@ import liveinput
 import loadgen
 import opticalflow
 import videocapture
-from videoset import CHALEARN_020, DEMO_SET
+from videoset import CHALEARN_020, DEFAULT_FLOW_METHOD, DEMO_SET
 
 # ---- what to measure -----------------------------------------------------
 SETS = {"chalearn020": CHALEARN_020, "demo": DEMO_SET}  # input sizes: 40x224x224 (seed) and 16x128x128
@@ -222,7 +222,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float,
                         help=f"recording length (default {SECONDS}); with --continuous the window (default: the "
                              "set's duration, as livedemo.py)")
-    parser.add_argument("--flow-method", choices=opticalflow.METHODS, default="tvl1-fast", help="optical flow")
+    parser.add_argument("--flow-method", choices=opticalflow.METHODS, default=DEFAULT_FLOW_METHOD, help="optical flow")
     parser.add_argument("--repeats", type=int, default=REPEATS, help=f"recordings per order (default {REPEATS})")
     parser.add_argument("--loads", type=int, nargs="+", default=[0], metavar="N",
                         help="measure once per number of CPU-bound competing processes (loadgen.py), e.g. "

@@ -30,7 +30,7 @@ import livedemo
 import safeio
 import videocapture
 from livedemo import GREEN, KEYS, ORANGE, QUIT_KEYS, RED, WINDOW_NAME, draw_box, draw_lines, preview_image
-from videoset import (DEMO_SET, DESCRIPTION_FILE, SIZES, check_label, class_file_of, list_videos,
+from videoset import (DEFAULT_FLOW_METHOD, DEMO_SET, DESCRIPTION_FILE, SIZES, check_label, class_file_of, list_videos,
                       read_class_table, read_description, write_class_table)
 
 # ---- how a collection behaves ------------------------------------------
@@ -75,7 +75,7 @@ def take_settings(folder: Path, labels) -> dict:
     path = Path(folder) / DESCRIPTION_FILE
     if not path.is_file():
         return {"duration_s": DEFAULT_DURATION_S, "num_frames": SIZES["small"][0], "min_dim_px": SIZES["small"][1],
-                "crop_px": SIZES["small"][2], "flow_method": "tvl1-fast", "from": "--size small"}
+                "crop_px": SIZES["small"][2], "flow_method": DEFAULT_FLOW_METHOD, "from": "--size small"}
     try:
         description = read_description(path)
     except ValueError as error:

@@ -26,14 +26,15 @@ from folderstep import (EXIT_HELP, StepSummary, check_separate, check_settings, 
 from engine import add_step_arguments
 from safeio import atomic_dir, clean_leftovers
 from frame import files_to_frames, jpg_files, set_cv2_threads, write_jpg
+from videoset import DEFAULT_FLOW_METHOD
 
 METHODS = ("tvl1-fast", "tvl1-lite", "tvl1-warps1", "tvl1-quality", "farneback", "dis")
 METHOD_HELP = {
     # The seed's final preset: coarser pyramid steps, fewer warps, looser stopping than OpenCV's defaults.
-    "tvl1-fast": "TV-L1, scaleStep=0.5 warps=3 epsilon=0.02 (the seed's final preset; default)",
+    "tvl1-fast": "TV-L1, scaleStep=0.5 warps=3 epsilon=0.02 (the seed's final preset)",
     # tvl1-fast with a looser stopping threshold: on the real signing clip at 224 px, 1 thread, 3.0x faster
     # (122 vs 363 ms per pair) for a mean end-point difference of 0.51 px from tvl1-fast (mean |flow| 3.2 px).
-    "tvl1-lite": "TV-L1, scaleStep=0.5 warps=3 epsilon=0.05 (tvl1-fast stopping earlier: ~3x cheaper)",
+    "tvl1-lite": "TV-L1, scaleStep=0.5 warps=3 epsilon=0.05 (tvl1-fast stopping earlier: ~3x cheaper, same demo accuracy; default)",
     # The seed's earlier preset (cv2.DualTVL1OpticalFlow_create(warps=1)): only the warps changed.
     "tvl1-warps1": "TV-L1, warps=1, other parameters OpenCV defaults (the seed's earlier preset)",
     "tvl1-quality": "TV-L1 with OpenCV's defaults (scaleStep=0.8, 5 scales, 5 warps, epsilon=0.01; slowest)",
@@ -88,7 +89,7 @@ class OpticalFlow:
         bound_px: flow is clipped to ±bound_px pixels and divided by it (I3D: 20).
     """
 
-    def __init__(self, method: str = "tvl1-fast", bound_px: float = BOUND_PX):
+    def __init__(self, method: str = DEFAULT_FLOW_METHOD, bound_px: float = BOUND_PX):
         check_method(method)
         if not bound_px > 0:
             raise ValueError(f"bound_px={bound_px}; must be > 0 pixels")
@@ -122,7 +123,7 @@ def encode_flow(flow_px: np.ndarray, bound_px: float = BOUND_PX) -> np.ndarray:
     return (np.clip(flow_px, -bound_px, bound_px) / np.float32(bound_px)).astype(np.float32)
 
 
-def frames_to_flows(frames: np.ndarray, method: str = "tvl1-fast", bound_px: float = BOUND_PX) -> np.ndarray:
+def frames_to_flows(frames: np.ndarray, method: str = DEFAULT_FLOW_METHOD, bound_px: float = BOUND_PX) -> np.ndarray:
     """(n, h, w, 3) uint8 BGR frames -> (n, h, w, 2) float32 flows in [-1, 1]; flow 0 is zeros."""
     optical_flow = OpticalFlow(method, bound_px)
     return np.stack([optical_flow.next(frame) for frame in frames])
@@ -166,6 +167,28 @@ def flows_to_color_images(flows: np.ndarray, max_magnitude: float | None = None)
     return np.stack([cv2.cvtColor(image, cv2.COLOR_HSV2BGR) for image in hsv])
 
 
+def check_pipeline_flow(flow_dir: Path, method: str, constant: str) -> None:
+    """Before a pipeline's flow step: flow_dir may hold flow of another method (e.g. the seed's tvl1-fast from
+    before tvl1-lite became the default). The pipelines have no --overwrite, so say what to do instead.
+
+    Raises:
+        ValueError: flow_dir/flows-settings.json names another method.
+    """
+    import json
+
+    path = Path(flow_dir) / "flows-settings.json"
+    try:
+        recorded = json.loads(path.read_text()).get("method")
+    except (OSError, ValueError, AttributeError):
+        return  # none yet (or unreadable: frames_dir_to_flows_dir replaces it)
+    if recorded and recorded != method:
+        raise ValueError(
+            f"{Path(flow_dir).resolve()} holds {recorded} flow but this run computes {method} ({constant}, or a "
+            f"folder set's videoset.json). Delete that folder to compute {method} flow (models trained on "
+            f"{recorded} keep working: the live demo computes each model's own flow), or set {constant} = "
+            f"\"{recorded}\"")
+
+
 def flow_video(frame_folder: Path, target_dir: Path, method: str, overwrite: bool) -> str:
     """One job of `frames_dir_to_flows_dir`: writes the flow of one frame folder; "done" or "skipped"."""
     num_frames = len(jpg_files(frame_folder))
@@ -182,7 +205,7 @@ def flow_video(frame_folder: Path, target_dir: Path, method: str, overwrite: boo
 
 
 def frames_dir_to_flows_dir(
-    frame_dir: Path, flow_dir: Path, method: str = "tvl1-fast", workers: int = 1, overwrite: bool = False,
+    frame_dir: Path, flow_dir: Path, method: str = DEFAULT_FLOW_METHOD, workers: int = 1, overwrite: bool = False,
     engine: str = "local", address: str | None = None,
 ) -> StepSummary:
     """Computes flow_dir/<split>/<label>/<video>/flow000.jpg ... for every frame_dir/<split>/<label>/<video>/.
@@ -245,7 +268,7 @@ def main(argv=None) -> int:
     parser.add_argument("frame_dir", type=Path, help="folder holding <split>/<label>/<video>/frame0000.jpg ... (frame.py)")
     parser.add_argument("flow_dir", type=Path, help="output folder; gets <split>/<label>/<video>/flow000.jpg ...")
     parser.add_argument(
-        "--method", default="tvl1-fast", choices=METHODS,
+        "--method", default=DEFAULT_FLOW_METHOD, choices=METHODS,
         help="flow algorithm (default tvl1-fast); 'dis' is fast but NOT TV-L1, see below",
     )
     add_step_arguments(parser, "recompute videos whose flow folder is already complete")

@@ -38,7 +38,7 @@ FEATURE_MODEL = "mobilenet"   # the seed's choice (1024 features, ~6 ms per 128 
 WEIGHTS = "imagenet"          # ImageNet features, as in the seed; downloaded once into ~/.keras/models
 OFFLINE_WEIGHTS = "none"      # when ImageNet weights cannot be downloaded: a random, BatchNorm-calibrated MobileNet
 INPUT_PX = VIDEO_SET.crop_px  # CNN input: the set's crop (demo 128: MobileNet has ImageNet weights for 128)
-FLOW_METHOD = "tvl1-fast"     # the same flow as pipeline_i3d.py, so its flow folders are reused
+FLOW_METHOD = "tvl1-lite"     # the same flow as pipeline_i3d.py, so its flow folders are reused
 EPOCHS = 50                   # the seed: 50; an epoch over the demo features takes about a second
 BATCH_SIZE = 16               # the seed: 16
 LEARNING_RATE = 1e-3          # the seed's rate for images
@@ -102,6 +102,8 @@ def run(video_set=VIDEO_SET, stream=STREAM) -> dict:
     start = time.perf_counter()
     if "flow" in streams:
         flow_method = FLOW_METHOD if video_set.folder is None else video_set.flow_method  # a folder set: its own
+        opticalflow.check_pipeline_flow(video_set.flow_dir, flow_method,
+                                        "FLOW_METHOD at the top of pipeline_mobile_lstm.py")
         opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, flow_method, workers=WORKERS)
     seconds["flow"] = time.perf_counter() - start
 

@@ -275,7 +275,7 @@ def main(argv=None) -> int:
     parser.add_argument("--num-frames", type=int, default=16, help="frames the model takes (default 16, DEMO_SET)")
     parser.add_argument("--min-dim", type=int, default=128, help="smaller side after resizing (default 128)")
     parser.add_argument("--crop", type=int, default=128, help="center crop in pixels (default 128)")
-    parser.add_argument("--flow-method", choices=opticalflow.METHODS, default="tvl1-fast", help="optical flow method")
+    parser.add_argument("--flow-method", choices=opticalflow.METHODS, default=opticalflow.DEFAULT_FLOW_METHOD, help="optical flow method")
     parser.add_argument("--headless", action="store_true", help="no window: record at once and print the timings")
     args = parser.parse_args(argv)
 

@@ -39,7 +39,7 @@ def flow_folders(flow_dir: Path) -> list[Path]:
 
 
 def test_blob_moving_right_gives_positive_x_flow_of_3_px(moving_right):
-    flows = opticalflow.frames_to_flows(moving_right)  # tvl1-fast
+    flows = opticalflow.frames_to_flows(moving_right)  # the default method
     assert flows.shape == (6, HEIGHT, WIDTH, 2) and flows.dtype == np.float32
     inside = blob_mask((3.0, 0.0), 3)
     assert flows[3, ..., 0][inside].mean() == pytest.approx(3 / 20, abs=0.3 / 20)
@@ -196,3 +196,22 @@ def test_rerun_with_another_method_is_refused_unless_overwrite(frame_dir, tmp_pa
         opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir, method="tvl1-fast")
     assert opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir, method="tvl1-fast", overwrite=True).done == 3
     assert opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir, method="tvl1-fast").skipped == 3
+
+
+def test_pipelines_say_what_to_do_when_the_flow_folder_holds_another_method(frame_dir, tmp_path):
+    flow_dir = tmp_path / "oflow"
+    opticalflow.check_pipeline_flow(flow_dir, "tvl1-lite", "FLOW_METHOD")  # nothing there yet: fine
+    opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir, method="farneback")
+    opticalflow.check_pipeline_flow(flow_dir, "farneback", "FLOW_METHOD")  # the same method: fine
+    with pytest.raises(ValueError, match=r"holds farneback flow but this run computes tvl1-lite .*Delete that "
+                                         r"folder.*or set FLOW_METHOD = \"farneback\""):
+        opticalflow.check_pipeline_flow(flow_dir, "tvl1-lite", "FLOW_METHOD")
+
+
+def test_one_default_flow_for_new_sets_and_both_pipelines():
+    import pipeline_i3d
+    import pipeline_mobile_lstm
+    from videoset import DEFAULT_FLOW_METHOD, DEMO_SET
+
+    assert pipeline_i3d.FLOW_METHOD == pipeline_mobile_lstm.FLOW_METHOD == DEFAULT_FLOW_METHOD == DEMO_SET.flow_method
+    assert DEFAULT_FLOW_METHOD in opticalflow.METHODS
