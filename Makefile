@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo demo-lstm test test-fast setup weights xvfb bench clean-demo
+.PHONY: demo demo-lstm test test-fast setup weights xvfb bench bench-goals clean-demo
 
 setup: $(STAMP)
 
@@ -45,6 +45,14 @@ bench: weights
 	$(PY) bench_preprocess.py
 	$(PY) bench_i3d.py
 	$(PY) bench_livedemo.py
+
+# Issue 11's goals table in one run (README "Goals"): live latency against the bare forward at both sizes and
+# loads 0/1/2, --continuous at the demo size, float32 against bfloat16 (~20 min on 2 cores).
+FLOW ?= tvl1-lite
+bench-goals: weights
+	$(PY) bench_livedemo.py --sets chalearn020 demo --loads 0 1 2 --repeats 3 --flow-method $(FLOW)
+	$(PY) bench_livedemo.py --sets demo --loads 0 1 2 --continuous 30 --flow-method $(FLOW)
+	$(PY) bench_i3d.py --precision --repeats 3 --warmup 1
 
 clean-demo:
 	rm -rf data-set/demo data-temp/demo
