@@ -53,10 +53,11 @@ def checksums(folder: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def local_outputs(videos) -> tuple[Path, Path]:
-    """Frames and TV-L1 flow of `videos` made by the local engine (the reference)."""
+    """Frames and (default) flow of `videos` made by the local engine (the reference)."""
     root = videos.parent
     frame.videos_dir_to_frames_dir(videos, root / "frames-local", num_frames=8, min_dim_px=48)
-    opticalflow.frames_dir_to_flows_dir(root / "frames-local", root / "flow-local", method="tvl1-fast")
+    opticalflow.frames_dir_to_flows_dir(root / "frames-local", root / "flow-local",
+                                        method=opticalflow.DEFAULT_FLOW_METHOD)  # what the CLI runs
     return root / "frames-local", root / "flow-local"
 
 
@@ -84,7 +85,7 @@ def dying_flow(source: Path, target: Path, poison: str, once_marker: str) -> str
         with atomic_dir(target) as tmp:
             (tmp / "flow000.jpg").write_bytes(b"half")
             os.kill(os.getpid(), signal.SIGKILL)
-    return opticalflow.flow_video(source, target, method="tvl1-fast", overwrite=False)
+    return opticalflow.flow_video(source, target, method=opticalflow.DEFAULT_FLOW_METHOD, overwrite=False)
 
 
 def test_killed_worker_is_retried_or_listed_and_rerun_completes(cluster, videos, local_outputs, tmp_path, capsys):
