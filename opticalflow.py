@@ -1,6 +1,6 @@
 """Frames to optical flow (TV-L1 by default), and the one flow encoder the network and live demo use.
 
-    python opticalflow.py data-temp/demo/010-16/image data-temp/demo/010-16/oflow --method tvl1-fast
+    python opticalflow.py data-temp/demo/010-16/image data-temp/demo/010-16/oflow --method tvl1-lite
 
 Reads FRAME_DIR/<split>/<label>/<video>/frame0000.jpg ... (written by `python frame.py`) and writes
 FLOW_DIR/<split>/<label>/<video>/flow000.jpg ...: one flow image per frame, the first all zeros.
