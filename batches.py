@@ -81,14 +81,10 @@ class SampleBatches(keras.utils.PyDataset):
 
 
 def zoomed(clip: np.ndarray, size: int, flow: bool) -> np.ndarray:
-    """(n, s, s, c) -> (n, size, size, c), bilinear; flow vectors grow with the image (x size / s), clipped to
-    [-1, 1] as stored flow is."""
-    import cv2
-
-    factor = size / clip.shape[1]
-    out = np.stack([cv2.resize(image, (size, size), interpolation=cv2.INTER_LINEAR) for image in clip])
-    out = out.reshape(len(clip), size, size, clip.shape[-1])  # cv2 drops a channel axis of 1
-    return np.clip(out * np.float32(factor), -1.0, 1.0) if flow else out
+    """(n, s, s, c) -> (n, size, size, c), bilinear (frame.frames_resize_min_side); flow vectors grow with the
+    image (x size / s), clipped to [-1, 1] as stored flow is."""
+    out = frame.frames_resize_min_side(clip, size)
+    return np.clip(out * np.float32(size / clip.shape[1]), -1.0, 1.0) if flow else out
 
 
 class FramesGenerator(SampleBatches):
