@@ -236,6 +236,8 @@ def main(argv=None) -> int:
         parser.error("--repeats must be >= 1")
     if min(args.loads) < 0:
         parser.error("--loads must be >= 0")
+    if args.continuous is not None and not args.continuous > 0:
+        parser.error("--continuous SECONDS must be > 0")
     if args.model and len(args.sets) > 1:
         parser.error("--model fixes the input size: give one of --sets")
 
