@@ -167,7 +167,7 @@ def flows_to_color_images(flows: np.ndarray, max_magnitude: float | None = None)
     return np.stack([cv2.cvtColor(image, cv2.COLOR_HSV2BGR) for image in hsv])
 
 
-def check_pipeline_flow(flow_dir: Path, method: str, constant: str) -> None:
+def check_pipeline_flow(flow_dir: Path, method: str, script: str) -> None:
     """Before a pipeline's flow step: flow_dir may hold flow of another method (e.g. the seed's tvl1-fast from
     before tvl1-lite became the default). The pipelines have no --overwrite, so say what to do instead.
 
@@ -183,10 +183,10 @@ def check_pipeline_flow(flow_dir: Path, method: str, constant: str) -> None:
         return  # none yet (or unreadable: frames_dir_to_flows_dir replaces it)
     if recorded and recorded != method:
         raise ValueError(
-            f"{Path(flow_dir).resolve()} holds {recorded} flow but this run computes {method} ({constant}, or a "
-            f"folder set's videoset.json). Delete that folder to compute {method} flow (models trained on "
-            f"{recorded} keep working: the live demo computes each model's own flow), or set {constant} = "
-            f"\"{recorded}\"")
+            f"{Path(flow_dir).resolve()} holds {recorded} flow but this run computes {method} (FLOW_METHOD at the "
+            f"top of {script}, or a folder set's videoset.json). Delete that folder to compute {method} flow "
+            f"(models trained on {recorded} keep working: the live demo computes each model's own flow), or set "
+            f"FLOW_METHOD = \"{recorded}\" at the top of {script}")
 
 
 def flow_video(frame_folder: Path, target_dir: Path, method: str, overwrite: bool) -> str:

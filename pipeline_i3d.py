@@ -57,7 +57,7 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
 
     start = time.perf_counter()
     flow_method = FLOW_METHOD if video_set.folder is None else video_set.flow_method  # a folder set: its own
-    opticalflow.check_pipeline_flow(video_set.flow_dir, flow_method, "FLOW_METHOD at the top of pipeline_i3d.py")
+    opticalflow.check_pipeline_flow(video_set.flow_dir, flow_method, "pipeline_i3d.py")
     summary = opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, flow_method,
                                                   workers=WORKERS, engine=ENGINE, address=ADDRESS)
     check_step(summary, "flow", video_set.image_dir)

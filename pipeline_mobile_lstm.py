@@ -102,8 +102,7 @@ def run(video_set=VIDEO_SET, stream=STREAM) -> dict:
     start = time.perf_counter()
     if "flow" in streams:
         flow_method = FLOW_METHOD if video_set.folder is None else video_set.flow_method  # a folder set: its own
-        opticalflow.check_pipeline_flow(video_set.flow_dir, flow_method,
-                                        "FLOW_METHOD at the top of pipeline_mobile_lstm.py")
+        opticalflow.check_pipeline_flow(video_set.flow_dir, flow_method, "pipeline_mobile_lstm.py")
         opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, flow_method, workers=WORKERS)
     seconds["flow"] = time.perf_counter() - start
 

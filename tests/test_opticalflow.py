@@ -200,12 +200,12 @@ def test_rerun_with_another_method_is_refused_unless_overwrite(frame_dir, tmp_pa
 
 def test_pipelines_say_what_to_do_when_the_flow_folder_holds_another_method(frame_dir, tmp_path):
     flow_dir = tmp_path / "oflow"
-    opticalflow.check_pipeline_flow(flow_dir, "tvl1-lite", "FLOW_METHOD")  # nothing there yet: fine
+    opticalflow.check_pipeline_flow(flow_dir, "tvl1-lite", "pipeline_i3d.py")  # nothing there yet: fine
     opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir, method="farneback")
-    opticalflow.check_pipeline_flow(flow_dir, "farneback", "FLOW_METHOD")  # the same method: fine
+    opticalflow.check_pipeline_flow(flow_dir, "farneback", "pipeline_i3d.py")  # the same method: fine
     with pytest.raises(ValueError, match=r"holds farneback flow but this run computes tvl1-lite .*Delete that "
                                          r"folder.*or set FLOW_METHOD = \"farneback\""):
-        opticalflow.check_pipeline_flow(flow_dir, "tvl1-lite", "FLOW_METHOD")
+        opticalflow.check_pipeline_flow(flow_dir, "tvl1-lite", "pipeline_i3d.py")
 
 
 def test_one_default_flow_for_new_sets_and_both_pipelines():
