@@ -34,25 +34,25 @@ demo-lstm: $(STAMP)
 	$(PY) pipeline_mobile_lstm.py
 
 test: weights xvfb
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=15 tests
 
 # The tests not marked slow (pytest.ini): ~4 min on 2 cores (2026-12-02), for the edit-test loop; `make test` runs all.
 test-fast: weights
 	$(PY) -m pytest -q -m "not slow" tests
 
-# The benchmarks behind the README's numbers (each prints medians; ~10 min together on 2 cores).
+# The benchmarks behind docs/speed.md and docs/flow.md (each prints medians; ~10 min together on 2 cores).
 bench: weights
-	$(PY) bench_preprocess.py
-	$(PY) bench_i3d.py
-	$(PY) bench_livedemo.py
+	$(PY) -m bench.preprocess
+	$(PY) -m bench.i3d
+	$(PY) -m bench.livedemo
 
-# Issue 11's goals table in one run (README "Goals"): live latency against the bare forward at both sizes and
+# Issue 11's goals table in one run (docs/speed.md "Goals, one run"): live latency against the bare forward at both sizes and
 # loads 0/1/2, --continuous at the demo size, float32 against bfloat16 (~20 min on 2 cores).
 FLOW ?= tvl1-lite
 bench-goals: weights
-	$(PY) bench_livedemo.py --sets chalearn020 demo --loads 0 1 2 --repeats 3 --flow-method $(FLOW)
-	$(PY) bench_livedemo.py --sets demo --loads 0 1 2 --continuous 30 --flow-method $(FLOW)
-	$(PY) bench_i3d.py --precision --repeats 3 --warmup 1
+	$(PY) -m bench.livedemo --sets chalearn020 demo --loads 0 1 2 --repeats 3 --flow-method $(FLOW)
+	$(PY) -m bench.livedemo --sets demo --loads 0 1 2 --continuous 30 --flow-method $(FLOW)
+	$(PY) -m bench.i3d --precision --repeats 3 --warmup 1
 
 clean-demo:
 	rm -rf data-set/demo data-temp/demo

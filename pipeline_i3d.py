@@ -18,19 +18,21 @@ import opticalflow
 import predict
 import prepare_demo
 import train_i3d
-from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, add_set_arguments, set_from_args  # noqa: F401
+from signlang.videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, VIDEO_SETS, add_set_arguments, set_from_args  # noqa: F401
+from signlang.flow import DEFAULT_FLOW_METHOD
+from signlang.predictor import Predictor
 
 # ---- what to run -------------------------------------------------------
 VIDEO_SET = DEMO_SET          # or CHALEARN_020 / CHALEARN_249 (prepare_chalearn.py first); see videoset.py
 STREAMS = ("flow",)           # the seed trained on optical flow; ("flow", "rgb") trains both and fuses them
-FLOW_METHOD = "tvl1-lite"     # TV-L1 at 0.3x the seed's "tvl1-fast" cost, same demo accuracy (opticalflow.py)
+FLOW_METHOD = DEFAULT_FLOW_METHOD  # tvl1-lite: TV-L1 at 0.3x the seed's tvl1-fast cost, same demo accuracy
 WEIGHTS = "rgb_kinetics400"   # Kinetics-400 RGB I3D; the flow stream starts from it by cross-modality init
 EPOCHS_ABOVE = 1              # phase 1: new top only (the seed: 3); frozen flow features carry little here
 EPOCHS_ENTIRE = None          # phase 2: everything, Adam 3e-4, warmup + cosine decay; None: from the set's size (demo: 22)
 BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on CPU
 PRECISION = "auto"            # training's compute dtype: bfloat16 on CPUs with AMX, else float32 (train_i3d)
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
-ENGINE, ADDRESS = "local", None  # frames/flow on this machine; "ray", "auto" runs them on a Ray cluster (README "Scale-out")
+ENGINE, ADDRESS = "local", None  # frames/flow on this machine; "ray", "auto" runs them on a Ray cluster (docs/scale-out.md)
 # ------------------------------------------------------------------------
 
 
@@ -69,14 +71,12 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
         config = train_i3d.with_epochs(video_set, train_i3d.TrainConfig(
             stream=stream, weights=WEIGHTS, epochs_above=epochs_above, epochs_entire=epochs_entire,
             batch_size=BATCH_SIZE, workers=WORKERS, precision=train_i3d.resolve_train_precision(precision)))
-        done = None if fresh else train_i3d.newest_run(video_set, stream, finished=True)
-        if done and not train_i3d.settings_kept(done[1], config):  # finished with this very recipe
-            path = train_i3d.checkpoint_path(train_i3d.run_prefix(video_set, done[0], stream), "entire", "best")
-            print(f"Training: {stream} model of run {done[0]} already finished, reusing {path.resolve()} "
-                  "(--fresh trains anew)")
-            model_paths.append(path)
-            last_paths.append(train_i3d.checkpoint_path(train_i3d.run_prefix(video_set, done[0], stream), "entire",
-                                                        "last"))
+        done = None if fresh else train_i3d.finished_run(video_set, config)
+        if done:
+            print(f"Training: {stream} model of run {done['stamp']} already finished, reusing "
+                  f"{done['entire-best'].resolve()} (--fresh trains anew)")
+            model_paths.append(done["entire-best"])
+            last_paths.append(done["entire-last"])
             continue
         trained = train_i3d.train_i3d(video_set, config, fresh=fresh)
         model_paths.append(trained["entire-best"])
@@ -84,13 +84,13 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
     seconds["train"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    predictor = predict.Predictor(model_paths)
+    predictor = Predictor(model_paths)
     stem = model_paths[0].name.split("-i3d-")[0]
     result = predict.evaluate(video_set, predictor, "val", video_set.log_dir / stem)
     predict.print_evaluation(result, "+".join(predictor.streams) + ", best epoch: chosen on these clips")
     # The best epoch was chosen by its val accuracy, so that number is optimistic; the last epoch's model was fixed
-    # before training (the epoch count), so its val accuracy is the honest one to report (README "Results").
-    result["top1_last"] = predict.evaluate(video_set, predict.Predictor(last_paths), "val")["top1"]
+    # before training (the epoch count), so its val accuracy is the honest one to report (docs/results.md).
+    result["top1_last"] = predict.evaluate(video_set, Predictor(last_paths), "val")["top1"]
     print(f"val: top-1 {result['top1_last']:.1%} with the last epoch's model (report this one)")
     seconds["evaluate"] = time.perf_counter() - start
     result["seconds"] = seconds
@@ -107,7 +107,6 @@ def livedemo_command(video_set, result) -> str:
 
 
 def _built_in_name(video_set) -> str:
-    from videoset import VIDEO_SETS
 
     for name, built_in in VIDEO_SETS.items():
         if (built_in.name, built_in.num_classes) == (video_set.name, video_set.num_classes):
@@ -124,7 +123,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, nargs=2, metavar=("ABOVE", "ENTIRE"),
                         default=(EPOCHS_ABOVE, EPOCHS_ENTIRE), help="epochs of phase 1 (new top) and phase 2 (all); phase 2 None: from the training set's size")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=PRECISION,
-                        help="training's compute dtype; auto: bfloat16 on a CPU with AMX, else float32 (README)")
+                        help="training's compute dtype; auto: bfloat16 on a CPU with AMX, else float32 (docs/speed.md)")
     args = parser.parse_args(argv)
     try:
         video_set = VIDEO_SET if args.set is None and not any(

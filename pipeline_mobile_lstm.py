@@ -10,7 +10,7 @@ what is already done. The seed found this path overfits to the signers it has se
 an easy split, 0.13 on ChaLearn's signer-independent one), so only signer-independent splits are reported:
 the demo set's val signers never appear in train.
 """
-import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
+from signlang import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import sys
 import time
@@ -24,7 +24,9 @@ import opticalflow
 import predict
 import prepare_demo
 import train_mobile_lstm
-from videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, add_set_arguments, set_from_args  # noqa: F401
+from signlang.videoset import DEMO_SET, add_set_arguments, set_from_args  # noqa: F401
+from signlang.flow import DEFAULT_FLOW_METHOD
+from signlang.video import frame_indices
 
 # The step modules import Keras only inside their functions, so --help answers at once and the frame/flow
 # worker processes (which re-import this module) start fast.
@@ -38,7 +40,7 @@ FEATURE_MODEL = "mobilenet"   # the seed's choice (1024 features, ~6 ms per 128 
 WEIGHTS = "imagenet"          # ImageNet features, as in the seed; downloaded once into ~/.keras/models
 OFFLINE_WEIGHTS = "none"      # when ImageNet weights cannot be downloaded: a random, BatchNorm-calibrated MobileNet
 INPUT_PX = VIDEO_SET.crop_px  # CNN input: the set's crop (demo 128: MobileNet has ImageNet weights for 128)
-FLOW_METHOD = "tvl1-lite"     # the same flow as pipeline_i3d.py, so its flow folders are reused
+FLOW_METHOD = DEFAULT_FLOW_METHOD  # the same flow as pipeline_i3d.py, so its flow folders are reused
 EPOCHS = 50                   # the seed: 50; an epoch over the demo features takes about a second
 BATCH_SIZE = 16               # the seed: 16
 LEARNING_RATE = 1e-3          # the seed's rate for images
@@ -50,7 +52,7 @@ TIMED_CLIPS = 20              # val clips timed for the per-clip inference cost
 def compute_features(video_set, streams, weights: str) -> None:
     """Features of every stream's frame folders (feature.py); raises WeightsUnavailableError for imagenet offline."""
     for stream in streams:
-        frame_dir = video_set.image_dir if stream == "rgb" else video_set.flow_dir
+        frame_dir = video_set.stream_dir(stream)
         feature.frames_dir_to_features_dir(frame_dir, feature.feature_dir(video_set, stream, FEATURE_MODEL, weights),
                                            FEATURE_MODEL, weights, stream, num_frames=video_set.num_frames,
                                            crop_px=video_set.crop_px,
@@ -72,7 +74,7 @@ def inference_ms(video_set, config: train_mobile_lstm.LstmConfig, model_path, nu
     lstm = keras.models.load_model(model_path, compile=False)
     folders = [f for f in feature.video_folders(video_set.image_dir)
                if f.relative_to(video_set.image_dir).parts[0] == "val"]
-    folders = [folders[i] for i in frame.frame_indices(len(folders), min(num_clips, len(folders)))]
+    folders = [folders[i] for i in frame_indices(len(folders), min(num_clips, len(folders)))]
     times = []
     for folder in folders:
         images = {}

@@ -40,9 +40,9 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from folderstep import EXIT_FAILED, EXIT_OK, EXIT_USER_ERROR
-from safeio import atomic_write, clean_leftovers, write_text_atomic
-from videoset import CLASS_COLUMNS, SPLITS, read_class_table, write_class_table
+from signlang.folderstep import EXIT_FAILED, EXIT_OK, EXIT_USER_ERROR
+from signlang.safeio import atomic_write, clean_leftovers, write_text_atomic
+from signlang.videoset import CLASS_COLUMNS, SPLITS, read_class_table, write_class_table
 
 if TYPE_CHECKING:
     import pandas as pd

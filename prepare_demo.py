@@ -31,12 +31,11 @@ from typing import Sequence
 import cv2
 import pandas as pd
 from tqdm import tqdm
-
-import frame
-from demo_render import DEMO_CLASSES, FPS, LABELS, expected_num_frames, render_video
-from folderstep import EXIT_FAILED, EXIT_USER_ERROR, exit_with_parent
-from safeio import clean_leftovers
-from videoset import write_class_table
+from signlang.demo_render import DEMO_CLASSES, FPS, LABELS, expected_num_frames, render_video
+from signlang.folderstep import EXIT_FAILED, EXIT_USER_ERROR, exit_with_parent
+from signlang.safeio import clean_leftovers
+from signlang.video import count_frames, write_video
+from signlang.videoset import write_class_table
 
 # Train and val use different signers (signer-independent, as ChaLearn's splits are); see demo_render.SIGNERS.
 TRAIN_SIGNERS = (1, 2, 3, 4, 5, 6)
@@ -49,14 +48,14 @@ def is_finished_video(path: Path, rng_seed, fps: float = FPS) -> bool:
 
     An older version could leave a truncated or 0-byte video under its final name (a full disk, issue 9 item 2).
     """
-    return path.is_file() and frame.count_frames(path) == expected_num_frames(rng_seed, fps)
+    return path.is_file() and count_frames(path) == expected_num_frames(rng_seed, fps)
 
 
 def _make_video(task: tuple) -> str:
     """Worker: renders and writes one video; returns its path."""
     path, label, signer, entropy, fps = task
     cv2.setNumThreads(1)     # one video per process; the pool gives the parallelism
-    frame.write_video(Path(path), render_video(label, signer, entropy, fps=fps), fps)
+    write_video(Path(path), render_video(label, signer, entropy, fps=fps), fps)
     return path
 
 

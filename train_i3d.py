@@ -7,11 +7,11 @@ everything (Adam 1e-4). Writes
     model/<stamp>-<name><NNN>-<stream>-i3d-{above,entire}-{last,best}.keras
     log/<stamp>-<name><NNN>-<stream>-i3d.{csv,png}
 An interrupted run (even by kill -9) resumes after its last finished epoch: run the same command again
-(`--fresh` starts anew); its state is in model/<run>-state.json and model/.resume-<run>/ (README).
+(`--fresh` starts anew); its state is in model/<run>-state.json and model/.resume-<run>/ (docs/training.md).
 """
 from __future__ import annotations  # "keras.Model" in signatures without importing Keras
 
-import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
+from signlang import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import json
 import math
@@ -24,10 +24,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import model_i3d
-import modelinfo
-from safeio import claim, clean_leftovers, write_json_atomic
-from datagenerator import VideoClasses, list_samples
-from videoset import VideoSet, add_set_arguments, set_from_args, split_clips
+from signlang import modelinfo
+from signlang.clips import list_samples
+from signlang.i3d_names import TOP_PREFIX
+from signlang.precision import cpu_has_amx_bf16, warn_precision
+from signlang.safeio import claim, clean_leftovers, write_json_atomic
+from signlang.videoset import VideoClasses, VideoSet, add_set_arguments, set_from_args, split_clips
 
 if TYPE_CHECKING:
     import keras
@@ -49,7 +51,7 @@ class TrainConfig:
 
     stream: str = "flow"
     weights: str = "rgb_kinetics400"  # flow is initialised from RGB weights when no flow weights exist
-    # The recipe of the README's 98.3 % demo result, also pipeline_i3d.py's EPOCHS_* (a test keeps them equal);
+    # The recipe of the 98.3 % demo result (docs/results.md), also pipeline_i3d.py's EPOCHS_* (a test keeps them equal);
     # the seed trained the new top alone for 3 epochs, frozen flow features carry little here.
     epochs_above: int = 1
     epochs_entire: int | None = None  # None: from the training set's size (auto_schedule), as passes
@@ -94,7 +96,7 @@ MIN_AUTO_EPOCHS = math.ceil(AUTO_STEPS / 40)  # the demo set's epochs (160 clips
 def resolve_train_precision(precision: str) -> str:
     """"auto" -> "bfloat16" on a CPU-only machine whose CPU has AMX-BF16, else "float32"; others as given.
 
-    Why, on the demo recipe (README "bfloat16"): on an Intel Xeon with AMX (2026-12-03) bfloat16 training took
+    Why, on the demo recipe (docs/speed.md): on an Intel Xeon with AMX (2026-12-03) bfloat16 training took
     0.44x float32's time per phase-2 epoch (20 s against 45 s) and its last epoch scored the same val top-1
     (98.3 %). On an AMD EPYC with AVX512_BF16 but no AMX (2026-12-02) phase 2 went NaN within its first epoch in
     both runs tried (a Mixed_5b Branch_1 3x3x3 kernel non-finite after one Adam step), so AVX512_BF16 alone
@@ -102,7 +104,7 @@ def resolve_train_precision(precision: str) -> str:
     """
     if precision != "auto":
         return precision
-    if not model_i3d.cpu_has_amx_bf16():
+    if not cpu_has_amx_bf16():
         return "float32"
     import tensorflow as tf  # the device list; only for "auto" on an AMX CPU
 
@@ -122,7 +124,7 @@ def with_epochs(video_set: VideoSet, config: TrainConfig) -> TrainConfig:
     (printed)."""
     if config.epochs_entire is not None:
         return config
-    data_dir = video_set.flow_dir if config.stream == "flow" else video_set.image_dir
+    data_dir = video_set.stream_dir(config.stream)
     num_clips = len(list_samples(data_dir / "train", VideoClasses(video_set.class_file),
                                  split_clips(video_set.video_dir, "train"), report=False))  # the generator reports
     passes, epochs = auto_schedule(num_clips, config.batch_size)
@@ -181,6 +183,17 @@ def newest_run(video_set: VideoSet, stream: str, finished: bool) -> tuple[str, T
     return None
 
 
+def finished_run(video_set: VideoSet, config: TrainConfig) -> dict | None:
+    """The newest finished run of this set and config.stream trained with this very recipe (every setting of
+    `config` but progress and workers), as {"stamp", "entire-best", "entire-last"} (checkpoint paths); else None."""
+    done = newest_run(video_set, config.stream, finished=True)
+    if done is None or settings_kept(done[1], config):
+        return None
+    prefix = run_prefix(video_set, done[0], config.stream)
+    return {"stamp": done[0], "entire-best": checkpoint_path(prefix, "entire", "best"),
+            "entire-last": checkpoint_path(prefix, "entire", "last")}
+
+
 def legacy_settings(saved: dict) -> dict:
     """A run's saved settings in today's names: runs before 2026-12-02 saved `mixed_precision` (bool)."""
     if "mixed_precision" in saved:
@@ -208,7 +221,7 @@ def make_strategy(distribute: str):
         return tf.distribute.MirroredStrategy([device.name for device in devices])
     if distribute == "multiworker":
         if "TF_CONFIG" not in os.environ:
-            raise ValueError("--distribute multiworker needs the TF_CONFIG environment variable; see README 'Scale-out'")
+            raise ValueError("--distribute multiworker needs the TF_CONFIG environment variable; see docs/scale-out.md")
         return reduce_value_by_value(tf.distribute.MultiWorkerMirroredStrategy())
     raise ValueError(f"distribute={distribute!r}; choose none, mirrored or multiworker")
 
@@ -272,7 +285,7 @@ def set_trainable(model: keras.Model, phase: str):
     import keras
 
     for layer in model.layers:
-        is_top = layer.name.startswith(model_i3d.TOP_PREFIX)
+        is_top = layer.name.startswith(TOP_PREFIX)
         is_norm = isinstance(layer, keras.layers.BatchNormalization)
         layer.trainable = not is_norm and (is_top or phase == "entire")
 
@@ -319,15 +332,15 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
     """
     import keras
 
-    from batches import FramesGenerator
-    from training import AtomicCheckpoint, StopOnNonFiniteLoss, plot_curves, precision_policy, restore_rng_state
+    from signlang.batches import FramesGenerator
+    from signlang.training import AtomicCheckpoint, StopOnNonFiniteLoss, plot_curves, precision_policy, restore_rng_state
 
     if config.stream not in ("flow", "rgb"):
         raise ValueError(f"stream={config.stream!r}; choose flow or rgb")
     if config.precision not in TRAIN_POLICIES:
         raise ValueError(f"precision={config.precision!r}; choose one of {', '.join(TRAIN_POLICIES)}")
-    model_i3d.warn_precision(config.precision)
-    data_dir = video_set.flow_dir if config.stream == "flow" else video_set.image_dir
+    warn_precision(config.precision)
+    data_dir = video_set.stream_dir(config.stream)
     classes = VideoClasses(video_set.class_file)
     config = with_epochs(video_set, config)
     resumed = None if fresh else newest_run(video_set, config.stream, finished=False)
@@ -343,7 +356,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
     prefix = run_prefix(video_set, stamp, config.stream)
     csv_file = video_set.log_dir / f"{prefix.name}.csv"
     # Before any write: of the workers of a multi-worker run only the chief writes (checkpoints, state, log, PNG);
-    # the others train in step with it and read the state it wrote when they resume (README "Scale-out").
+    # the others train in step with it and read the state it wrote when they resume (docs/scale-out.md).
     strategy = make_strategy(config.distribute)
     chief = is_chief(strategy)
     if chief:
@@ -432,7 +445,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
         plot_curves(csv_file, csv_file.with_suffix(".png"))
     result = {f"{p}-{w}": checkpoint_path(prefix, p, w) for p in PHASES for w in ("last", "best")}
     # The best checkpoint is chosen by val accuracy, so its score is optimistic; the last epoch's was fixed in
-    # advance (no choice made on val), so it is the number to report beside it (README "Results").
+    # advance (no choice made on val), so it is the number to report beside it (docs/results.md).
     # From the committed log rows (the CSV is written from them), which every worker holds.
     last_val = float(config.history[-1].get("val_accuracy", "nan")) if config.history else float("nan")
     result.update(csv=csv_file, png=csv_file.with_suffix(".png"), val_accuracy=config.best.get("entire"),

@@ -12,7 +12,7 @@ The features must exist: `python pipeline_mobile_lstm.py` computes them, or `pyt
 """
 from __future__ import annotations  # "keras.utils.PyDataset" in signatures without importing Keras
 
-import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
+from signlang import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import sys
 import time
@@ -25,11 +25,10 @@ import numpy as np
 import feature
 import model_lstm
 import model_mobile
-import modelinfo
 import predict
-from datagenerator import VideoClasses
-from safeio import write_json_atomic
-from videoset import VideoSet, add_set_arguments, set_from_args
+from signlang import modelinfo
+from signlang.safeio import write_json_atomic
+from signlang.videoset import VideoClasses, VideoSet, add_set_arguments, set_from_args
 
 if TYPE_CHECKING:
     import keras
@@ -80,7 +79,7 @@ def checkpoint_path(prefix: Path, which: str) -> Path:
 def features_generator(video_set: VideoSet, config: LstmConfig, split: str, classes: VideoClasses,
                        shuffle: bool) -> keras.utils.PyDataset:
     """The generator over <feature dir>/<split> of the config's stream(s): (batch, num_frames, feature_len)."""
-    from batches import ConcatFeaturesGenerator, FeaturesGenerator
+    from signlang.batches import ConcatFeaturesGenerator, FeaturesGenerator
 
     single = model_mobile.FEATURE_MODELS[config.model].feature_len
     generators = [
@@ -100,7 +99,7 @@ def train_mobile_lstm(video_set: VideoSet, config: LstmConfig, verbose: int = 2)
     """
     import keras
 
-    from training import AtomicCheckpoint, plot_curves
+    from signlang.training import AtomicCheckpoint, plot_curves
 
     start = time.perf_counter()
     classes = VideoClasses(video_set.class_file)

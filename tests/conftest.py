@@ -9,17 +9,17 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from signlang.i3d_weights import cache_dir
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
-sys.path.insert(0, str(REPO))
 
 
 @pytest.fixture
 def fake_cameras(monkeypatch):
     """cv2.VideoCapture replaced by synthetic.FakeCapture; set FakeCapture.working to the devices that open."""
     import cv2
-    from synthetic import FakeCapture
+    from signlang.synthetic import FakeCapture
 
     FakeCapture.instances, FakeCapture.working = [], set()
     monkeypatch.setattr(cv2, "VideoCapture", FakeCapture)
@@ -41,7 +41,7 @@ def kinetics_weights() -> Path:
     """The converted Kinetics-400 RGB I3D weights; `make test` downloads them in its set-up."""
     import model_i3d
 
-    path = model_i3d.cache_dir() / model_i3d.WEIGHTS["rgb_kinetics400"].cache_name
+    path = cache_dir() / model_i3d.WEIGHTS["rgb_kinetics400"].cache_name
     if not path.is_file():
         if os.environ.get("CI"):
             pytest.fail(f"{path} is missing and CI is set: `make test` should have run "

@@ -1,8 +1,8 @@
-"""bench_livedemo.py --continuous: the sliding-window loop it measures predicts about every hop."""
+"""bench/livedemo.py --continuous: the sliding-window loop it measures predicts about every hop."""
 import numpy as np
 
-import bench_livedemo
-from videoset import DEMO_SET
+from bench import livedemo as bench_livedemo
+from signlang.videoset import DEMO_SET
 
 
 class CountingPredictor:

@@ -13,9 +13,11 @@ import pytest
 
 import frame
 import opticalflow
-from folderstep import run_step
-from safeio import atomic_dir, is_leftover
-from synthetic import DIRECTIONS, moving_blob_frames
+from signlang.flow import DEFAULT_FLOW_METHOD
+from signlang.folderstep import run_step
+from signlang.safeio import atomic_dir, is_leftover
+from signlang.synthetic import DIRECTIONS, moving_blob_frames
+from signlang.video import write_video
 
 ray = pytest.importorskip("ray") if not os.environ.get("CI") else __import__("ray")
 pytestmark = pytest.mark.slow
@@ -41,7 +43,7 @@ def videos(tmp_path_factory) -> Path:
     for split in ("train", "val"):
         for k in range(2):
             for n in range(2):
-                frame.write_video(root / split / f"c{k}" / f"x{n}.avi", moving_blob_frames(DIRECTIONS[k], 10, 48, rng), 25)
+                write_video(root / split / f"c{k}" / f"x{n}.avi", moving_blob_frames(DIRECTIONS[k], 10, 48, rng), 25)
     return root
 
 
@@ -57,7 +59,7 @@ def local_outputs(videos) -> tuple[Path, Path]:
     root = videos.parent
     frame.videos_dir_to_frames_dir(videos, root / "frames-local", num_frames=8, min_dim_px=48)
     opticalflow.frames_dir_to_flows_dir(root / "frames-local", root / "flow-local",
-                                        method=opticalflow.DEFAULT_FLOW_METHOD)  # what the CLI runs
+                                        method=DEFAULT_FLOW_METHOD)  # what the CLI runs
     return root / "frames-local", root / "flow-local"
 
 
@@ -85,7 +87,7 @@ def dying_flow(source: Path, target: Path, poison: str, once_marker: str) -> str
         with atomic_dir(target) as tmp:
             (tmp / "flow000.jpg").write_bytes(b"half")
             os.kill(os.getpid(), signal.SIGKILL)
-    return opticalflow.flow_video(source, target, method=opticalflow.DEFAULT_FLOW_METHOD, overwrite=False)
+    return opticalflow.flow_video(source, target, method=DEFAULT_FLOW_METHOD, overwrite=False)
 
 
 def test_killed_worker_is_retried_or_listed_and_rerun_completes(cluster, videos, local_outputs, tmp_path, capsys):

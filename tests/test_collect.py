@@ -15,11 +15,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import collect
-import frame
 import livedemo
-import synthetic
-import videoset
+from signlang import collect, synthetic, video, videoset
+from signlang.video import count_frames, video_info, video_to_frames, write_video
 
 REPO = Path(__file__).resolve().parents[1]
 LABELS = ("left", "right", "up")
@@ -34,7 +32,7 @@ def stream(tmp_path_factory):
     frames = np.concatenate([synthetic.moving_blob_frames(synthetic.DIRECTIONS[i % 3], TAKE_FRAMES, 48, rng)
                              for i in range(SEGMENTS)])
     path = synthetic.write_video(tmp_path_factory.mktemp("stream") / "stream.avi", frames, 25.0)
-    return path, frame.video_to_frames(path, None)
+    return path, video_to_frames(path, None)
 
 
 def args(stream_path, out, *extra, takes=2):
@@ -53,7 +51,7 @@ def digests(folder: Path) -> dict[str, str]:
 
 def segment_error(take: Path, frames: np.ndarray, segment: int) -> float:
     """Mean absolute difference between a take and segment `segment` of the stream (codec noise: a few units)."""
-    got = frame.video_to_frames(take, None).astype(int)
+    got = video_to_frames(take, None).astype(int)
     return float(np.abs(got - frames[segment * TAKE_FRAMES:(segment + 1) * TAKE_FRAMES]).mean())
 
 
@@ -72,7 +70,7 @@ def test_three_labels_two_takes_layout_class_csv_frames_and_no_tensorflow(stream
     for k, label in enumerate(LABELS):
         for n in range(2):
             take = folder / "train" / label / f"take_{n:04d}.mp4"
-            assert frame.video_info(take)[:2] == (TAKE_FRAMES, 25.0)
+            assert video_info(take)[:2] == (TAKE_FRAMES, 25.0)
             assert segment_error(take, stream[1], 3 * n + k) < 4 < segment_error(take, stream[1], 3 * n + k + 1)
     assert [r["status"] for r in records(run.stdout)] == ["kept"] * 6
     assert run.stdout.strip().splitlines()[-2] == f"python pipeline_i3d.py --set {folder}"  # then the TF line
@@ -115,13 +113,13 @@ def test_killed_run_resumes_with_no_partial_file(stream, tmp_path):
     names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*"))
     assert not [n for n in names if "/.tmp-" in f"/{n}"], names
     takes = sorted(folder.glob("train/*/take_*"))
-    assert len(takes) == 6 and all(frame.video_info(t)[0] == TAKE_FRAMES for t in takes)
+    assert len(takes) == 6 and all(video_info(t)[0] == TAKE_FRAMES for t in takes)
     assert all(digests(folder)[name] == digest for name, digest in kept.items() if name != "class.csv")
 
 
 def test_r_redoes_only_the_take_not_yet_kept(stream, tmp_path, capsys):
     earlier = tmp_path / "003" / "train" / "left" / "take_0000.mp4"
-    frame.write_video(earlier, stream[1][:TAKE_FRAMES], 25.0)  # a take of an earlier session
+    write_video(earlier, stream[1][:TAKE_FRAMES], 25.0)  # a take of an earlier session
     kept_before = earlier.read_bytes()
     assert livedemo.main(args(stream[0], tmp_path, "--keys", "result+0:r")) == 0
     statuses = [(r["label"], r["status"]) for r in records(capsys.readouterr().out)]
@@ -151,14 +149,14 @@ def test_takes_with_too_few_frames_are_reported_and_not_kept(stream, tmp_path, c
 
 
 def test_a_take_that_cannot_be_written_is_reported_and_redone(stream, tmp_path, monkeypatch, capsys):
-    real_count = frame.count_frames
+    real_count = count_frames
     calls = []
 
     def count(path):  # the first take's two writes (.mp4, then .avi) decode short, as on a full disk
         calls.append(path)
         return real_count(path) // 2 if len(calls) <= 2 else real_count(path)
 
-    monkeypatch.setattr(frame, "count_frames", count)
+    monkeypatch.setattr(video, "count_frames", count)
     assert livedemo.main(args(stream[0], tmp_path)) == 0
     out = capsys.readouterr()
     statuses = [(r["label"], r["status"]) for r in records(out.out)]
@@ -175,9 +173,9 @@ def test_real_clip_as_source(shared_data, tmp_path):
                           str(clip), "--headless", "--no-pace", "--seconds", "0.9"]) == 0
     takes = sorted((tmp_path / "002" / "train").glob("*/take_0000.mp4"))
     assert [t.parent.name for t in takes] == ["hello", "thanks"]
-    source = frame.video_to_frames(clip, None)
+    source = video_to_frames(clip, None)
     for n, take in enumerate(takes):
-        frames = frame.video_to_frames(take, None)
+        frames = video_to_frames(take, None)
         assert frames.shape == (27, *source.shape[1:])  # round(0.9 s * 29.92 fps), at the clip's own size
         assert np.abs(frames.astype(int) - source[27 * n:27 * (n + 1)]).mean() < 6
 

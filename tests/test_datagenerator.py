@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from batches import FramesGenerator, zoomed
-from datagenerator import VideoClasses, list_samples, temporal_jitter
-import frame
-import opticalflow
-import synthetic
-from videoset import split_clips
+from signlang import synthetic
+from signlang.batches import FramesGenerator, zoomed
+from signlang.clips import list_samples, temporal_jitter
+from signlang.flow import files_to_flows
+from signlang.video import frames_crop, frames_downsample
+from signlang.videoset import VideoClasses, split_clips
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +67,9 @@ def test_rgb_batches_are_rgb_in_minus_one_to_one(blob_set):
 def test_validation_is_deterministic_center_crop_training_is_augmented(blob_set):
     classes = VideoClasses(blob_set / "class.csv")
     val = FramesGenerator(blob_set / "oflow" / "train", classes, "flow", 8, 48, 4, shuffle=False, augment=False)
-    flows = opticalflow.files_to_flows(val.samples[0][0])  # (n, 64, 85, 2)
-    flows = frame.frames_downsample(flows, 8) if len(flows) != 8 else flows
-    assert np.array_equal(val[0][0][0], frame.frames_crop(flows, 48, 48))
+    flows = files_to_flows(val.samples[0][0])  # (n, 64, 85, 2)
+    flows = frames_downsample(flows, 8) if len(flows) != 8 else flows
+    assert np.array_equal(val[0][0][0], frames_crop(flows, 48, 48))
     assert np.array_equal(val[0][0][0], flows[:, 8:56, 18:66])  # (64 - 48) / 2, (85 - 48) // 2
     train = FramesGenerator(blob_set / "oflow" / "train", classes, "flow", 8, 48, 4, shuffle=False, augment=True)
     first = train[0][0]

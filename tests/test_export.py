@@ -1,12 +1,13 @@
 """Exported models (predict.py --export, modelexport.py): the ONNX and LiteRT files compute what the Keras model
-computes, with either stem, carry the checkpoint's record, and run in predict.Predictor like the .keras file."""
+computes, with either stem, carry the checkpoint's record, and run in Predictor like the .keras file."""
 import numpy as np
 import pytest
 
 import model_i3d
-import modelexport
-import modelinfo
 import predict
+from signlang import modelexport, modelinfo
+from signlang.i3d_names import SEP, TOP_PREFIX, layer_name
+from signlang.predictor import Predictor
 
 SHAPE = (8, 32, 32, 2)  # tiny flow clips: the whole I3D, every pooling kind, a few seconds to export
 CLASSES = ["a", "b", "c", "d", "e"]
@@ -30,11 +31,11 @@ def checkpoint(tmp_path_factory):
     path = tmp_path_factory.mktemp("export") / "tiny-flow-i3d-entire-best.keras"
     model = model_i3d.add_i3d_top(model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=SHAPE),
                                   len(CLASSES))
-    pooled = keras.Model(model.inputs, model.get_layer(model_i3d.layer_name("Logits/AvgPool3d")).output)
+    pooled = keras.Model(model.inputs, model.get_layer(layer_name("Logits/AvgPool3d")).output)
     features = np.asarray(pooled(clips(16, seed=7))).reshape(16, -1)
-    model.get_layer(model_i3d.TOP_PREFIX + "BatchNorm").set_weights(
+    model.get_layer(TOP_PREFIX + "BatchNorm").set_weights(
         [np.zeros(features.shape[1]), features.mean(axis=0), features.var(axis=0)])
-    top = model.get_layer(model_i3d.TOP_PREFIX + "Conv3d_0c_1x1" + model_i3d.SEP + "conv_3d")
+    top = model.get_layer(TOP_PREFIX + "Conv3d_0c_1x1" + SEP + "conv_3d")
     top.set_weights([w * 100 for w in top.get_weights()])
     model.save(path)
     modelinfo.write_model_info(path, {"stream": "flow", "flow_method": "dis", "num_frames": SHAPE[0],
@@ -105,8 +106,8 @@ def test_pooling_as_2d_poolings_equals_the_3d_layer(pool):
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_predictor_on_the_export_gives_the_keras_top1_and_the_recorded_flow(checkpoint, exported, fmt):
     inputs = {"flow": clips(6, seed=5)}
-    keras_predictor = predict.Predictor([checkpoint], "float32")
-    predictor = predict.Predictor([exported[fmt]], "auto")
+    keras_predictor = Predictor([checkpoint], "float32")
+    predictor = Predictor([exported[fmt]], "auto")
     assert predictor.precision == "float32" and predictor.streams == ("flow",)
     assert (predictor.num_frames, predictor.height, predictor.num_classes) == (8, 32, len(CLASSES))
     assert predictor.flow_method() == "dis"  # read from the export's own record
@@ -118,7 +119,7 @@ def test_predictor_on_the_export_gives_the_keras_top1_and_the_recorded_flow(chec
 
 def test_bfloat16_with_an_export_is_refused(exported):
     with pytest.raises(ValueError, match="computes in float32"):
-        predict.Predictor([exported["onnx"]], "bfloat16")
+        Predictor([exported["onnx"]], "bfloat16")
 
 
 @pytest.mark.parametrize("name, content, says", [("model.pt", b"weights", "not a .keras, .onnx or .tflite file"),

@@ -1,6 +1,5 @@
 """folderstep.run_step: a bounded submission queue, and worker processes that die with their parent."""
 import concurrent.futures
-import functools
 import os
 import signal
 import subprocess
@@ -11,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import folderstep
-import frame
+from signlang import folderstep
+from signlang.video import write_video
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -82,7 +81,7 @@ def _alive(pids) -> set[int]:
 def test_workers_exit_when_the_parent_is_killed(script, tmp_path):
     if script == "frame.py":
         rng = np.random.default_rng(0)
-        clip = frame.write_video(tmp_path / "clip.avi", rng.integers(0, 255, (120, 240, 320, 3), dtype=np.uint8), 25)
+        clip = write_video(tmp_path / "clip.avi", rng.integers(0, 255, (120, 240, 320, 3), dtype=np.uint8), 25)
         for i in range(40):  # one real video under many names: many slow-enough jobs, written once
             link = tmp_path / "videos" / "train" / "a" / f"clip{i:02d}.avi"
             link.parent.mkdir(parents=True, exist_ok=True)

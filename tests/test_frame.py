@@ -7,12 +7,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import folderstep
 import frame
-import safeio
-from synthetic import blob_frames, write_blob_video
-from folderstep import StepSummary, is_complete, run_step
-from safeio import atomic_dir, atomic_write, clean_leftovers
+from signlang import safeio
+from signlang.folderstep import StepSummary, is_complete, run_step
+from signlang.safeio import atomic_dir, atomic_write, clean_leftovers
+from signlang.synthetic import blob_frames, write_blob_video
+from signlang.video import (VideoError, files_to_frames, frame_indices, frames_crop, frames_downsample,
+                            frames_normalize, frames_rescale, frames_resize_min_side, frames_to_files,
+                            image_resize_min_side, jpg_files, video_info, video_to_frames)
 
 
 @pytest.fixture
@@ -33,9 +35,9 @@ def frame_folders(frame_dir: Path) -> list[Path]:
 
 
 def test_video_to_frames_reads_every_frame_resized_to_min_side(video_dir):
-    frames = frame.video_to_frames(video_dir / "train" / "wave" / "clip1.avi", min_dim_px=36)
+    frames = video_to_frames(video_dir / "train" / "wave" / "clip1.avi", min_dim_px=36)
     assert frames.shape == (30, 36, 48, 3) and frames.dtype == np.uint8
-    original = frame.video_to_frames(video_dir / "val" / "wave" / "clip3.mp4", min_dim_px=None)
+    original = video_to_frames(video_dir / "val" / "wave" / "clip3.mp4", min_dim_px=None)
     assert original.shape == (24, 72, 96, 3)
     # the decoded blob is where it was drawn (frame 10: x = 24 + 30, y = 36): bright there, dark far away
     gray = original[10].mean(axis=-1)
@@ -43,7 +45,7 @@ def test_video_to_frames_reads_every_frame_resized_to_min_side(video_dir):
 
 
 def test_video_info_reports_count_fps_and_duration(video_dir):
-    num_frames, fps, duration_s = frame.video_info(video_dir / "train" / "wave" / "clip1.avi")
+    num_frames, fps, duration_s = video_info(video_dir / "train" / "wave" / "clip1.avi")
     assert num_frames == 30 and fps == pytest.approx(25.0) and duration_s == pytest.approx(1.2)
 
 
@@ -54,8 +56,8 @@ def test_video_info_reports_count_fps_and_duration(video_dir):
 def test_unusable_file_raises_video_error_naming_it(tmp_path, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
-    with pytest.raises(frame.VideoError, match=message) as error:
-        frame.video_to_frames(path)
+    with pytest.raises(VideoError, match=message) as error:
+        video_to_frames(path)
     assert str(path) in str(error.value)
 
 
@@ -63,8 +65,8 @@ def test_truncated_video_raises_video_error(video_dir, tmp_path):
     data = (video_dir / "train" / "wave" / "clip1.avi").read_bytes()
     cut = tmp_path / "cut.avi"
     cut.write_bytes(data[: len(data) // 2])
-    with pytest.raises(frame.VideoError, match="truncated|Cannot open|no decodable") as error:
-        frame.video_to_frames(cut)
+    with pytest.raises(VideoError, match="truncated|Cannot open|no decodable") as error:
+        video_to_frames(cut)
     assert "cut.avi" in str(error.value)
 
 
@@ -74,71 +76,71 @@ def test_truncated_video_raises_video_error(video_dir, tmp_path):
 @pytest.mark.parametrize("shape, min_dim, expected", [((72, 96), 36, (36, 48)), ((100, 50), 20, (40, 20)), ((30, 40), 30, (30, 40))])
 def test_resize_keeps_aspect_with_min_side(shape, min_dim, expected):
     image = np.zeros((*shape, 3), np.uint8)
-    assert frame.image_resize_min_side(image, min_dim).shape == (*expected, 3)
-    assert frame.frames_resize_min_side(np.stack([image, image]), min_dim).shape == (2, *expected, 3)
+    assert image_resize_min_side(image, min_dim).shape == (*expected, 3)
+    assert frames_resize_min_side(np.stack([image, image]), min_dim).shape == (2, *expected, 3)
 
 
 def test_frame_indices_are_evenly_spaced_and_repeat_when_upsampling():
-    assert frame.frame_indices(10, 4).tolist() == [0, 2, 5, 7]
-    assert frame.frame_indices(100, 40).tolist() == [int(i * 2.5) for i in range(40)]
-    assert frame.frame_indices(4, 10).tolist() == [0, 0, 0, 1, 1, 2, 2, 2, 3, 3]
-    assert frame.frame_indices(7, 7).tolist() == list(range(7))
-    steps = np.diff(frame.frame_indices(1000, 40))
+    assert frame_indices(10, 4).tolist() == [0, 2, 5, 7]
+    assert frame_indices(100, 40).tolist() == [int(i * 2.5) for i in range(40)]
+    assert frame_indices(4, 10).tolist() == [0, 0, 0, 1, 1, 2, 2, 2, 3, 3]
+    assert frame_indices(7, 7).tolist() == list(range(7))
+    steps = np.diff(frame_indices(1000, 40))
     assert steps.min() == 25 and steps.max() == 25
     with pytest.raises(ValueError):
-        frame.frame_indices(0, 5)
+        frame_indices(0, 5)
 
 
 def test_frames_downsample_picks_the_indexed_frames():
     frames = np.arange(10, dtype=np.uint8)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
-    assert frame.frames_downsample(frames, 4)[:, 0, 0, 0].tolist() == [0, 2, 5, 7]
-    assert frame.frames_downsample(frames[:3], 5)[:, 0, 0, 0].tolist() == [0, 0, 1, 1, 2]
+    assert frames_downsample(frames, 4)[:, 0, 0, 0].tolist() == [0, 2, 5, 7]
+    assert frames_downsample(frames[:3], 5)[:, 0, 0, 0].tolist() == [0, 0, 1, 1, 2]
 
 
 def test_crop_takes_center_or_offset_and_refuses_too_large():
     frames = np.arange(6 * 8, dtype=np.uint8).reshape(1, 6, 8, 1).repeat(3, axis=-1)
-    center = frame.frames_crop(frames, 2, 4)
+    center = frames_crop(frames, 2, 4)
     assert center.shape == (1, 2, 4, 3)
     assert center[0, :, :, 0].tolist() == [[18, 19, 20, 21], [26, 27, 28, 29]]  # rows 2-3, columns 2-5
-    corner = frame.frames_crop(frames, 2, 3, offset=(4, 5))
+    corner = frames_crop(frames, 2, 3, offset=(4, 5))
     assert corner[0, :, :, 0].tolist() == [[37, 38, 39], [45, 46, 47]]
     with pytest.raises(ValueError, match="Cannot crop"):
-        frame.frames_crop(frames, 7, 4)
+        frames_crop(frames, 7, 4)
     with pytest.raises(ValueError, match="offset"):
-        frame.frames_crop(frames, 2, 4, offset=(5, 0))
+        frames_crop(frames, 2, 4, offset=(5, 0))
 
 
 def test_rescale_maps_0_255_to_minus1_1():
-    rescaled = frame.frames_rescale(np.array([0, 127, 255], np.uint8))
+    rescaled = frames_rescale(np.array([0, 127, 255], np.uint8))
     assert rescaled.dtype == np.float32
     assert np.allclose(rescaled, [-1.0, 127 / 127.5 - 1, 1.0])
 
 
 def test_images_normalize_downsamples_crops_and_rescales():
     frames = blob_frames(20, 72, 96)
-    normalized = frame.frames_normalize(frames, 8, 64, 64)
+    normalized = frames_normalize(frames, 8, 64, 64)
     assert normalized.shape == (8, 64, 64, 3) and normalized.dtype == np.float32
     assert normalized.min() >= -1 and normalized.max() <= 1
-    expected = frames[frame.frame_indices(20, 8)][:, 4:68, 16:80] / 127.5 - 1
+    expected = frames[frame_indices(20, 8)][:, 4:68, 16:80] / 127.5 - 1
     assert np.allclose(normalized, expected, atol=1e-6)
-    assert frame.frames_normalize(frames, 8, 64, 64, rescale=False).dtype == np.uint8
+    assert frames_normalize(frames, 8, 64, 64, rescale=False).dtype == np.uint8
 
 
 def test_frames_files_round_trip(tmp_path):
     frames = blob_frames(12, 40, 56)
-    frame.frames_to_files(frames, tmp_path / "clip")
+    frames_to_files(frames, tmp_path / "clip")
     assert (tmp_path / "clip" / "frame0011.jpg").is_file()
-    back = frame.files_to_frames(tmp_path / "clip")
+    back = files_to_frames(tmp_path / "clip")
     assert back.shape == frames.shape
     assert np.abs(back.astype(int) - frames).mean() < 2  # JPEG
     with pytest.raises(FileNotFoundError, match="No .jpg frames"):
-        frame.files_to_frames(tmp_path)
+        files_to_frames(tmp_path)
 
 
 def test_jpg_files_sort_numerically_past_999(tmp_path):
     for i in (999, 1000, 2):
         (tmp_path / f"flow{i:03d}.jpg").touch()
-    assert [p.name for p in frame.jpg_files(tmp_path)] == ["flow002.jpg", "flow999.jpg", "flow1000.jpg"]
+    assert [p.name for p in jpg_files(tmp_path)] == ["flow002.jpg", "flow999.jpg", "flow1000.jpg"]
 
 
 # ---- videos_dir_to_frames_dir -----------------------------------------------------------------------
@@ -151,7 +153,7 @@ def test_videos_dir_to_frames_dir_writes_num_frames_per_video(video_dir, tmp_pat
     folders = frame_folders(frame_dir)
     # dotted names keep everything but the last suffix (the seed's split(".") broke them)
     assert [f.relative_to(frame_dir).as_posix() for f in folders] == ["train/point/clip.2", "train/wave/clip1", "val/wave/clip3"]
-    frames = frame.files_to_frames(frame_dir / "train" / "wave" / "clip1")
+    frames = files_to_frames(frame_dir / "train" / "wave" / "clip1")
     assert frames.shape == (8, 40, 40, 3)
     assert not (frame_dir / "failed-frames.txt").exists()
 
@@ -177,12 +179,12 @@ def test_rerun_with_other_settings_is_refused_unless_overwrite(video_dir, tmp_pa
     with pytest.raises(ValueError, match=r"made with .*'min_dim_px': 36.*overwrite"):
         frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=48)
     assert frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=48, overwrite=True).done == 3
-    assert frame.files_to_frames(frame_dir / "train" / "wave" / "clip1").shape == (6, 48, 64, 3)
+    assert files_to_frames(frame_dir / "train" / "wave" / "clip1").shape == (6, 48, 64, 3)
 
 
 def test_killed_run_leaves_nothing_finished_and_rerun_completes(video_dir, tmp_path, monkeypatch):
     frame_dir = tmp_path / "image"
-    real_frames_to_files = frame.frames_to_files
+    real_frames_to_files = frames_to_files
 
     def dies_halfway(frames, target_dir):  # writes a few frames, then the process "dies"
         real_frames_to_files(frames[:3], target_dir)
@@ -247,7 +249,7 @@ def test_workers_2_gives_the_same_frames_as_serial(video_dir, tmp_path):
 def test_cli_extracts(video_dir, tmp_path, capsys):
     assert frame.main([str(video_dir), str(tmp_path / "image"), "--num-frames", "4", "--min-dim", "36", "--crop", "32"]) == 0
     assert "frames: 3 extracted, 0 skipped, 0 failed" in capsys.readouterr().out
-    assert frame.files_to_frames(tmp_path / "image" / "val" / "wave" / "clip3").shape == (4, 32, 32, 3)
+    assert files_to_frames(tmp_path / "image" / "val" / "wave" / "clip3").shape == (4, 32, 32, 3)
 
 
 # ---- folderstep -------------------------------------------------------------------------------------

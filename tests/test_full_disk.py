@@ -2,11 +2,12 @@
 under final names, and a rerun with space finishes the set."""
 from pathlib import Path
 
-import folderstep
 import frame
 import opticalflow
 import prepare_demo
-from synthetic import blob_frames
+from signlang import folderstep
+from signlang.synthetic import blob_frames
+from signlang.video import write_video
 
 DEMO_ARGS = ["--classes", "2", "--per-class", "1", "--val-per-class", "1", "--seed", "5", "--workers", "1"]
 
@@ -60,7 +61,7 @@ def _step_on_a_full_disk(small_disk, capsys, main, source: Path, pattern: str, n
 
 def _blob_set(root: Path) -> Path:
     for k in range(6):
-        frame.write_video(root / ("train", "val")[k % 2] / f"c{k % 3}" / f"v{k}.avi",
+        write_video(root / ("train", "val")[k % 2] / f"c{k % 3}" / f"v{k}.avi",
                           blob_frames(12, 120, 160, step_px=(2.0 + k, 1.0)), 25)
     return root
 

@@ -5,7 +5,7 @@ training path (frame.py -> opticalflow.py -> batches.FramesGenerator): so a righ
 clips replayed through --source shows that the live path prepares its input as training did (a mirrored
 or mis-sampled input would swap left and right). A full I3D trains far too slowly for the test budget on a
 2-core CPU (~10 s per step), so the classifier is a two-layer 3D CNN saved under the checkpoint name
-train_i3d.py uses; predict.Predictor loads any such model.
+train_i3d.py uses; Predictor loads any such model.
 """
 import json
 import os
@@ -25,12 +25,14 @@ import pytest
 
 import frame
 import livedemo
-import liveinput
 import opticalflow
-import videocapture
-from synthetic import DIRECTIONS, FakeCapture, write_video
-from synthetic import noisy_blob_frames as blob_frames
-from videoset import VideoSet
+from signlang import liveinput, video
+from signlang.overlay import DISPLAY_WIDTH_PX, GREEN, KEYS, ScriptedKeys, draw_box, draw_lines, preview_image
+from signlang.predictor import Predictor
+from signlang.sources import FileSource
+from signlang.synthetic import DIRECTIONS, FakeCapture, noisy_blob_frames as blob_frames, write_video
+from signlang.video import video_info, video_to_frames
+from signlang.videoset import VideoSet
 
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ("right", "down", "left", "up")
@@ -50,8 +52,8 @@ def blob_model(tmp_path_factory):
     """A flow model trained on 4 blob directions: SimpleNamespace(video_set, model, class_file, held_out, classes)."""
     import keras
 
-    from batches import FramesGenerator
-    from datagenerator import VideoClasses
+    from signlang.batches import FramesGenerator
+    from signlang.videoset import VideoClasses
 
     root = tmp_path_factory.mktemp("blobset")
     video_set = VideoSet("blob", num_classes=4, num_frames=8, min_dim_px=64, crop_px=64, fps=25.0, duration_s=2.0,
@@ -122,14 +124,12 @@ def test_replayed_file_is_recorded_whole_without_seconds(blob_model, capsys):
 
 
 def test_the_flow_the_model_was_trained_on_is_used_and_another_refused(blob_model, tmp_path, capsys):
-    import modelinfo
-    import predict
-
+    from signlang import modelinfo
     model = tmp_path / blob_model.model.name
     shutil.copy(blob_model.model, model)
     modelinfo.write_model_info(model, {"stream": "flow", "flow_method": "farneback", "num_frames": 8,
                                        "min_dim_px": 64, "crop_px": 64, "classes": [f"dir{k}" for k in range(4)]})
-    predictor = predict.Predictor([model])
+    predictor = Predictor([model])
     assert predictor.flow_method() == "farneback" and predictor.flow_method("farneback") == "farneback"
     with pytest.raises(ValueError, match="trained on farneback flow, not dis: use --flow-method farneback"):
         predictor.flow_method("dis")
@@ -138,7 +138,7 @@ def test_the_flow_the_model_was_trained_on_is_used_and_another_refused(blob_mode
     assert livedemo.main(args + ["--flow-method", "tvl1-fast"]) == 2
     err = capsys.readouterr().err
     assert "trained on farneback flow, not tvl1-fast" in err and "Traceback" not in err
-    assert predict.Predictor([blob_model.model]).flow_method() == "tvl1-fast"  # no record: the seed's method
+    assert Predictor([blob_model.model]).flow_method() == "tvl1-fast"  # no record: the seed's method
 
 
 def test_continuous_emits_a_prediction_per_hop_and_threshold_hides_unsure_ones(blob_model, capsys):
@@ -180,15 +180,15 @@ def test_saved_clips_take_the_next_free_number_and_never_overwrite(blob_model, t
     assert (folder / "live_0002.avi").read_bytes() == b"keep me too"
     saved = sorted(p.name for p in folder.iterdir())
     assert saved == ["live_0000.avi", "live_0002.avi"] + [f"live_{n:04d}.avi" for n in range(3, 11)]  # no .tmp-
-    num_frames, fps, _ = frame.video_info(folder / "live_0003.avi")
+    num_frames, fps, _ = video_info(folder / "live_0003.avi")
     assert num_frames == CLIP_FRAMES and fps == 25.0
-    clip = frame.video_to_frames(folder / "live_0003.avi", None)
-    assert np.abs(clip.astype(int) - frame.video_to_frames(blob_model.held_out, None)[:CLIP_FRAMES]).mean() < 6
+    clip = video_to_frames(folder / "live_0003.avi", None)
+    assert np.abs(clip.astype(int) - video_to_frames(blob_model.held_out, None)[:CLIP_FRAMES]).mean() < 6
 
 
 def test_a_clip_that_cannot_be_written_is_reported_not_saved(blob_model, tmp_path, monkeypatch, capsys):
-    # A full disk as frame.write_video sees it: the written file decodes to fewer frames than were given.
-    monkeypatch.setattr(frame, "count_frames", lambda path: CLIP_FRAMES // 3)
+    # A full disk as write_video sees it: the written file decodes to fewer frames than were given.
+    monkeypatch.setattr(video, "count_frames", lambda path: CLIP_FRAMES // 3)
     rc = livedemo.main(demo_args(blob_model, "--headless", "--no-pace", "--once", "--source", str(blob_model.held_out),
                                  "--save-clips", str(tmp_path / "mine"), "hello"))
     err = capsys.readouterr().err
@@ -252,26 +252,26 @@ def test_default_model_is_the_newest_best_checkpoint_or_a_clear_message(blob_mod
 
 
 def test_scripted_keys_fire_in_order_and_wait_for_results():
-    keys = livedemo.ScriptedKeys("0:space,result+0:q", gui=False)
-    assert keys.poll() == livedemo.KEYS["space"]
+    keys = ScriptedKeys("0:space,result+0:q", gui=False)
+    assert keys.poll() == KEYS["space"]
     assert [keys.poll() for _ in range(3)] == [-1, -1, -1]  # q waits for a result
     keys.result_shown()
     assert keys.poll() == ord("q") and keys.poll() == -1
     with pytest.raises(ValueError, match="SECONDS:KEY"):
-        livedemo.ScriptedKeys("soon:q")
+        ScriptedKeys("soon:q")
 
 
 def test_preview_mirrors_only_the_display_and_overlays_draw():
     image = np.zeros((96, 128, 3), np.uint8)
     image[:, :10] = 200  # a bright left edge
-    display = livedemo.preview_image(image, mirror=True, width_px=256)
+    display = preview_image(image, mirror=True, width_px=256)
     assert display.shape == (192, 256, 3)
     assert display[:, -10:].mean() > 150 and display[:, :10].mean() < 50  # mirrored on screen ...
     assert image[:, :10].mean() == 200 and image[:, 10:].max() == 0  # ... the captured frame untouched
-    livedemo.draw_box(display, "Press SPACE to start", livedemo.GREEN)
-    green = (display == livedemo.GREEN).all(axis=-1)
+    draw_box(display, "Press SPACE to start", GREEN)
+    green = (display == GREEN).all(axis=-1)
     assert green[96].sum() > 20 and not green[:60].any() and not green[130:].any()  # a box in the centre
-    y0, y1 = livedemo.draw_lines(display, ["1. dir0 90%", "latency 0.10 s"])
+    y0, y1 = draw_lines(display, ["1. dir0 90%", "latency 0.10 s"])
     assert y1 == 192 and y0 < 192 and (display[y0:y1] > 120).any()  # light text on the band
 
 
@@ -338,9 +338,9 @@ def test_gui_window_shows_preview_and_result_text(blob_model, xvfb, tmp_path):
     records = json_lines("".join(lines))
     assert len(records) == 1 and screens, stderr[-2000:]
     # The result band, drawn as the demo draws it, must be on screen pixel for pixel (in the best look).
-    band_image = np.zeros((480, livedemo.DISPLAY_WIDTH_PX, 3), np.uint8)
+    band_image = np.zeros((480, DISPLAY_WIDTH_PX, 3), np.uint8)
     lines = livedemo.result_lines(records[0]["top"], records[0]["latency_s"], records[0]["not_sure"])
-    y0, y1 = livedemo.draw_lines(band_image, lines)
+    y0, y1 = draw_lines(band_image, lines)
     band = band_image[y0:y1]
     looks = []
     for screen in screens:
@@ -367,7 +367,7 @@ def test_no_display_is_detected_before_any_window_opens(monkeypatch, capsys):
 
 
 class _FakePredictor:
-    """Stands in for predict.Predictor: uniform probabilities, the sizes LiveDemo checks."""
+    """Stands in for Predictor: uniform probabilities, the sizes LiveDemo checks."""
     streams, num_frames, height, width, num_classes = ("flow",), 4, 32, 32, 4
 
     def __call__(self, inputs):
@@ -378,7 +378,7 @@ def test_a_file_shorter_than_the_recording_says_why_there_is_no_prediction(tmp_p
     clip = write_video(tmp_path / "short.avi", blob_frames(DIRECTIONS[0], 10, np.random.default_rng(1)))
     classes = type("Classes", (), {"__len__": lambda self: 4})()
     demo = livedemo.LiveDemo(_FakePredictor(), classes, min_dim_px=32, seconds=2.0, headless=True)
-    with videocapture.FileSource(clip, pace=False) as source:
+    with FileSource(clip, pace=False) as source:
         assert demo.run(source) == []
     err = capsys.readouterr().err
     assert "ended after 10 of the 50 frames" in err and "--seconds" in err
@@ -389,7 +389,7 @@ def test_input_far_from_training_is_warned_and_an_unsure_answer_says_so(tmp_path
     classes = type("Classes", (), {"__len__": lambda self: 4, "classes": ["a", "b", "c", "d"],
                                    "description": lambda self, i: "x"})()
     demo = livedemo.LiveDemo(_FakePredictor(), classes, min_dim_px=32, seconds=6 / 25, headless=True, once=True)
-    with videocapture.FileSource(clip, pace=False) as source:
+    with FileSource(clip, pace=False) as source:
         (record,) = demo.run(source)
     err = capsys.readouterr().err
     assert "32x24 px, below the 32 px" in err and "6 frames is far fewer than the 4" not in err

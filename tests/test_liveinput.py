@@ -1,4 +1,4 @@
-"""liveinput.py: the recorder and the sliding windows give exactly predict.clip_inputs' arrays (no TensorFlow)."""
+"""liveinput.py: the recorder and the sliding windows give exactly clip_inputs' arrays (no TensorFlow)."""
 import threading
 import time
 
@@ -6,11 +6,12 @@ import numpy as np
 import pytest
 
 import frame
-import liveinput
-import videocapture
-from synthetic import DIRECTIONS, numbered_frames
-from synthetic import noisy_blob_frames as blob_frames
-from synthetic import write_noisy_blob_video as write_blob_video
+from signlang import liveinput
+from signlang.predictor import clip_inputs
+from signlang.sources import FileSource
+from signlang.synthetic import (DIRECTIONS, noisy_blob_frames as blob_frames, numbered_frames,
+                                write_noisy_blob_video as write_blob_video)
+from signlang.video import Path, frame_indices, frames_resize_min_side, video_to_frames
 
 
 def test_recorder_uses_exactly_the_frames_of_frame_indices():
@@ -20,21 +21,19 @@ def test_recorder_uses_exactly_the_frames_of_frame_indices():
         assert [recorder.add(image) for image in frames] == [False] * (num_in - 1) + [True]
         rgb = recorder.inputs(timeout=10)["rgb"][0]  # (num_frames, 16, 16, 3) in [-1, 1]
         used = np.round((rgb[:, 0, 0, 0] + 1) * 127.5 / 5).astype(int)
-        assert used.tolist() == frame.frame_indices(num_in, num_frames).tolist()
+        assert used.tolist() == frame_indices(num_in, num_frames).tolist()
         with pytest.raises(RuntimeError, match="already holds"):
             recorder.add(frames[0])
 
 
 def test_incremental_flow_equals_offline_clip_inputs(tmp_path):
-    import predict
-
     video = write_blob_video(tmp_path / "clip.avi", DIRECTIONS[2], num_frames=50, seed=3)
-    with videocapture.FileSource(video, pace=False) as source:
+    with FileSource(video, pace=False) as source:
         recorder = liveinput.ClipRecorder(50, 8, min_dim_px=64, crop_px=48, streams=("flow", "rgb"))
         while not recorder.add(source.read()):
             pass
     live = recorder.inputs(timeout=30)
-    offline = predict.clip_inputs(frame.video_to_frames(video, 64), ("flow", "rgb"), 8, 48, "tvl1-fast")
+    offline = clip_inputs(video_to_frames(video, 64), ("flow", "rgb"), 8, 48, "tvl1-fast")
     for stream in ("flow", "rgb"):
         assert live[stream].shape == offline[stream].shape == (1, 8, 48, 48, 2 if stream == "flow" else 3)
         assert np.allclose(live[stream], offline[stream], atol=1e-6)
@@ -43,12 +42,11 @@ def test_incremental_flow_equals_offline_clip_inputs(tmp_path):
 
 
 def test_sliding_windows_equal_offline_clips_of_the_window(tmp_path):
-    import predict
 
     stride, window, hop = liveinput.window_geometry(num_frames=8, duration_s=2.0, fps=25.0, hop_s=0.5)
     assert (stride, window, hop) == (6, 48, 12)
-    assert frame.frame_indices(window, 8).tolist() == list(range(0, window, stride))  # the training rule
-    frames = frame.frames_resize_min_side(blob_frames(DIRECTIONS[1], 72, np.random.default_rng(5)), 64)
+    assert frame_indices(window, 8).tolist() == list(range(0, window, stride))  # the training rule
+    frames = frames_resize_min_side(blob_frames(DIRECTIONS[1], 72, np.random.default_rng(5)), 64)
     got = []
     windows = liveinput.SlidingWindows(8, stride, hop, 64, 64, lambda inputs, t, end: got.append((end, inputs)),
                                           skip_late=False)
@@ -57,7 +55,7 @@ def test_sliding_windows_equal_offline_clips_of_the_window(tmp_path):
     windows.finish(timeout=30)
     assert [end for end, _ in got] == [48, 60, 72]  # windows start at frames 0, 12 and 24
     for end, inputs in got:
-        offline = predict.clip_inputs(frames[end - window:end], ("flow",), 8, 64)
+        offline = clip_inputs(frames[end - window:end], ("flow",), 8, 64)
         assert np.allclose(inputs["flow"], offline["flow"], atol=1e-6)
 
 
@@ -65,9 +63,9 @@ def test_liveinput_imports_no_tensorflow():
     import subprocess
     import sys
 
-    code = "import sys, liveinput, videocapture, livedemo; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
+    code = "import sys, videocapture, livedemo; from signlang import liveinput; print('tensorflow' in sys.modules, 'keras' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=str(frame.Path(frame.__file__).parent)).stdout.split()
+                         cwd=str(Path(frame.__file__).parent)).stdout.split()
     assert out == ["False", "False"]
 
 

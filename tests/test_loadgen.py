@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-import loadgen
+from bench import loadgen
 
 
 def alive(pid: int) -> bool:

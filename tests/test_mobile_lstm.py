@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 import feature
-import frame
 import model_lstm
 import model_mobile
-import opticalflow
 import train_mobile_lstm
-from videoset import VideoSet
+from signlang.flow import flows_to_files
+from signlang.video import frames_to_files
+from signlang.videoset import VideoSet
 
 INPUT_PX = 32  # the smallest input MobileNet takes: keeps every forward pass in these tests cheap
 
@@ -23,9 +23,9 @@ def write_frame_tree(root, num_frames=4, labels=("a", "b"), splits=("train", "va
     for split in splits:
         for label in labels:
             frames = rng.integers(0, 256, (num_frames, 40, 48, 3), dtype=np.uint8)
-            frame.frames_to_files(frames, root / "image" / split / label / "v0")
+            frames_to_files(frames, root / "image" / split / label / "v0")
             flows = rng.uniform(-1, 1, (num_frames, 40, 48, 2)).astype(np.float32)
-            opticalflow.flows_to_files(flows, root / "oflow" / split / label / "v0")
+            flows_to_files(flows, root / "oflow" / split / label / "v0")
     return root / "image", root / "oflow"
 
 

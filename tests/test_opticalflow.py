@@ -4,9 +4,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import frame
 import opticalflow
-from synthetic import blob_frames
+from signlang.flow import (METHODS, OpticalFlow, encode_flow, files_to_flows, flows_to_color_images, flows_to_files,
+                           frames_to_flows)
+from signlang.synthetic import blob_frames
+from signlang.video import frames_to_files
 
 HEIGHT, WIDTH = 64, 80
 
@@ -28,9 +30,9 @@ def moving_right() -> np.ndarray:
 def frame_dir(tmp_path: Path) -> Path:
     """frame_dir/<split>/<label>/<video>/frame0000.jpg ... for three short blob clips."""
     root = tmp_path / "image"
-    frame.frames_to_files(blob_frames(5, HEIGHT, WIDTH, (3.0, 0.0)), root / "train" / "right" / "clip1")
-    frame.frames_to_files(blob_frames(4, HEIGHT, WIDTH, (0.0, 2.0)), root / "train" / "down" / "clip2")
-    frame.frames_to_files(blob_frames(6, HEIGHT, WIDTH, (-2.0, 0.0), start_px=(50, 32)), root / "val" / "left" / "clip3")
+    frames_to_files(blob_frames(5, HEIGHT, WIDTH, (3.0, 0.0)), root / "train" / "right" / "clip1")
+    frames_to_files(blob_frames(4, HEIGHT, WIDTH, (0.0, 2.0)), root / "train" / "down" / "clip2")
+    frames_to_files(blob_frames(6, HEIGHT, WIDTH, (-2.0, 0.0), start_px=(50, 32)), root / "val" / "left" / "clip3")
     return root
 
 
@@ -39,7 +41,7 @@ def flow_folders(flow_dir: Path) -> list[Path]:
 
 
 def test_blob_moving_right_gives_positive_x_flow_of_3_px(moving_right):
-    flows = opticalflow.frames_to_flows(moving_right)  # the default method
+    flows = frames_to_flows(moving_right)  # the default method
     assert flows.shape == (6, HEIGHT, WIDTH, 2) and flows.dtype == np.float32
     inside = blob_mask((3.0, 0.0), 3)
     assert flows[3, ..., 0][inside].mean() == pytest.approx(3 / 20, abs=0.3 / 20)
@@ -49,32 +51,32 @@ def test_blob_moving_right_gives_positive_x_flow_of_3_px(moving_right):
 
 
 def test_blob_moving_up_gives_negative_y_flow():
-    flows = opticalflow.frames_to_flows(blob_frames(5, HEIGHT, WIDTH, (0.0, -2.0), start_px=(40, 44)))
+    flows = frames_to_flows(blob_frames(5, HEIGHT, WIDTH, (0.0, -2.0), start_px=(40, 44)))
     inside = blob_mask((0.0, -2.0), 2, start_px=(40, 44))
     assert flows[2, ..., 1][inside].mean() == pytest.approx(-2 / 20, abs=0.3 / 20)
     assert abs(flows[2, ..., 0][inside].mean()) < 0.2 / 20
 
 
 def test_first_flow_is_zeros(moving_right):
-    flows = opticalflow.frames_to_flows(moving_right)
+    flows = frames_to_flows(moving_right)
     assert not flows[0].any()
     assert np.abs(flows[1:]).max() > 0.05
 
 
 def test_flow_is_clipped_at_bound_and_scaled():
     flow_px = np.array([[[-35.0, -20.0], [-3.0, 0.0], [10.0, 20.0], [25.0, 1e6]]], dtype=np.float32)
-    encoded = opticalflow.encode_flow(flow_px)
+    encoded = encode_flow(flow_px)
     assert encoded.dtype == np.float32
     assert np.allclose(encoded, [[[-1, -1], [-0.15, 0], [0.5, 1], [1, 1]]])
     # the same clipping inside OpticalFlow: with a 1 px bound the 3 px blob motion saturates at +1
-    flows = opticalflow.frames_to_flows(blob_frames(3, HEIGHT, WIDTH, (3.0, 0.0)), bound_px=1.0)
+    flows = frames_to_flows(blob_frames(3, HEIGHT, WIDTH, (3.0, 0.0)), bound_px=1.0)
     assert flows.max() <= 1.0 and flows.min() >= -1.0
     assert np.median(flows[2, ..., 0][blob_mask((3.0, 0.0), 2)]) == 1.0
 
 
 def test_incremental_next_matches_frames_to_flows_and_reset_restarts(moving_right):
-    expected = opticalflow.frames_to_flows(moving_right)
-    optical_flow = opticalflow.OpticalFlow()
+    expected = frames_to_flows(moving_right)
+    optical_flow = OpticalFlow()
     flows = np.stack([optical_flow.next(image) for image in moving_right])
     assert np.allclose(flows, expected, atol=1e-5)
     optical_flow.reset()
@@ -82,9 +84,9 @@ def test_incremental_next_matches_frames_to_flows_and_reset_restarts(moving_righ
     assert np.allclose(optical_flow.next(moving_right[4]), expected[4], atol=1e-5)
 
 
-@pytest.mark.parametrize("method", opticalflow.METHODS)
+@pytest.mark.parametrize("method", METHODS)
 def test_every_method_finds_the_motion(method, moving_right, recwarn):
-    flows = opticalflow.frames_to_flows(moving_right[:4], method)
+    flows = frames_to_flows(moving_right[:4], method)
     assert flows.shape == (4, HEIGHT, WIDTH, 2) and flows.dtype == np.float32
     assert not flows[0].any() and flows.min() >= -1 and flows.max() <= 1
     assert flows[3, ..., 0][blob_mask((3.0, 0.0), 3)].mean() > 1.5 / 20  # right, roughly 3 px
@@ -94,28 +96,28 @@ def test_every_method_finds_the_motion(method, moving_right, recwarn):
 
 def test_unknown_method_is_refused():
     with pytest.raises(ValueError, match="tvl1-fast"):
-        opticalflow.OpticalFlow("tvl1")
+        OpticalFlow("tvl1")
 
 
 def test_jpeg_round_trip_error_is_small(moving_right, tmp_path):
-    flows = opticalflow.frames_to_flows(moving_right)
-    opticalflow.flows_to_files(flows, tmp_path / "clip")
+    flows = frames_to_flows(moving_right)
+    flows_to_files(flows, tmp_path / "clip")
     assert sorted(p.name for p in (tmp_path / "clip").iterdir())[:2] == ["flow000.jpg", "flow001.jpg"]
-    back = opticalflow.files_to_flows(tmp_path / "clip")
+    back = files_to_flows(tmp_path / "clip")
     assert back.shape == flows.shape and back.dtype == np.float32
     error_px = np.abs(back - flows) * 20
     # 1 byte = 0.157 px; 0 is stored as 128 (+0.078 px); JPEG rings a little at the blob's sharp flow edge
     assert error_px.mean() < 0.12 and np.percentile(error_px, 99) < 0.5 and error_px.max() < 2.5
     assert np.abs(back[0]).max() <= 1 / 127.5 + 1e-6  # zeros come back as zeros (128 -> +0.004)
     with pytest.raises(FileNotFoundError, match="No .jpg flow files"):
-        opticalflow.files_to_flows(tmp_path)
+        files_to_flows(tmp_path)
 
 
 def test_color_images_show_direction_as_hue():
     flows = np.zeros((2, 4, 4, 2), np.float32)
     flows[1, :, :2, 0] = 0.5  # left half moves right
     flows[1, :, 2:, 1] = 0.25  # right half moves down, slower
-    images = opticalflow.flows_to_color_images(flows)
+    images = flows_to_color_images(flows)
     assert images.shape == (2, 4, 4, 3) and images.dtype == np.uint8
     assert not images[0].any()  # no motion: black
     assert images[1, 0, 0].tolist() == [0, 0, 255]  # hue 0 (right) is red in BGR, full brightness
@@ -127,20 +129,20 @@ def test_frames_dir_to_flows_dir_mirrors_folders_and_skips_on_rerun(frame_dir, t
     summary = opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir)
     assert (summary.done, summary.skipped, summary.failed) == (3, 0, [])
     assert [f.relative_to(flow_dir).as_posix() for f in flow_folders(flow_dir)] == ["train/down/clip2", "train/right/clip1", "val/left/clip3"]
-    flows = opticalflow.files_to_flows(flow_dir / "val" / "left" / "clip3")
+    flows = files_to_flows(flow_dir / "val" / "left" / "clip3")
     assert flows.shape == (6, HEIGHT, WIDTH, 2)
     assert flows[3, ..., 0][blob_mask((-2.0, 0.0), 3, start_px=(50, 32))].mean() < -1.5 / 20
     rerun = opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir)
     assert (rerun.done, rerun.skipped) == (0, 3)
     # a new frame in a clip makes its flow folder incomplete: only that clip is redone
-    frame.frames_to_files(blob_frames(7, HEIGHT, WIDTH, (-2.0, 0.0), start_px=(50, 32)), frame_dir / "val" / "left" / "clip3")
+    frames_to_files(blob_frames(7, HEIGHT, WIDTH, (-2.0, 0.0), start_px=(50, 32)), frame_dir / "val" / "left" / "clip3")
     assert opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir).done == 1
     assert len(list((flow_dir / "val" / "left" / "clip3").glob("*.jpg"))) == 7
 
 
 def test_killed_run_leaves_nothing_finished_and_rerun_completes(frame_dir, tmp_path, monkeypatch):
     flow_dir = tmp_path / "oflow"
-    real_flows_to_files = opticalflow.flows_to_files
+    real_flows_to_files = flows_to_files
 
     def dies_halfway(flows, target_dir):
         real_flows_to_files(flows[:2], target_dir)
@@ -175,8 +177,8 @@ def test_workers_2_gives_the_same_flows_as_serial(frame_dir, tmp_path):
     parallel = opticalflow.frames_dir_to_flows_dir(frame_dir, tmp_path / "parallel", workers=2)
     assert (parallel.done, parallel.failed) == (3, [])
     for folder in flow_folders(tmp_path / "serial"):
-        serial_flows = opticalflow.files_to_flows(folder)
-        parallel_flows = opticalflow.files_to_flows(tmp_path / "parallel" / folder.relative_to(tmp_path / "serial"))
+        serial_flows = files_to_flows(folder)
+        parallel_flows = files_to_flows(tmp_path / "parallel" / folder.relative_to(tmp_path / "serial"))
         assert np.abs(serial_flows - parallel_flows).max() <= 2 / 127.5  # identical up to a JPEG byte
 
 
@@ -211,7 +213,7 @@ def test_pipelines_say_what_to_do_when_the_flow_folder_holds_another_method(fram
 def test_one_default_flow_for_new_sets_and_both_pipelines():
     import pipeline_i3d
     import pipeline_mobile_lstm
-    from videoset import DEFAULT_FLOW_METHOD, DEMO_SET
+    from signlang.videoset import DEFAULT_FLOW_METHOD, DEMO_SET
 
     assert pipeline_i3d.FLOW_METHOD == pipeline_mobile_lstm.FLOW_METHOD == DEFAULT_FLOW_METHOD == DEMO_SET.flow_method
-    assert DEFAULT_FLOW_METHOD in opticalflow.METHODS
+    assert DEFAULT_FLOW_METHOD in METHODS

@@ -8,11 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-import frame
 import pipeline_i3d
-import synthetic
-import videoset
+from signlang import synthetic, videoset
+from signlang.video import write_video
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = ["--num-frames", "8", "--min-dim", "64", "--crop", "64"]  # tiny, as in test_train_i3d
@@ -25,7 +23,7 @@ def test_own_set_end_to_end(tmp_path, monkeypatch, capsys, kinetics_weights):
     rng = np.random.default_rng(0)
     stream = np.concatenate([synthetic.moving_blob_frames(synthetic.DIRECTIONS[i % 3], 16, 64, rng)
                              for i in range(12)])
-    frame.write_video(tmp_path / "camera.avi", stream, 10.0)
+    write_video(tmp_path / "camera.avi", stream, 10.0)
     folder = tmp_path / "data-set" / "mine" / "003"
     run = dict(cwd=tmp_path, capture_output=True, text=True, timeout=240)
     collected = subprocess.run([sys.executable, str(REPO / "livedemo.py"), "--collect", "left", "right", "up",

@@ -5,7 +5,7 @@ import pytest
 
 import model_i3d
 import predict
-from synthetic import numbered_frames, write_video
+from signlang.synthetic import numbered_frames, write_video
 
 
 @pytest.mark.parametrize("what", ["missing", "folder"])

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import prepare_chalearn as pc
-import safeio
+from signlang import safeio
 
 NUM_TRAIN, NUM_VAL, NUM_TEST = 300, 50, 50
 LEFT_OUT = 5  # index of a train row whose RGB video is missing from the archive

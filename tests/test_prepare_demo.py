@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import demo_render
 import prepare_demo
-from demo_render import DEMO_CLASSES, LABELS, render_video
 from prepare_demo import generate_demo_set
+from signlang import demo_render
+from signlang.demo_render import DEMO_CLASSES, LABELS, render_video
 
 NUM_CLASSES = 10
 CHANCE = 1.0 / NUM_CLASSES
@@ -145,7 +145,7 @@ def test_render_is_deterministic_per_seed():
     assert hashlib.sha256(first.tobytes()).digest() == hashlib.sha256(again.tobytes()).digest()
     assert first.shape != other.shape or not np.array_equal(first, other)
     sampled = render_video("wave", 3, 11, width=160, height=120, num_samples=16)
-    indices = np.arange(16) * len(first) // 16                  # frame.frame_indices' rule
+    indices = np.arange(16) * len(first) // 16                  # frame_indices' rule
     np.testing.assert_array_equal(sampled, first[indices])
 
 

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-import tfquiet
+from signlang import tfquiet
 from conftest import REPO
 
 # Lines TensorFlow 2.21 printed at a start on a CPU-only machine, as they came (kept as data).
@@ -58,7 +58,7 @@ def test_hold_back_forwards_everything_when_the_block_raises(capfd):
 
 @pytest.mark.slow
 def test_tensorflow_start_prints_no_benign_line_and_real_warnings_pass():
-    code = ("import tfquiet; tfquiet.install()\n"
+    code = ("from signlang import tfquiet; tfquiet.install()\n"
             "import os, keras, tensorflow as tf\n"
             "tf.constant([1.0]) * 2\n"
             "os.write(2, b'real warning after the start\\n')\n")
@@ -71,8 +71,9 @@ def test_tensorflow_start_prints_no_benign_line_and_real_warnings_pass():
     assert b"real warning after the start" in lines
 
 
-# Every top-level script: `python SCRIPT.py --help` must not import TensorFlow/Keras (< 1 s).
-SCRIPTS = sorted(path.name for path in REPO.glob("*.py") if 'if __name__ == "__main__":' in path.read_text())
+# Every top-level script and benchmark: `python SCRIPT.py --help` must not import TensorFlow/Keras (< 1 s).
+SCRIPTS = sorted(str(path.relative_to(REPO)) for path in [*REPO.glob("*.py"), *REPO.glob("bench/*.py")]
+                 if 'if __name__ == "__main__":' in path.read_text())
 
 # Runs each script's --help in one interpreter with TensorFlow and Keras made unimportable: an attempt
 # is recorded (with the line that made it) and fails that script's import, so the next script starts clean.

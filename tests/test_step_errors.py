@@ -7,14 +7,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import feature
-import folderstep
 import frame
 import opticalflow
-from synthetic import blob_frames
+from signlang import folderstep, video
+from signlang.synthetic import blob_frames
+from signlang.video import write_video
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def video_dir(tmp_path: Path) -> Path:
     root = tmp_path / "videos"
-    frame.write_video(root / "train" / "wave" / "a.avi", blob_frames(8, 48, 64), 25)
-    frame.write_video(root / "val" / "wave" / "b.avi", blob_frames(8, 48, 64, step_px=(0, 2)), 25)
+    write_video(root / "train" / "wave" / "a.avi", blob_frames(8, 48, 64), 25)
+    write_video(root / "val" / "wave" / "b.avi", blob_frames(8, 48, 64, step_px=(0, 2)), 25)
     return root
 
 
@@ -80,7 +80,7 @@ def test_exit_codes_0_all_fine_1_some_failed_2_user_error(video_dir, tmp_path, c
 
 def test_misplaced_videos_and_link_loops_are_reported_not_skipped(video_dir, tmp_path):
     misplaced = video_dir / "train" / "loose.avi"
-    frame.write_video(misplaced, blob_frames(4, 48, 64), 25)
+    write_video(misplaced, blob_frames(4, 48, 64), 25)
     loop = video_dir / "val" / "wave" / "loop.avi"
     loop.symlink_to(loop)
     broken = video_dir / "val" / "wave" / "gone.mp4"
@@ -96,8 +96,8 @@ def test_misplaced_videos_and_link_loops_are_reported_not_skipped(video_dir, tmp
 def test_unreadable_video_jpg_and_folder_say_permission_denied(shared_tmp):
     root, user = shared_tmp
     videos = root / "videos"
-    frame.write_video(videos / "train" / "wave" / "ok.avi", blob_frames(6, 48, 64), 25)
-    frame.write_video(videos / "train" / "wave" / "secret.avi", blob_frames(6, 48, 64), 25)
+    write_video(videos / "train" / "wave" / "ok.avi", blob_frames(6, 48, 64), 25)
+    write_video(videos / "train" / "wave" / "secret.avi", blob_frames(6, 48, 64), 25)
     for folder in [videos, *videos.rglob("*")]:
         os.chmod(folder, 0o755 if folder.is_dir() else 0o644)
     os.chmod(videos / "train" / "wave" / "secret.avi", 0o000)
@@ -109,9 +109,9 @@ def test_unreadable_video_jpg_and_folder_say_permission_denied(shared_tmp):
     assert result.returncode == 1 and "permission denied" in listed and "not a video" not in listed
     jpg = out / "train" / "wave" / "ok" / "frame0001.jpg"
     os.chmod(jpg, 0o000)
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import frame\n"
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from signlang.video import files_to_frames\n"
             "for folder in sys.argv[2:]:\n"
-            "    try: frame.files_to_frames(folder)\n"
+            "    try: files_to_frames(folder)\n"
             "    except OSError as e: print(e)\n")
     os.chmod(jpg.parent.parent, 0o755)
     locked = out / "train" / "wave" / "locked"
@@ -127,7 +127,7 @@ def test_unreadable_video_jpg_and_folder_say_permission_denied(shared_tmp):
 def test_read_only_output_folder_is_one_line_and_exit_2(shared_tmp):
     root, user = shared_tmp
     videos = root / "videos"
-    frame.write_video(videos / "train" / "wave" / "ok.avi", blob_frames(6, 48, 64), 25)
+    write_video(videos / "train" / "wave" / "ok.avi", blob_frames(6, 48, 64), 25)
     for folder in [videos, *videos.rglob("*")]:
         os.chmod(folder, 0o755 if folder.is_dir() else 0o644)
     out = root / "readonly"
@@ -142,7 +142,7 @@ def test_disk_full_says_the_disk_is_full(video_dir, tmp_path, monkeypatch):
     def full(path, data):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
-    monkeypatch.setattr(frame, "_write_bytes", full)
+    monkeypatch.setattr(video, "_write_bytes", full)
     summary = frame.videos_dir_to_frames_dir(video_dir, tmp_path / "image", num_frames=4, min_dim_px=32)
     assert summary.done == 0 and len(summary.failed) == 2
     assert all("Disk full" in reason for _, reason in summary.failed)

@@ -3,11 +3,10 @@
 Each kill is triggered by what the run writes (a checkpoint's temporary file appearing, the state file
 recording a phase), so it lands inside the write it aims at. After the rerun: the log has every epoch once,
 the checkpoints load, nothing temporary is left, and the weights are those of an uninterrupted run: equal
-when nothing had been committed, within 0.05 otherwise (README "Resuming": a resumed run is not
+when nothing had been committed, within 0.05 otherwise (docs/training.md: a resumed run is not
 bit-identical, although it restores the data order, augmentation, dropout and optimizer state).
 """
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -20,15 +19,16 @@ import pandas as pd
 import pytest
 
 import model_i3d
-import synthetic
 import train_i3d
+from signlang import synthetic
 
 pytestmark = pytest.mark.slow
 EPOCHS = dict(epochs_above=1, epochs_entire=2)  # 3 epochs; kills in phase 1, at the boundary, inside phase 2
 SCRIPT = textwrap.dedent("""
     import sys
-    sys.path[:0] = [{tests!r}, {repo!r}]
-    import synthetic, train_i3d
+    sys.path[:0] = [{repo!r}]
+    import train_i3d
+    from signlang import synthetic
     config = train_i3d.TrainConfig(weights=None, batch_size=4, learning_rate_entire=1e-3, **{epochs!r})
     train_i3d.train_i3d(synthetic.blob_set(__import__("pathlib").Path({root!r})), config, verbose=0)
 """)
@@ -39,8 +39,8 @@ def make_set(root: Path):
 
 
 def command(root: Path) -> list[str]:
-    tests = str(Path(synthetic.__file__).parent)
-    return [sys.executable, "-c", SCRIPT.format(tests=tests, repo=str(Path(tests).parent), epochs=EPOCHS,
+    repo = str(Path(synthetic.__file__).resolve().parents[1])
+    return [sys.executable, "-c", SCRIPT.format(repo=repo, epochs=EPOCHS,
                                                 root=str(root))]
 
 
@@ -111,5 +111,5 @@ def test_killed_training_resumes_and_finishes_as_if_uninterrupted(moment, tmp_pa
     print(f"{moment}: largest weight difference from the uninterrupted run {max(differences):.2e}")
     if moment == "during the first state write":  # nothing was committed: the rerun is a fresh run
         assert max(differences) == 0.0, f"a rerun from nothing differs from an uninterrupted run by {max(differences)}"
-    else:  # same data order, augmentation, dropout state and optimizer state, but not bit-identical (README)
+    else:  # same data order, augmentation, dropout state and optimizer state, but not bit-identical (docs/training.md)
         assert np.isfinite(differences).all() and max(differences) < 0.05, max(differences)

@@ -6,20 +6,21 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
 
 import model_i3d
-import modelinfo
 import predict
-import safeio
-import synthetic
 import train_i3d
-from batches import FramesGenerator
-from datagenerator import VideoClasses
+from signlang import modelinfo, safeio, synthetic
+from signlang.batches import FramesGenerator
+from signlang.predictor import Predictor, find_models
+from signlang.videoset import VideoClasses
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def small_config(**overrides):
@@ -85,14 +86,14 @@ def test_phase_one_trains_only_the_new_top_and_batchnorm_stays_frozen(trained):
 
 def test_short_training_beats_chance_on_unseen_clips(trained):
     video_set, result = trained
-    evaluation = predict.evaluate(video_set, predict.Predictor([result["entire-best"]]), "val")
+    evaluation = predict.evaluate(video_set, Predictor([result["entire-best"]]), "val")
     assert evaluation["num_clips"] == 12
     assert evaluation["top1"] >= 0.75  # chance is 0.25
 
 
 def test_evaluation_outputs_agree_with_predictions(trained):
     video_set, result = trained
-    predictor = predict.Predictor([result["entire-best"]])
+    predictor = Predictor([result["entire-best"]])
     prefix = video_set.log_dir / "eval"
     evaluation = predict.evaluate(video_set, predictor, "val", prefix)
     table = pd.read_csv(evaluation["csv"])
@@ -174,7 +175,7 @@ def test_two_stream_fusion_averages_logits(tmp_path):
         model = model_i3d.add_i3d_top(base, 5, dropout_prob=0.0)
         paths.append(tmp_path / f"m{channels}.keras")
         model.save(paths[-1])
-    predictor = predict.Predictor(paths)
+    predictor = Predictor(paths)
     assert set(predictor.streams) == {"flow", "rgb"}
     rng = np.random.default_rng(0)
     inputs = {"flow": rng.uniform(-1, 1, (3, 8, 32, 32, 2)).astype("float32"),
@@ -192,12 +193,12 @@ def test_predictor_rejects_models_of_different_sets(tmp_path):
         paths.append(tmp_path / f"m{classes}.keras")
         model_i3d.add_i3d_top(base, classes).save(paths[-1])
     with pytest.raises(ValueError, match="differ in input size or class count"):
-        predict.Predictor(paths)
+        Predictor(paths)
 
 
 def test_no_trained_model_says_what_to_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="run `make demo` or `python train_i3d.py` first"):
-        predict.find_models(synthetic.blob_set(tmp_path))
+        find_models(synthetic.blob_set(tmp_path))
 
 
 @pytest.mark.slow
@@ -205,11 +206,12 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, kinetics_weights):
     """The tf.distribute path, in a subprocess because logical devices must be set before TensorFlow starts."""
     script = textwrap.dedent(f"""
         import sys
-        sys.path[:0] = [{str(synthetic.__file__.rsplit('/', 1)[0])!r}, {os.getcwd()!r}]
+        sys.path[:0] = [{str(REPO)!r}]
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-        import synthetic, train_i3d
+        import train_i3d
+        from signlang import synthetic
         strategy = train_i3d.make_strategy("mirrored")
         assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
         video_set = synthetic.write_set(synthetic.blob_set(__import__("pathlib").Path({str(tmp_path)!r})),
@@ -219,7 +221,7 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, kinetics_weights):
         print("REPLICAS", strategy.num_replicas_in_sync, "BEST", result["entire-best"].is_file())
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
-                          cwd=os.path.dirname(synthetic.__file__) + "/..")
+                          cwd=REPO)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "REPLICAS 2 BEST True" in done.stdout
 
@@ -246,10 +248,10 @@ def test_a_run_being_trained_by_another_process_is_refused_before_anything_is_wr
 
 
 def test_auto_training_precision_is_bfloat16_only_on_cpus_with_amx(monkeypatch):
-    # bfloat16 training matched float32 on an AMX CPU and went NaN on one with AVX512_BF16 alone (README)
-    monkeypatch.setattr(train_i3d.model_i3d, "cpu_has_amx_bf16", lambda: False)
+    # bfloat16 training matched float32 on an AMX CPU and went NaN on one with AVX512_BF16 alone (docs/speed.md)
+    monkeypatch.setattr(train_i3d, "cpu_has_amx_bf16", lambda: False)
     assert train_i3d.resolve_train_precision("auto") == "float32"
-    monkeypatch.setattr(train_i3d.model_i3d, "cpu_has_amx_bf16", lambda: True)
+    monkeypatch.setattr(train_i3d, "cpu_has_amx_bf16", lambda: True)
     assert train_i3d.resolve_train_precision("auto") == "bfloat16"  # this suite runs on CPUs only (no GPU)
     assert train_i3d.resolve_train_precision("float16") == "float16"
     assert train_i3d.TrainConfig().precision == "float32"  # the library default; only the scripts resolve "auto"

@@ -24,8 +24,7 @@ import pandas as pd
 import pytest
 
 import model_i3d
-import synthetic
-import videoset
+from signlang import synthetic, videoset
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
@@ -136,7 +135,7 @@ def test_two_workers_train_write_on_the_chief_only_and_resume_after_a_worker_die
         assert workers[1].poll() is None, f"worker 1 stopped before the kill:\n{tail(tmp_path, 1, 1)}"
         workers[1].send_signal(signal.SIGKILL)
         killed = time.monotonic()
-        chief_rc = wait(workers[0], 180)  # measured: see README "Scale-out"
+        chief_rc = wait(workers[0], 180)  # measured: see docs/scale-out.md
         chief_wait_s = time.monotonic() - killed
     finally:
         for worker in workers:

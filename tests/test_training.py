@@ -2,7 +2,7 @@
 import keras
 import pytest
 
-from training import precision_policy
+from signlang.training import precision_policy
 
 
 def test_precision_policy_is_restored_after_the_block_even_on_error():
@@ -17,7 +17,7 @@ def test_precision_policy_is_restored_after_the_block_even_on_error():
 
 
 def test_a_non_finite_loss_stops_training_with_a_message_that_says_what_to_do():
-    from training import StopOnNonFiniteLoss
+    from signlang.training import StopOnNonFiniteLoss
 
     stop = StopOnNonFiniteLoss("20261202-run", "Start a new run with --fresh --precision float32.")
     stop.on_epoch_begin(3)

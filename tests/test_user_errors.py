@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from synthetic import write_blob_video
+from signlang.synthetic import write_blob_video
 
 
 def _cases(tmp: Path) -> list[tuple[str, list[str], Path]]:

@@ -3,18 +3,17 @@ import json
 
 import numpy as np
 import pytest
-
-import frame
-import videoset
+from signlang import videoset
+from signlang.video import write_video
 
 
 def write_takes(folder, labels, takes, num_frames=6, fps=10.0):
-    """Tiny real videos folder/train/<label>/take_NNNN.avi (frame.write_video)."""
+    """Tiny real videos folder/train/<label>/take_NNNN.avi (write_video)."""
     rng = np.random.default_rng(0)
     for label in labels:
         for n in range(takes):
             frames = rng.integers(0, 255, (num_frames, 32, 32, 3), dtype=np.uint8)
-            frame.write_video(folder / "train" / label / f"take_{n:04d}.avi", frames, fps)
+            write_video(folder / "train" / label / f"take_{n:04d}.avi", frames, fps)
     return folder
 
 
@@ -88,7 +87,7 @@ def test_holdout_deterministic_disjoint_every_label(tmp_path, capsys):
 def test_given_val_used_as_is(tmp_path):
     folder = write_takes(tmp_path / "s", ["x", "y"], takes=3)
     (folder / "val" / "x").mkdir(parents=True)
-    frame.write_video(folder / "val" / "x" / "v.avi", np.zeros((4, 32, 32, 3), np.uint8), 10.0)
+    write_video(folder / "val" / "x" / "v.avi", np.zeros((4, 32, 32, 3), np.uint8), 10.0)
     assert videoset.holdout_split(folder) == {}
     videoset.resolve_set(str(folder), root=tmp_path)
     listed, _ = videoset.list_videos(folder)

@@ -1,6 +1,6 @@
 """One resumable, crash-safe "folder step": turn many inputs into many output folders.
 
-    (library only; used by `python frame.py`, `python opticalflow.py` and feature.py)
+Users: used by `python frame.py`, `python opticalflow.py` and feature.py.
 
 A step is a list of jobs (source, target). Each job writes its target folder through `atomic_dir`:
 into a hidden temporary sibling first, renamed into place only when complete. So after a crash or
@@ -37,8 +37,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from engine import check_engine, run_ray
-from safeio import write_text_atomic
+from signlang.engine import check_engine, run_ray
+from signlang.safeio import write_text_atomic
 
 # Exit status of every folder-step script (frame.py, opticalflow.py, feature.py); EXIT_HELP words it for --help.
 EXIT_OK = 0  # every input done or skipped

@@ -1,6 +1,6 @@
 """Competing CPU load for benchmarks: N busy processes for the duration of a measurement, always stopped.
 
-    (library only; used by bench_preprocess.py --load N, and by the other benches)
+Used by bench/preprocess.py --load N, and by the other benchmarks.
 
     with cpu_load(2):          # two processes spinning on one core each
         seconds = time_something()

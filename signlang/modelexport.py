@@ -1,12 +1,12 @@
 """Trained I3D checkpoints as ONNX or LiteRT files, and the runtimes that run those files in place of Keras.
 
-    (library only; `python predict.py --export onnx|litert` exports, predict.Predictor runs the files)
+Users: `python predict.py --export onnx|litert` exports, Predictor runs the files.
 
 `export_checkpoint` writes `<name>.onnx` or `<name>.tflite` beside `<name>.keras` with Keras' own
 `model.export`, crash-safe (temporary name, checked, then renamed; safeio), and beside it a copy of the
 checkpoint's modelinfo record, `<name>.onnx.json` / `<name>.tflite.json`, with `exported_from` and
 `export_format` added: an exported file and its record travel together (to a machine without the .keras
-file), and predict.Predictor reads the record of any model file the same way (stream, flow method, input
+file), and Predictor reads the record of any model file the same way (stream, flow method, input
 size). Every export is checked before it is renamed into place: its probabilities on a random clip must
 match the Keras model's within EXPORT_TOLERANCE.
 
@@ -27,8 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
-import modelinfo
-from safeio import atomic_write
+from signlang import modelinfo, stemconv
+from signlang.precision import compute_policies, with_compute_dtype
+from signlang.safeio import atomic_write
 
 FORMATS = {"onnx": ".onnx", "litert": ".tflite"}  # --export -> the suffix of the file written
 RUNTIMES = {".onnx": "onnxruntime", ".tflite": "ai-edge-litert"}  # what runs each exported suffix
@@ -76,7 +77,6 @@ def export_checkpoint(checkpoint: Path, fmt: str) -> tuple[Path, float]:
         failed its check (then nothing is written).
     """
     import keras  # see the module docstring
-    import model_i3d
 
     checkpoint = Path(checkpoint)
     if fmt not in FORMATS:
@@ -88,11 +88,11 @@ def export_checkpoint(checkpoint: Path, fmt: str) -> tuple[Path, float]:
     try:
         # plain Keras: the stock stem, which both formats take (export_model swaps what LiteRT needs)
         model = keras.models.load_model(checkpoint, compile=False)
-    except Exception as error:  # as predict.Predictor: zip/h5/json errors of a broken file
+    except Exception as error:  # as Predictor: zip/h5/json errors of a broken file
         raise ValueError(f"Model file {checkpoint.resolve()} is not a readable Keras model ({type(error).__name__}); "
                          "give a .keras file that train_i3d.py saved") from error
-    if model_i3d.compute_policies(model) != {"float32"}:  # trained with --precision bfloat16 / float16
-        model = model_i3d.with_compute_dtype(model, "float32")
+    if compute_policies(model) != {"float32"}:  # trained with --precision bfloat16 / float16
+        model = with_compute_dtype(model, "float32")
     target = export_path(checkpoint, fmt)
     difference = export_model(model, target, fmt)
     try:
@@ -151,7 +151,6 @@ def export_model(model, path: Path, fmt: str, clip: np.ndarray | None = None) ->
 def litert_graph(model):
     """Within the block, `model` computes with ops TFLite has built in: 3-D poolings as 2-D ones, the stock stem."""
     import keras
-    import stemconv
 
     pools = [layer for layer in model._flatten_layers()
              if isinstance(layer, (keras.layers.MaxPooling3D, keras.layers.AveragePooling3D))]

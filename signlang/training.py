@@ -2,7 +2,7 @@
 
 Used by train_i3d.py and train_mobile_lstm.py; every checkpoint gets its recorded description (modelinfo).
 
-    (library only; imports Keras)
+Imports Keras.
 """
 import math
 from contextlib import contextmanager
@@ -12,8 +12,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-import modelinfo
-from safeio import atomic_write, write_json_atomic
+from signlang import modelinfo
+from signlang.safeio import atomic_write, write_json_atomic
 
 
 def save_model(model, path: Path, with_optimizer: bool = False):

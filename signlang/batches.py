@@ -1,10 +1,10 @@
 """Keras PyDatasets over a VideoSet's clips: batches of frames, flows or features with one-hot labels.
 
-They batch the clips datagenerator.py lists and loads. They live apart because a subclass of
-keras.utils.PyDataset needs Keras when its module is imported, and `python datagenerator.py --help` should
+They batch the clips clips.py lists and loads. They live apart because a subclass of
+keras.utils.PyDataset needs Keras when its module is imported, and the data scripts' --help should
 start at once. ConcatFeaturesGenerator is train_mobile_lstm.py's `--stream both`.
 
-    (library only; imports Keras)
+Imports Keras.
 """
 import math
 from pathlib import Path
@@ -12,9 +12,9 @@ from pathlib import Path
 import keras
 import numpy as np
 
-import datagenerator
-import frame
-from videoset import VideoClasses
+from signlang.clips import list_samples, load_clip, temporal_jitter
+from signlang.video import frames_crop, frames_resize_min_side
+from signlang.videoset import VideoClasses
 
 
 class SampleBatches(keras.utils.PyDataset):
@@ -81,9 +81,9 @@ class SampleBatches(keras.utils.PyDataset):
 
 
 def zoomed(clip: np.ndarray, size: int, flow: bool) -> np.ndarray:
-    """(n, s, s, c) -> (n, size, size, c), bilinear (frame.frames_resize_min_side); flow vectors grow with the
+    """(n, s, s, c) -> (n, size, size, c), bilinear (frames_resize_min_side); flow vectors grow with the
     image (x size / s), clipped to [-1, 1] as stored flow is."""
-    out = frame.frames_resize_min_side(clip, size)
+    out = frames_resize_min_side(clip, size)
     return np.clip(out * np.float32(size / clip.shape[1]), -1.0, 1.0) if flow else out
 
 
@@ -120,7 +120,7 @@ class FramesGenerator(SampleBatches):
         self.augment = augment
         self.max_shift = max_shift
         self.max_zoom = max_zoom
-        super().__init__(datagenerator.list_samples(data_dir, classes, listed), classes, batch_size, shuffle, seed,
+        super().__init__(list_samples(data_dir, classes, listed), classes, batch_size, shuffle, seed,
                          passes=passes, workers=workers, use_multiprocessing=use_multiprocessing,
                          max_queue_size=max_queue_size)
 
@@ -130,17 +130,17 @@ class FramesGenerator(SampleBatches):
 
     def clip(self, sample_index: int, rng: np.random.Generator | None = None) -> np.ndarray:
         """One prepared clip: (num_frames, crop_px, crop_px, channels) float32."""
-        clip = datagenerator.load_clip(self.samples[sample_index][0], self.stream, self.num_frames)
+        clip = load_clip(self.samples[sample_index][0], self.stream, self.num_frames)
         h, w = clip.shape[1:3]
         if rng is None:
-            return frame.frames_crop(clip, self.crop_px, self.crop_px)
+            return frames_crop(clip, self.crop_px, self.crop_px)
         zoom = float(rng.uniform(1.0, 1.0 + self.max_zoom)) if self.max_zoom else 1.0
         side = min(h, w, max(1, round(self.crop_px / zoom)))
         offset = (int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1)))
-        clip = frame.frames_crop(clip, side, side, offset=offset)
+        clip = frames_crop(clip, side, side, offset=offset)
         if side != self.crop_px:
             clip = zoomed(clip, self.crop_px, flow=self.stream == "flow")
-        return datagenerator.temporal_jitter(clip, int(rng.integers(-self.max_shift, self.max_shift + 1)))
+        return temporal_jitter(clip, int(rng.integers(-self.max_shift, self.max_shift + 1)))
 
     sample = clip
 

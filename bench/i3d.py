@@ -1,9 +1,9 @@
 """How fast the I3D runs here: inference latency, a training step, and predict() against a tf.function call.
 
-    python bench_i3d.py
-    python bench_i3d.py --stem    # the stem convolution's share of a training step (stemconv.py)
-    python bench_i3d.py --precision [--model M.keras]   # float32 against bfloat16: inference, a training step, top-1
-    python bench_i3d.py --runtime [M.keras M.onnx M.tflite] [--shape 16 128 128 2]   # Keras against the exports
+    python -m bench.i3d
+    python -m bench.i3d --stem    # the stem convolution's share of a training step (stemconv.py)
+    python -m bench.i3d --precision [--model M.keras]   # float32 against bfloat16: inference, a training step, top-1
+    python -m bench.i3d --runtime [M.keras M.onnx M.tflite] [--shape 16 128 128 2]   # Keras against the exports
 
 Prints medians (and min..max) over --repeats timed runs after --warmup untimed ones (the methods take turns):
   - batch-1 inference of (40, 224, 224, 2) flow and (40, 224, 224, 3) RGB (the seed's input) and of the
@@ -11,7 +11,7 @@ Prints medians (and min..max) over --repeats timed runs after --warmup untimed o
     `model(x, training=False)` and as a plain eager call;
   - one training step (train_on_batch) of batch --batch-size at the demo size, whole network trainable
     (phase 2, "entire"), Adam + categorical cross-entropy on the add_i3d_top softmax;
-  - our prediction path (predict.Predictor on a saved demo-size model) against a bare tf.function call of
+  - our prediction path (Predictor on a saved demo-size model) against a bare tf.function call of
     the same model, to show what the path adds;
   - clips/s the FramesGenerator delivers from the demo set's flow folders (1 and 2 workers), next to the
     clips/s a training step consumes;
@@ -19,7 +19,7 @@ and ends with the per-call overhead of predict() over the tf.function call, and 
 Weights are random (timing does not depend on them). XLA stays off: on CPU jit_compile is several times
 slower for this network.
 """
-import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
+from signlang import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
 import os
 import statistics
@@ -27,7 +27,10 @@ import time
 
 import numpy as np
 
-import loadgen
+from bench import loadgen
+from signlang.precision import PRECISIONS, cpu_has_bf16, with_compute_dtype
+from signlang.predictor import Predictor
+from signlang.videoset import VideoClasses
 
 INFERENCE_SHAPES = ((40, 224, 224, 2), (40, 224, 224, 3), (16, 128, 128, 2))
 DEMO_SHAPE = (16, 128, 128, 2)  # videoset.DEMO_SET: 16 frames, 128 px, flow
@@ -84,7 +87,7 @@ def bench_precision(shape: tuple, repeats: int, warmup: int) -> tuple[dict, floa
     import model_i3d
 
     model = model_i3d.Inception_Inflated3d(include_top=True, weights=None, input_shape=shape)
-    models = {"float32": model, "bfloat16": model_i3d.with_compute_dtype(model, "mixed_bfloat16")}
+    models = {"float32": model, "bfloat16": with_compute_dtype(model, "mixed_bfloat16")}
     x = np.random.default_rng(0).uniform(-1, 1, size=(1,) + shape).astype(np.float32)
     calls = {name: tf.function(m, reduce_retracing=True) for name, m in models.items()}
     outputs = {name: np.asarray(call(x, training=False), np.float32) for name, call in calls.items()}
@@ -96,10 +99,10 @@ def bench_precision(shape: tuple, repeats: int, warmup: int) -> tuple[dict, floa
 def evaluate_precisions(model_path, split: str = "val") -> dict:
     """{precision: top-1} of a trained demo-set model on its split, in float32 and bfloat16."""
     import predict
-    from videoset import DEMO_SET
+    from signlang.videoset import DEMO_SET
 
-    return {precision: predict.evaluate(DEMO_SET, predict.Predictor([model_path], precision), split)["top1"]
-            for precision in predict.PRECISIONS}
+    return {precision: predict.evaluate(DEMO_SET, Predictor([model_path], precision), split)["top1"]
+            for precision in PRECISIONS}
 
 
 def bench_train_step(batch_size: int, repeats: int, warmup: int, shape: tuple = DEMO_SHAPE,
@@ -113,9 +116,9 @@ def bench_train_step(batch_size: int, repeats: int, warmup: int, shape: tuple = 
     import keras
 
     import model_i3d
-    import stemconv
+    from signlang import stemconv
     from train_i3d import TRAIN_POLICIES
-    from training import precision_policy
+    from signlang.training import precision_policy
 
     rng = np.random.default_rng(0)
     x = rng.uniform(-1, 1, size=(batch_size,) + shape).astype(np.float32)
@@ -135,21 +138,20 @@ def bench_train_step(batch_size: int, repeats: int, warmup: int, shape: tuple = 
 
 
 def bench_predictor(repeats: int, warmup: int) -> dict:
-    """{"Predictor", "bare"}: seconds per batch-1 call at the demo size, through predict.Predictor and bare."""
+    """{"Predictor", "bare"}: seconds per batch-1 call at the demo size, through Predictor and bare."""
     import tempfile
     from pathlib import Path
 
     import tensorflow as tf
 
     import model_i3d
-    import predict
 
     base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=DEMO_SHAPE)
     model = model_i3d.add_i3d_top(base, DEMO_CLASSES)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "demo.keras"
         model.save(path)
-        predictor = predict.Predictor([path])
+        predictor = Predictor([path])
     bare = tf.function(model, reduce_retracing=True)
     x = np.random.default_rng(0).uniform(-1, 1, size=(1,) + DEMO_SHAPE).astype(np.float32)
     return timed({"Predictor": lambda: predictor({"flow": x}),
@@ -157,7 +159,7 @@ def bench_predictor(repeats: int, warmup: int) -> dict:
 
 
 def bench_runtimes(model_paths, repeats: int, warmup: int) -> tuple[dict, dict]:
-    """Batch-1 predict.Predictor calls on each model file (.keras in float32, and in bfloat16 where the CPU has it
+    """Batch-1 Predictor calls on each model file (.keras in float32, and in bfloat16 where the CPU has it
     natively; .onnx; .tflite), taking turns on the same random clip.
 
     Returns:
@@ -165,16 +167,14 @@ def bench_runtimes(model_paths, repeats: int, warmup: int) -> tuple[dict, dict]:
     """
     from pathlib import Path
 
-    import model_i3d
-    import predict
 
     predictors = {}
     for path in map(Path, model_paths):
         kind = path.suffix.lstrip(".")
-        precisions = ("float32", "bfloat16") if kind == "keras" and model_i3d.cpu_has_bf16() else ("float32",)
+        precisions = ("float32", "bfloat16") if kind == "keras" and cpu_has_bf16() else ("float32",)
         for precision in precisions:
             name = f"{kind} {precision}" if kind == "keras" else kind
-            predictors[name] = predict.Predictor([path], precision)
+            predictors[name] = Predictor([path], precision)
     first = next(iter(predictors.values()))
     inputs = {stream: np.random.default_rng(0).uniform(-1, 1, x.shape).astype(np.float32)
               for stream, x in first.blank_inputs().items()}
@@ -191,7 +191,7 @@ def exported_random_model(folder, shape: tuple) -> list:
     from pathlib import Path
 
     import model_i3d
-    import modelexport
+    from signlang import modelexport
 
     path = Path(folder) / "random-i3d.keras"
     model_i3d.add_i3d_top(model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=shape),
@@ -201,14 +201,14 @@ def exported_random_model(folder, shape: tuple) -> list:
 
 def bench_generator(batch_size: int) -> dict | None:
     """{workers: clips/s} of the training FramesGenerator over the demo set's flows; None if not extracted."""
-    import batches
+    from signlang import batches
     import datagenerator
-    from videoset import DEMO_SET
+    from signlang.videoset import DEMO_SET
 
     train_dir = DEMO_SET.flow_dir / "train"
     if not train_dir.is_dir():
         return None
-    classes = datagenerator.VideoClasses(DEMO_SET.class_file)
+    classes = VideoClasses(DEMO_SET.class_file)
     rates = {}
     for workers in (1, 2):
         generator = batches.FramesGenerator(
@@ -229,11 +229,11 @@ def main(argv=None):
                              "one (stemconv.py), at the demo size and at the test suite's 8 x 64 px")
     parser.add_argument("--precision", action="store_true",
                         help="only compare float32 and bfloat16 side by side: inference at every size "
-                             "(model_i3d.with_compute_dtype), a demo-size training step (train_i3d --precision; "
+                             "(with_compute_dtype), a demo-size training step (train_i3d --precision; "
                              "--skip-train skips it) and with --model their top-1 on the demo set's val split")
     parser.add_argument("--model", help="with --precision: a trained demo-set .keras model to evaluate")
     parser.add_argument("--runtime", nargs="*", metavar="MODEL",
-                        help="only time predict.Predictor on these model files (.keras, .onnx, .tflite: one network "
+                        help="only time Predictor on these model files (.keras, .onnx, .tflite: one network "
                              "in its formats); none given: a random one at --shape, exported to both in a temp folder")
     parser.add_argument("--shape", type=int, nargs=4, default=DEMO_SHAPE, metavar=("T", "H", "W", "C"),
                         help=f"with --runtime and no files: the input shape (default {DEMO_SHAPE}, the demo's)")
@@ -247,9 +247,8 @@ def main(argv=None):
     print(f"TensorFlow {tf.__version__} on {devices}; {os.cpu_count()} CPUs, load average "
           f"{os.getloadavg()[0]:.1f}; {args.repeats} timed runs after {args.warmup} warm-up runs")
     if args.precision:
-        import model_i3d
 
-        print(f"{loadgen.machine_line()}; native bfloat16 on this CPU: {model_i3d.cpu_has_bf16()}")
+        print(f"{loadgen.machine_line()}; native bfloat16 on this CPU: {cpu_has_bf16()}")
         for shape in INFERENCE_SHAPES:
             seconds, difference = bench_precision(shape, args.repeats, args.warmup)
             for name, times in seconds.items():
@@ -295,7 +294,7 @@ def main(argv=None):
     results = bench_predictor(args.repeats, args.warmup)
     for method, seconds in results.items():
         print(f"inference batch 1 {str(DEMO_SHAPE):18s} {method:12s} {describe(seconds)}")
-    print(f"predict.Predictor adds {(statistics.median(results['Predictor']) - statistics.median(results['bare'])) * 1e3:+.1f}"
+    print(f"Predictor adds {(statistics.median(results['Predictor']) - statistics.median(results['bare'])) * 1e3:+.1f}"
           " ms per clip over a bare tf.function call")
     if not args.skip_train:
         seconds = bench_train_step(args.batch_size, args.repeats, args.warmup)["float32"]

@@ -1,6 +1,6 @@
 """The description recorded with every trained checkpoint: what input it expects and how it was trained.
 
-    (library only; train_i3d.py and train_mobile_lstm.py write it, predict.py and livedemo.py read it)
+Users: train_i3d.py and train_mobile_lstm.py write it, predict.py and livedemo.py read it.
 
 Each checkpoint `<name>.keras` gets a sidecar `<name>.keras.json`, written atomically (safeio) right after
 the checkpoint itself, holding:
@@ -24,7 +24,7 @@ Importable without TensorFlow.
 import json
 from pathlib import Path
 
-from safeio import write_json_atomic
+from signlang.safeio import write_json_atomic
 
 FLOW_SETTINGS_NAME = "flows-settings.json"  # opticalflow.py writes it (folderstep.check_settings)
 FORMAT_VERSION = 1

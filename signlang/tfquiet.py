@@ -2,7 +2,7 @@
 
 Usage, at the top of a TensorFlow script, before its first (possibly lazy) TensorFlow/Keras import:
 
-    import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
+    from signlang import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 
 Why: TensorFlow 2.21 writes ~8 lines of C++ log per start straight to file descriptor 2 (absl/glog,
 before Python sees them), twice per process, including `E0000 ... failed call to cuInit: ... UNKNOWN
@@ -16,7 +16,7 @@ process dies by a signal inside the import. Outside the import window nothing is
 
 `TFQUIET=0` in the environment turns the hook off (to see everything). The CPU-only wheel
 `tensorflow-cpu==2.21.*` prints only the absl banner and the CPU-feature line (no CUDA lines); the
-filter works with either wheel (README, "GPU").
+filter works with either wheel (docs/scale-out.md, "Training on GPUs").
 """
 import contextlib
 import importlib.abc

@@ -1,7 +1,7 @@
-"""The tests' synthetic data in one place: moving-blob frames and videos, flow/frame sets, a fake camera.
+"""Synthetic test clips: moving blobs as frames, videos and small sets, and a fake camera.
 
 Two blobs: `blob_frames` (a textured disc over a still background, exact geometry: frame and flow tests,
-bench_preprocess) and `noisy_blob_frames` (a Gaussian blob on fresh noise, random speed and start: the
+bench.preprocess) and `noisy_blob_frames` (a Gaussian blob on fresh noise, random speed and start: the
 learnable sets). Class k of a set is a blob moving in DIRECTIONS[k] (0 right, 1 down, 2 left, 3 up).
 """
 import warnings
@@ -10,9 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-import frame
-import opticalflow
-from videoset import VideoSet
+from signlang import video
+from signlang.flow import flows_to_files, frames_to_flows
+from signlang.video import frames_to_files
+from signlang.videoset import VideoSet
 
 DIRECTIONS = ((1, 0), (0, 1), (-1, 0), (0, -1))
 
@@ -41,8 +42,8 @@ def blob_frames(num_frames: int = 30, height: int = 72, width: int = 96, step_px
 
 
 def write_blob_video(path: Path, num_frames: int = 30, height: int = 72, width: int = 96, step_px=(3.0, 0.0), fps: float = 25.0) -> Path:
-    """Writes `blob_frames` as a video with frame.write_video (MJPG .avi, mp4v .mp4/.mov, VP8 .webm)."""
-    return frame.write_video(path, blob_frames(num_frames, height, width, step_px), fps)
+    """Writes `blob_frames` as a video with write_video (MJPG .avi, mp4v .mp4/.mov, VP8 .webm)."""
+    return write_video(path, blob_frames(num_frames, height, width, step_px), fps)
 
 
 def noisy_blob_frames(direction, num_frames, rng, size=(128, 96), speed_px=(0.9, 1.2), sigma_px=10.0,
@@ -73,8 +74,8 @@ def moving_blob_frames(direction, num_frames: int, size_px: int, rng) -> np.ndar
 
 
 def write_video(path: Path, frames, fps: float = 25.0) -> Path:
-    """frame.write_video (the one video writer) at the tests' default 25 fps."""
-    return frame.write_video(path, frames, fps)
+    """write_video (the one video writer) at the tests' default 25 fps."""
+    return video.write_video(path, frames, fps)
 
 
 def write_noisy_blob_video(path: Path, direction, num_frames: int = 50, seed: int = 0, fps: float = 25.0) -> Path:
@@ -134,9 +135,9 @@ def write_set(video_set: VideoSet, per_class=(6, 3), seed=0) -> VideoSet:
                 y0, x0 = rng.uniform(0.35, 0.65) * h, rng.uniform(0.35, 0.65) * w
                 frames = noisy_blob_frames(DIRECTIONS[k % 4], video_set.num_frames, rng, (w, h), speed_px=speed,
                                            sigma_px=h / 8, peak=150, start_px=(x0, y0))
-                frame.frames_to_files(frames, video_set.image_dir / split / label / f"v{n:03d}")
+                frames_to_files(frames, video_set.image_dir / split / label / f"v{n:03d}")
                 with warnings.catch_warnings():  # DIS: fast, and these tests need no TV-L1 statistics
                     warnings.simplefilter("ignore")
-                    flows = opticalflow.frames_to_flows(frames, method="dis")
-                opticalflow.flows_to_files(flows, video_set.flow_dir / split / label / f"v{n:03d}")
+                    flows = frames_to_flows(frames, method="dis")
+                flows_to_files(flows, video_set.flow_dir / split / label / f"v{n:03d}")
     return video_set

@@ -1,9 +1,11 @@
 """The I3D stem's strided 3-D convolution, computed as a stride-1 convolution on a space-to-depth input.
 
+`load_model` loads a saved I3D with this stem swapped in.
+
 TensorFlow's CPU kernel for the filter gradient of a *strided* Conv3D is pathologically slow: for I3D's
 7x7x7 stride-2 stem on 2 clips of 8x64x64 flow it took 12.3 s against 0.23 s for this form (55x), and it
 made one training step of the whole network cost ~14 s where the forward pass costs 0.1 s.
-`python bench_i3d.py --stem` (2026-12-02, 2 cores, numpy matmul 129 GFLOP/s, load ~1): a batch-4
+`python -m bench.i3d --stem` (2026-12-02, 2 cores, numpy matmul 129 GFLOP/s, load ~1): a batch-4
 training step at 8x64x64 took 27.1 s stock against 1.23 s (22x); at the demo's 16x128x128 both took
 7.1 s (TensorFlow picks a good kernel there), so the gain is at small inputs.
 
@@ -74,3 +76,12 @@ def use_stock_convolution(model) -> int:
     for layer in layers:
         del layer.convolution_op
     return len(layers)
+
+
+def load_model(path, compile: bool = True):
+    """keras.models.load_model for a saved I3D, with the fast stem convolution swapped in."""
+    import keras
+
+    model = keras.models.load_model(path, compile=compile)
+    use_space_to_depth(model)
+    return model

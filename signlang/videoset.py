@@ -9,8 +9,8 @@
 
 Also the one home of what every step shares about a set: the table of built-in sets (`VIDEO_SETS`),
 `--set` on every command line (`add_set_arguments`, `set_from_args`: a built-in name or a folder),
-the class.csv reader and writer (`VideoClasses`, `read_class_table`, `write_class_table`), the video
-file extensions that count (`VIDEO_EXTENSIONS`) and the stream -> channels / folder maps.
+the class.csv reader and writer (`VideoClasses`, `read_class_table`, `write_class_table`), and the stream -> channels / folder maps
+(`VideoSet.stream_dir`).
 
 Importable without TensorFlow: the data-preparation scripts use it too.
 """
@@ -23,24 +23,19 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from safeio import atomic_write, write_json_atomic
+from signlang.flow import DEFAULT_FLOW_METHOD
+from signlang.safeio import atomic_write, write_json_atomic
+from signlang.video import VIDEO_EXTENSIONS, VideoError, video_info
 
 if TYPE_CHECKING:
     import pandas as pd
 
 CLASS_COLUMNS = ("sClass", "sLong", "sCat", "sDetail")  # the seed's class.csv columns (after an unnamed index)
-# Files that count as videos (lower-case suffixes OpenCV's FFmpeg reads); other files in a label folder are
-# reported once as ignored.
-VIDEO_EXTENSIONS = (".avi", ".mp4", ".mov", ".m4v", ".mkv", ".webm", ".mpg", ".mpeg", ".wmv")
 STREAM_CHANNELS = {"rgb": 3, "flow": 2}       # input channels of each I3D stream
 STREAM_FOLDERS = {"rgb": "image", "flow": "oflow"}  # the data-temp folder of each stream (the contract above)
 SPLITS = ("train", "val", "test")
 DESCRIPTION_FILE = "videoset.json"  # a folder set's persisted description, beside its split folders
 DESCRIPTION_VERSION = 1
-# The flow of new sets and of the built-in ones (opticalflow.py): TV-L1 "lite" (the seed's tvl1-fast stopping
-# earlier). On the demo set (2026-12-03, the same recipe) it scored the same val top-1 as tvl1-fast (98.3 %) at
-# 0.3x its cost (flow step 39 s against 130 s); README "Which flow". A described set keeps the flow it names.
-DEFAULT_FLOW_METHOD = "tvl1-lite"
 # The held-out validation split of a set without val/: the newest VAL_FRACTION of each label's takes (by
 # name order, i.e. take_0007 after take_0006), at least one, whole recordings only.
 VAL_FRACTION = 0.3
@@ -110,6 +105,12 @@ class VideoSet:
     @property
     def flow_dir(self) -> Path:
         return self.temp_dir / "oflow"
+
+    def stream_dir(self, stream: str) -> Path:
+        """The data-temp folder of one stream's inputs: image_dir for "rgb", flow_dir for "flow"."""
+        if stream not in STREAM_FOLDERS:
+            raise ValueError(f"Stream {stream!r}; choose one of {', '.join(STREAM_FOLDERS)}")
+        return self.temp_dir / STREAM_FOLDERS[stream]
 
     @property
     def model_dir(self) -> Path:
@@ -275,16 +276,13 @@ def read_description(path: Path) -> dict:
 
 
 def _median_timing(folder: Path) -> tuple[float, float]:
-    # frame imports this module: imported here to avoid the cycle.
-    import frame
-
     videos = [path for path, _, _ in list_videos(folder, effective=False)[0]]
     sample = videos[:: max(1, len(videos) // FPS_SAMPLE)][:FPS_SAMPLE]
     timings = []
     for video in sample:
         try:
-            _, fps, duration_s = frame.video_info(video)
-        except (OSError, frame.VideoError):
+            _, fps, duration_s = video_info(video)
+        except (OSError, VideoError):
             continue
         if fps > 0 and duration_s > 0:
             timings.append((fps, duration_s))

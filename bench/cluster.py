@@ -1,12 +1,12 @@
 """Times the Ray engine of opticalflow.py with 1 and 2 Ray workers (CPUs) on this machine.
 
-    python bench_cluster.py [--videos 4] [--frames 40] [--px 224] [--repeats 3] [--method tvl1-fast]
+    python -m bench.cluster [--videos 4] [--frames 40] [--px 224] [--repeats 3] [--method tvl1-fast]
 
 Writes --videos synthetic moving-blob clips of --frames frames at --px (the seed: 40 x 224), extracts their frames,
 then for 1 and 2 workers starts a private local Ray instance with that many CPUs (start-up timed apart) and runs
 the real `opticalflow.frames_dir_to_flows_dir(..., engine="ray")` --repeats times (--overwrite), printing the
 median wall seconds of the step, per video, and the speed-up; the load average is printed with it (this machine is
-shared: compare the two rows measured side by side, not with other runs). The README's "Scale-out" projection
+shared: compare the two rows measured side by side, not with other runs). The docs/scale-out.md projection
 is computed from these per-video costs.
 """
 import argparse
@@ -19,20 +19,20 @@ from pathlib import Path
 
 import numpy as np
 
-import engine
 import frame
 import opticalflow
+from signlang import engine
+from signlang.flow import DEFAULT_FLOW_METHOD, METHODS
+from signlang.synthetic import DIRECTIONS, moving_blob_frames
+from signlang.video import write_video
 
 
 def write_clips(video_dir: Path, num_videos: int, num_frames: int, px: int) -> None:
-    """num_videos moving-blob clips under video_dir/train/<label>/ (tests/synthetic.py's blob)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent / "tests"))
-    from synthetic import DIRECTIONS, moving_blob_frames  # the one blob generator
-
+    """num_videos moving-blob clips under video_dir/train/<label>/ (signlang/synthetic.py's blob)."""
     rng = np.random.default_rng(0)
     for n in range(num_videos):
         frames = moving_blob_frames(DIRECTIONS[n % 4], num_frames, px, rng)
-        frame.write_video(video_dir / "train" / f"d{n % 4}" / f"clip{n:03d}.avi", frames, 25)
+        write_video(video_dir / "train" / f"d{n % 4}" / f"clip{n:03d}.avi", frames, 25)
 
 
 def main(argv=None) -> int:
@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     parser.add_argument("--frames", type=int, default=40, help="frames per clip (the seed: 40)")
     parser.add_argument("--px", type=int, default=224, help="clip height in pixels (the seed: 224)")
     parser.add_argument("--repeats", type=int, default=3, help="runs of the step per worker count (median)")
-    parser.add_argument("--method", default=opticalflow.DEFAULT_FLOW_METHOD, choices=opticalflow.METHODS, help="flow method")
+    parser.add_argument("--method", default=DEFAULT_FLOW_METHOD, choices=METHODS, help="flow method")
     args = parser.parse_args(argv)
     import ray  # after the arguments: --help stays quick
 

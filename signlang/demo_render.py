@@ -1,6 +1,6 @@
 """Renders one demo-set video: a cartoon signer whose hand draws one movement.
 
-    (library only; used by prepare_demo.py, which writes the set, and by bench_livedemo.py and the tests)
+Users: used by prepare_demo.py, which writes the set, and by bench/livedemo.py and the tests.
 
 Only motion separates the classes: hand shape, size, pose, colours, start position and the
 time-averaged hand position are drawn from the same distribution for every class (each movement
@@ -401,7 +401,7 @@ def _draw_person(scene: np.ndarray, body: np.ndarray, person: "Person") -> None:
 
 
 def _evenly_spaced(num_in: int, num_samples: int) -> np.ndarray:
-    """The pipeline's sampling rule (frame.frame_indices): index i = floor(i * num_in / num_samples)."""
+    """The pipeline's sampling rule (frame_indices): index i = floor(i * num_in / num_samples)."""
     return (np.arange(num_samples, dtype=np.int64) * num_in) // num_samples
 
 

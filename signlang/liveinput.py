@@ -1,10 +1,10 @@
 """Network input prepared while recording: a clip recorder and sliding windows with incremental flow.
 
-    (library only; livedemo.py, videocapture.py and bench_livedemo.py use it; no TensorFlow)
+Users: livedemo.py, videocapture.py and bench/livedemo.py use it; no TensorFlow.
 
-A recording of num_in frames is sampled with `frame.frame_indices(num_in, num_frames)`, each sampled frame
+A recording of num_in frames is sampled with `frame_indices(num_in, num_frames)`, each sampled frame
 is resized so its smaller side is min_dim_px, flow runs between consecutive SAMPLED frames on the full
-resized frame (the first flow is zeros), then the center crop: exactly predict.clip_inputs. The
+resized frame (the first flow is zeros), then the center crop: exactly clip_inputs. The
 difference: it happens in a worker thread WHILE recording, as soon as a sampled frame arrives, so at the
 end of the recording only the network is left to run. OpenCV releases the GIL inside its flow code, so
 capture and preview stay fluent; if flow falls behind, its queue holds only sampled frames to catch up.
@@ -17,9 +17,8 @@ import threading
 import time
 
 import numpy as np
-
-import frame
-import opticalflow
+from signlang.flow import OpticalFlow, SEED_FLOW_METHOD
+from signlang.video import bgr_to_model_rgb, frame_indices, frames_crop, image_resize_min_side
 
 # The flow worker runs at a lower priority (Linux nice, this thread only) so that on a busy machine the
 # capture/preview thread is served first and stays fluent; on an idle machine this changes nothing.
@@ -51,7 +50,7 @@ class _InputWorker:
         if crop_px > min_dim_px:
             raise ValueError(f"crop_px={crop_px} is larger than min_dim_px={min_dim_px}; the crop must fit")
         self.min_dim_px, self.crop_px, self.streams = min_dim_px, crop_px, streams
-        self.flow = opticalflow.OpticalFlow(flow_method) if "flow" in streams else None
+        self.flow = OpticalFlow(flow_method) if "flow" in streams else None
         self.error: BaseException | None = None
         self.num_done = 0
         self.seconds_busy = 0.0
@@ -62,12 +61,12 @@ class _InputWorker:
 
     def prepare(self, image: np.ndarray) -> dict:
         """One sampled frame (h, w, 3) uint8 BGR -> stream -> (crop, crop, channels) float32 in [-1, 1]."""
-        resized = frame.image_resize_min_side(image, self.min_dim_px)
+        resized = image_resize_min_side(image, self.min_dim_px)
         out = {}
         if self.flow is not None:
-            out["flow"] = frame.frames_crop(self.flow.next(resized), self.crop_px, self.crop_px)
+            out["flow"] = frames_crop(self.flow.next(resized), self.crop_px, self.crop_px)
         if "rgb" in self.streams:
-            out["rgb"] = frame.bgr_to_model_rgb(frame.frames_crop(resized, self.crop_px, self.crop_px))
+            out["rgb"] = bgr_to_model_rgb(frames_crop(resized, self.crop_px, self.crop_px))
         return out
 
     def _run(self):
@@ -126,25 +125,25 @@ class ClipRecorder(_InputWorker):
     """Records a clip of num_in frames and prepares the model's input from it while recording.
 
     Call `add(frame)` for each captured frame; it returns True with the last one. `inputs()` then waits
-    for the worker (usually only for the last sampled frame) and returns what `predict.clip_inputs`
+    for the worker (usually only for the last sampled frame) and returns what `clip_inputs`
     would give for the same frames.
 
     Args:
         num_in: frames to record (`clip_length(duration_s, fps)`).
-        num_frames: frames the model takes; the sampled ones are `frame.frame_indices(num_in, num_frames)`.
+        num_frames: frames the model takes; the sampled ones are `frame_indices(num_in, num_frames)`.
         min_dim_px: smaller side after resizing (VideoSet.min_dim_px).
         crop_px: center crop the model takes.
         streams: "flow" and/or "rgb".
-        flow_method: one of opticalflow.METHODS; the one the model was trained with.
+        flow_method: one of METHODS; the one the model was trained with.
         keep_frames: keep every captured frame (for saving the clip).
     """
 
     def __init__(self, num_in: int, num_frames: int, min_dim_px: int, crop_px: int, streams=("flow",),
-                 flow_method: str = "tvl1-fast", keep_frames: bool = False):
+                 flow_method: str = SEED_FLOW_METHOD, keep_frames: bool = False):
         if num_in < 1 or num_frames < 1:
             raise ValueError(f"num_in={num_in}, num_frames={num_frames}; both must be >= 1")
         self.num_in, self.num_frames = num_in, num_frames
-        self.indices = frame.frame_indices(num_in, num_frames)
+        self.indices = frame_indices(num_in, num_frames)
         # captured frame index -> its positions in the clip (an index repeats when a short clip is upsampled)
         self._positions = collections.defaultdict(list)
         for position, index in enumerate(self.indices):
@@ -203,7 +202,7 @@ def window_geometry(num_frames: int, duration_s: float, fps: float, hop_s: float
 
     The window holds `num_frames` samples `stride` frames apart, with stride = round(duration_s * fps /
     num_frames) (at least 1), so window = stride * num_frames is about duration_s; for a clip of exactly
-    `window` frames `frame.frame_indices` gives the same samples, so each window is prepared as training
+    `window` frames `frame_indices` gives the same samples, so each window is prepared as training
     prepares such a clip. Windows start every `hop` frames (a multiple of stride, about hop_s), so all
     windows share one grid and the flow of each sampled frame is computed once for every window.
     """
@@ -225,7 +224,7 @@ class SlidingWindows(_InputWorker):
     """
 
     def __init__(self, num_frames: int, stride: int, hop: int, min_dim_px: int, crop_px: int, on_window,
-                 streams=("flow",), flow_method: str = "tvl1-fast", skip_late: bool = True):
+                 streams=("flow",), flow_method: str = SEED_FLOW_METHOD, skip_late: bool = True):
         if stride < 1 or hop < stride or hop % stride:
             raise ValueError(f"stride={stride}, hop={hop}; need stride >= 1 and hop a positive multiple of stride")
         self.num_frames, self.stride, self.hop_samples = num_frames, stride, hop // stride

@@ -1,6 +1,6 @@
 """Crash-safe writes: every file and folder the project writes goes through here (temp name, then rename).
 
-    (library only; used by every step that writes)
+Users: used by every step that writes.
 
 A temporary name is `.tmp-<pid>-<name>` beside its target (`.tmp-<pid>-old-<name>` for a folder being
 replaced), so that a killed run never leaves a half-written file under a real name, two runs never

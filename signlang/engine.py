@@ -1,6 +1,6 @@
 """Where a folder step's jobs run: this machine's process pool ("local") or a Ray cluster ("ray").
 
-    (library only; `python frame.py|opticalflow.py|feature.py ... --engine ray [--address ADDR]`)
+Users: `python frame.py|opticalflow.py|feature.py ... --engine ray [--address ADDR]`.
 
 folderstep.run_step owns the step: the job list, skip-if-done (inside each job function), the progress bar,
 the summary line and failed-<step>.txt. This module only runs the same job function elsewhere: one Ray task
@@ -24,13 +24,12 @@ and left open.
 """
 import argparse
 import os
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 ENGINES = ("local", "ray")
 ENGINE_HELP = ("local: this machine's processes (--workers); ray: one Ray task per video on a Ray cluster "
-               "(--address; see README 'Scale-out')")
+               "(--address; see docs/scale-out.md)")
 # Ray's own default for tasks lost with their worker is 3 retries; 2 keeps a video that kills its worker (out of
 # memory on a huge video) from costing four worker deaths before it is listed as failed.
 TASK_RETRIES = 2
@@ -90,7 +89,7 @@ def connect(address: str | None, num_cpus: int) -> bool:
 
     if ray.is_initialized():
         return False
-    repo = str(Path(__file__).resolve().parent)
+    repo = str(Path(__file__).resolve().parents[1])  # the repository root, above this package
     # the workers import this repository's modules: same path on every node (see the module docstring)
     runtime_env = {"env_vars": {"PYTHONPATH": os.pathsep.join([repo] + os.environ.get("PYTHONPATH", "").split(os.pathsep))
                                 .rstrip(os.pathsep)}}
@@ -101,7 +100,7 @@ def connect(address: str | None, num_cpus: int) -> bool:
             ray.init(address=address, log_to_driver=False, runtime_env=runtime_env)
     except ConnectionError as error:
         raise ConnectionError(f"No Ray cluster at --address {address} ({str(error).splitlines()[0]}); start one with "
-                              "`ray start --head` (README 'Scale-out') or leave out --address") from None
+                              "`ray start --head` (docs/scale-out.md) or leave out --address") from None
     return True
 
 

@@ -1,11 +1,11 @@
 """Live-demo latency: the seed's order (record, then flow, then predict) against flow computed while recording.
 
-    python bench_livedemo.py --repeats 5
-    python bench_livedemo.py --sets chalearn020 demo --loads 0 1 2 --repeats 3   # the README's table
-    python bench_livedemo.py --sets demo --loads 0 1 2 --continuous 30          # livedemo --continuous
+    python -m bench.livedemo --repeats 5
+    python -m bench.livedemo --sets chalearn020 demo --loads 0 1 2 --repeats 3   # docs/speed.md's table
+    python -m bench.livedemo --sets demo --loads 0 1 2 --continuous 30          # livedemo --continuous
 
-Replays one clip as a paced 25 fps camera (videocapture.FileSource) and, per repetition, records it twice:
-  (a) seed order: keep the frames; after the recording sample them (frame.frame_indices), resize,
+Replays one clip as a paced 25 fps camera (FileSource) and, per repetition, records it twice:
+  (a) seed order: keep the frames; after the recording sample them (frame_indices), resize,
       compute the flow of all sampled frames, crop, predict;
   (b) ours: liveinput.ClipRecorder computes each sampled frame's flow in a worker thread during the
       recording; after it only the last flow(s) and the network are left.
@@ -26,14 +26,15 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
-import frame
 import livedemo
-import liveinput
-import loadgen
-import opticalflow
-import videocapture
-from videoset import CHALEARN_020, DEFAULT_FLOW_METHOD, DEMO_SET
+from bench import loadgen
+from signlang import liveinput
+from signlang.flow import METHODS
+from signlang.overlay import RED, draw_box, preview_image
+from signlang.predictor import Predictor, clip_inputs
+from signlang.sources import FileSource
+from signlang.video import frames_downsample, frames_resize_min_side, image_resize_min_side, write_video
+from signlang.videoset import CHALEARN_020, DEFAULT_FLOW_METHOD, DEMO_SET
 
 # ---- what to measure -----------------------------------------------------
 SETS = {"chalearn020": CHALEARN_020, "demo": DEMO_SET}  # input sizes: 40x224x224 (seed) and 16x128x128
@@ -46,16 +47,15 @@ REPEATS = 5
 
 def render_clip(path: Path, width: int, height: int, fps: float) -> Path:
     """A demo-set video (a cartoon signer) at width x height, written as MJPG .avi; replayed looping."""
-    import demo_render
+    from signlang import demo_render
 
     frames = demo_render.render_video(demo_render.LABELS[0], 7, rng_seed=1, width=width, height=height, fps=fps)
-    return frame.write_video(path, frames, fps)
+    return write_video(path, frames, fps)
 
 
 def build_predictor(video_set, stream: str, model_paths, tmp_dir: Path, precision: str = "auto"):
-    """predict.Predictor on the given models, or on an untrained I3D for the set's input size."""
+    """Predictor on the given models, or on an untrained I3D for the set's input size."""
     import model_i3d
-    import predict
 
     if not model_paths:
         channels = 2 if stream == "flow" else 3
@@ -65,19 +65,18 @@ def build_predictor(video_set, stream: str, model_paths, tmp_dir: Path, precisio
         model = model_i3d.add_i3d_top(base, video_set.num_classes)
         model_paths = [tmp_dir / f"bench-{video_set.tag}-{stream}-i3d-entire-best.keras"]
         model.save(model_paths[0])
-    predictor = predict.Predictor(model_paths, precision)
+    predictor = Predictor(model_paths, precision)
     predictor(predictor.blank_inputs())  # the first call traces the model
     return predictor
 
 
 def preview(image: np.ndarray, text: str) -> None:
     """The display work of the demo's capture loop (mirror, scale, overlay), without a window."""
-    livedemo.draw_box(livedemo.preview_image(image), text, livedemo.RED)
+    draw_box(preview_image(image), text, RED)
 
 
 def record_seed_order(source, predictor, video_set, num_in: int, flow_method: str) -> dict:
     """(a) record all frames, then sample + resize + flow + crop + predict."""
-    import predict
 
     frames, t_start = [], None
     while True:
@@ -88,9 +87,9 @@ def record_seed_order(source, predictor, video_set, num_in: int, flow_method: st
         if len(frames) == num_in:
             break
         preview(image, "Recording")
-    sampled = frame.frames_downsample(np.stack(frames), predictor.num_frames)
-    resized = frame.frames_resize_min_side(sampled, video_set.min_dim_px)
-    inputs = predict.clip_inputs(resized, predictor.streams, predictor.num_frames, predictor.height, flow_method)
+    sampled = frames_downsample(np.stack(frames), predictor.num_frames)
+    resized = frames_resize_min_side(sampled, video_set.min_dim_px)
+    inputs = clip_inputs(resized, predictor.streams, predictor.num_frames, predictor.height, flow_method)
     t_flow = time.perf_counter()
     predictor(inputs)
     t_done = time.perf_counter()
@@ -138,7 +137,7 @@ def bench(clip: Path, fps: float, predictor, video_set, seconds: float, flow_met
     runs = {"seed": [], "ours": []}
     for repeat in range(repeats):
         for order, record in (("seed", record_seed_order), ("ours", record_ours)):
-            with videocapture.FileSource(clip, pace=True, on_end="loop") as source:
+            with FileSource(clip, pace=True, on_end="loop") as source:
                 result = record(source, predictor, video_set, num_in, flow_method)
                 result["dropped"] = source.num_dropped
             runs[order].append(result)
@@ -173,7 +172,7 @@ def bench_continuous(clip: Path, fps: float, predictor, video_set, seconds: floa
 
     windows = liveinput.SlidingWindows(predictor.num_frames, stride, hop, video_set.min_dim_px, predictor.height,
                                        on_window, predictor.streams, flow_method, skip_late=True)
-    with videocapture.FileSource(clip, pace=True, on_end="loop") as source:
+    with FileSource(clip, pace=True, on_end="loop") as source:
         try:
             start = time.perf_counter()
             while time.perf_counter() - start < duration_s:
@@ -222,7 +221,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float,
                         help=f"recording length (default {SECONDS}); with --continuous the window (default: the "
                              "set's duration, as livedemo.py)")
-    parser.add_argument("--flow-method", choices=opticalflow.METHODS, default=DEFAULT_FLOW_METHOD, help="optical flow")
+    parser.add_argument("--flow-method", choices=METHODS, default=DEFAULT_FLOW_METHOD, help="optical flow")
     parser.add_argument("--repeats", type=int, default=REPEATS, help=f"recordings per order (default {REPEATS})")
     parser.add_argument("--loads", type=int, nargs="+", default=[0], metavar="N",
                         help="measure once per number of CPU-bound competing processes (loadgen.py), e.g. "
@@ -245,13 +244,13 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         clip = args.source or render_clip(tmp / "clip.avi", *SIZES[args.size], FPS)
-        with videocapture.FileSource(clip, pace=True, on_end="loop", fps=None if args.source else FPS) as probe:
+        with FileSource(clip, pace=True, on_end="loop", fps=None if args.source else FPS) as probe:
             height, width = probe.read().shape[:2]
             fps = probe.fps
         for name in args.sets:
             video_set = SETS[name]
             predictor = build_predictor(video_set, args.stream, args.model, tmp, args.precision)
-            resized = frame.image_resize_min_side(np.zeros((height, width, 1), np.uint8), video_set.min_dim_px).shape
+            resized = image_resize_min_side(np.zeros((height, width, 1), np.uint8), video_set.min_dim_px).shape
             seconds = args.seconds or (video_set.duration_s if args.continuous else SECONDS)
             for load in args.loads:
                 with loadgen.cpu_load(load):

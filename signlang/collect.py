@@ -1,12 +1,12 @@
 """Guided recording of a vocabulary of signs into a set folder: label, countdown, take, look back, keep or redo.
 
-    (library only; `python livedemo.py --collect hello thanks yes no --takes 10 --out data-set/mine` runs it)
+Users: `python livedemo.py --collect hello thanks yes no --takes 10 --out data-set/mine` runs it.
 
 The takes go to <out>/<NNN>/train/<label>/take_NNNN.mp4 (NNN: the number of labels, or --set-number), the
 folder contract of videoset.py, so that `python pipeline_i3d.py --set <out>/<NNN>` trains on them as they
 are. Labels are visited in rounds (each round one take of every label still short of --takes), so that
 stopping early leaves the labels balanced. A take is kept only when it is complete: written through
-frame.write_numbered_video (verified to decode to every frame, then linked to the next free number, never
+write_numbered_video (verified to decode to every frame, then linked to the next free number, never
 over an existing take); a take with far too few frames or a failed write is reported and redone. Run again,
 it counts the takes that exist and records only what is missing. class.csv lists the labels that have
 takes, written atomically (videoset.write_class_table). No TensorFlow: collecting needs no model.
@@ -23,15 +23,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
-import frame
-import liveinput
-import livedemo
-import safeio
-import videocapture
-from livedemo import GREEN, KEYS, ORANGE, QUIT_KEYS, RED, WINDOW_NAME, draw_box, draw_lines, preview_image
-from videoset import (DEFAULT_FLOW_METHOD, DEMO_SET, DESCRIPTION_FILE, SIZES, check_label, class_file_of, list_videos,
-                      read_class_table, read_description, write_class_table)
+from signlang import liveinput, safeio
+from signlang.overlay import (COUNTDOWN_S, DISPLAY_WIDTH_PX, GREEN, KEYS, ORANGE, QUIT_KEYS, RED, ScriptedKeys,
+                              WINDOW_NAME, draw_box, draw_lines, flow_strip, preview_image)
+from signlang.sources import CameraError, open_source
+from signlang.video import VideoError, write_numbered_video
+from signlang.videoset import (DEFAULT_FLOW_METHOD, DEMO_SET, DESCRIPTION_FILE, SIZES, check_label, class_file_of,
+                               list_videos, read_class_table, read_description, write_class_table)
 
 # ---- how a collection behaves ------------------------------------------
 TAKE_PREFIX = "take_"            # take_0000.mp4, take_0001.mp4, ...
@@ -98,7 +96,7 @@ def write_take(folder: Path, label: str, frames, fps: float) -> Path:
     errors = []
     for suffix in TAKE_SUFFIXES:
         try:
-            return frame.write_numbered_video(Path(folder) / "train" / label, TAKE_PREFIX, frames, fps, suffix)
+            return write_numbered_video(Path(folder) / "train" / label, TAKE_PREFIX, frames, fps, suffix)
         except OSError as error:
             errors.append(f"{suffix}: {error}")
     raise OSError("; ".join(errors))
@@ -117,7 +115,7 @@ def add_to_class_table(folder: Path, label: str) -> None:
 
 
 class Collector:
-    """Records takes of `labels` from an open videocapture.Source until each has `takes` (or q, or the source ends).
+    """Records takes of `labels` from an open Source until each has `takes` (or q, or the source ends).
 
     Args:
         folder: the set folder (<out>/<NNN>).
@@ -127,13 +125,13 @@ class Collector:
         seconds: take length (default settings["duration_s"]).
         headless: no window; JSON lines; keep each take unless `keys` scripts another answer.
         countdown_s: seconds between the label and the recording (with a window).
-        keys: livedemo.ScriptedKeys.
+        keys: ScriptedKeys.
         mirror: mirror the preview (display only; takes are written as captured).
         out: where the JSON lines go.
     """
 
     def __init__(self, folder: Path, labels, takes: int, settings: dict, seconds: float | None = None,
-                 headless: bool = False, countdown_s: float = livedemo.COUNTDOWN_S, keys=None, mirror: bool = True,
+                 headless: bool = False, countdown_s: float = COUNTDOWN_S, keys=None, mirror: bool = True,
                  out=None):
         if takes < 1:
             raise CollectError(f"--takes {takes}: must be at least 1")
@@ -142,7 +140,7 @@ class Collector:
         if not self.seconds > 0:
             raise CollectError(f"--seconds {self.seconds}: must be > 0")
         self.headless, self.countdown_s, self.mirror = headless, countdown_s, mirror
-        self.keys = keys or livedemo.ScriptedKeys(gui=not headless)
+        self.keys = keys or ScriptedKeys(gui=not headless)
         self.out = out or sys.stdout
         self.counts = take_counts(self.folder, self.labels)
         self.kept: list[Path] = []
@@ -275,7 +273,7 @@ class Collector:
                     return None, fps, None
             strip = None
             if recorder is not None:
-                strip = livedemo.flow_strip(recorder.inputs()["flow"][0], livedemo.DISPLAY_WIDTH_PX)
+                strip = flow_strip(recorder.inputs()["flow"][0], DISPLAY_WIDTH_PX)
                 recorder = None
             return frames, fps, strip
         finally:
@@ -341,7 +339,7 @@ class Collector:
 
 def collect(labels, takes: int, out_dir: Path, set_number=None, source=None, camera: int = 0, pace: bool = True,
             on_end: str = "stop", seconds: float | None = None, headless: bool = False,
-            countdown_s: float = livedemo.COUNTDOWN_S, keys=None, mirror: bool = True) -> int:
+            countdown_s: float = COUNTDOWN_S, keys=None, mirror: bool = True) -> int:
     """`livedemo.py --collect`: checks the labels and the folder, records, prints what was kept and what next.
 
     Returns:
@@ -376,9 +374,9 @@ def collect(labels, takes: int, out_dir: Path, set_number=None, source=None, cam
         code = 0
     else:
         try:
-            with videocapture.open_source(source, camera, fps=DEMO_SET.fps, pace=pace, on_end=on_end) as stream:
+            with open_source(source, camera, fps=DEMO_SET.fps, pace=pace, on_end=on_end) as stream:
                 code = collector.run(stream)
-        except (videocapture.CameraError, FileNotFoundError, frame.VideoError) as error:
+        except (CameraError, FileNotFoundError, VideoError) as error:
             print(f"livedemo: {error}", file=sys.stderr)
             return EXIT_USER_ERROR
         except KeyboardInterrupt:

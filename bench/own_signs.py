@@ -1,7 +1,7 @@
 """Times the README's "Your own signs" road end to end: a replayed signer collected with --collect, then trained.
 
-    python bench_own_signs.py                       # 6 signs x 8 takes, one signer, 480x360 at 30 fps
-    python bench_own_signs.py --signs 4 --takes 5   # smaller
+    python -m bench.own_signs                       # 6 signs x 8 takes, one signer, 480x360 at 30 fps
+    python -m bench.own_signs --signs 4 --takes 5   # smaller
 
 There is no webcam here, so the "camera" is a video of one demo_render.py signer (default 5, a left-handed
 signer) performing, round after round, the signs in the order `livedemo.py --collect` asks for them: each take
@@ -26,12 +26,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench import loadgen
+from signlang.demo_render import DEMO_CLASSES, expected_num_frames, render_video
+from signlang.video import write_video
 
-import frame
-import loadgen
-from demo_render import DEMO_CLASSES, expected_num_frames, render_video
-
-REPO = Path(__file__).resolve().parent
+REPO = Path(__file__).resolve().parents[1]
 NEW_SIGNS = tuple(c.label for c in DEMO_CLASSES[10:])  # prepare_demo's default set uses the first 10
 TAKE_S = 3.0  # collect.py's duration for a new set
 
@@ -50,7 +49,7 @@ def write_camera(path: Path, signs, takes: int, signer: int, width: int, height:
     num = int(round(TAKE_S * fps))
     clips = [take_frames(label, signer, (signer, take, index), width, height, fps, num)
              for take in range(takes) for index, label in enumerate(signs)]
-    return frame.write_video(path, np.concatenate(clips), fps)
+    return write_video(path, np.concatenate(clips), fps)
 
 
 def timed(command: list[str], cwd: Path) -> tuple[float, str]:

@@ -1,6 +1,6 @@
 """Times frame extraction and every optical-flow method, serially and with worker processes.
 
-    python bench_preprocess.py --video-dir data-set/demo/010 --videos 8 [--load N | --loads 0 1 2]
+    python -m bench.preprocess --video-dir data-set/demo/010 --videos 8 [--load N | --loads 0 1 2]
 
 For each input size (224: the seed's 40 frames, resized to 240, cropped to 224; 128: the demo set's
 16 frames at 128 px) it runs the real steps of frame.py and opticalflow.py on the same videos and
@@ -24,12 +24,14 @@ import cv2
 import numpy as np
 
 import frame
-import loadgen
 import opticalflow
-from folderstep import visible
-from safeio import atomic_dir
-from tests.synthetic import write_blob_video
-from videoset import CHALEARN_020, DEMO_SET
+from bench import loadgen
+from signlang.flow import METHODS, flows_to_files, frames_to_flows
+from signlang.folderstep import visible
+from signlang.safeio import atomic_dir
+from signlang.synthetic import write_blob_video
+from signlang.video import files_to_frames
+from signlang.videoset import CHALEARN_020, DEMO_SET
 
 SIZES = {
     224: CHALEARN_020,  # the seed: 40 frames, smaller side 240, crop 224
@@ -89,14 +91,14 @@ def bench_size(video_dir: Path, size_px: int, methods, workers: int, work: Path)
         start = time.perf_counter()
         for folder in folders:
             t0 = time.perf_counter()
-            frames = frame.files_to_frames(folder)
+            frames = files_to_frames(folder)
             t1 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                flows = opticalflow.frames_to_flows(frames, method)
+                flows = frames_to_flows(frames, method)
             t2 = time.perf_counter()
             with atomic_dir(work / f"oflow-{size_px}-{method}-serial" / folder.relative_to(serial_frames)) as tmp:
-                opticalflow.flows_to_files(flows, tmp)
+                flows_to_files(flows, tmp)
             per_video.append(time.perf_counter() - t0)
             per_pair.append((t2 - t1) / max(1, len(frames) - 1))
         serial_wall = time.perf_counter() - start
@@ -114,7 +116,7 @@ def main(argv=None) -> int:
     parser.add_argument("--video-dir", type=Path, default=DEMO_SET.video_dir, help="folder of <split>/<label>/<video> files (default: the demo set)")
     parser.add_argument("--videos", type=int, default=8, help="how many videos to time (default 8)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[224, 128], choices=sorted(SIZES), help="input sizes to time (default: 224 128)")
-    parser.add_argument("--methods", nargs="+", default=list(opticalflow.METHODS), choices=opticalflow.METHODS, help="flow methods to time (default: all)")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS, help="flow methods to time (default: all)")
     parser.add_argument("--workers", type=int, default=2, help="processes for the parallel run (default 2)")
     loads = parser.add_mutually_exclusive_group()
     loads.add_argument("--load", type=int, default=0, metavar="N", help="CPU-bound competing processes during the measurement (default 0)")

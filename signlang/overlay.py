@@ -1,0 +1,142 @@
+"""What the live windows draw: preview, status boxes, text lines, flow thumbnails, and scripted keys for tests.
+
+The on-screen kit of livedemo.py, its --collect mode and videocapture.py: one look for all of them.
+"""
+import time
+
+import cv2
+import numpy as np
+
+from signlang.flow import flows_to_color_images
+from signlang.video import frame_indices
+
+COUNTDOWN_S = 3.0      # the seed's countdown before recording
+WINDOW_NAME = "Sign language live demo"
+DISPLAY_WIDTH_PX = 640  # preview width; small test clips are scaled up to it
+# BGR colours of the centred box: ready, countdown / working, recording.
+GREEN, ORANGE, RED, WHITE = (0, 200, 0), (0, 140, 255), (0, 0, 230), (255, 255, 255)
+FONT = cv2.FONT_HERSHEY_SIMPLEX  # Hershey fonts are built into OpenCV: no font files needed
+KEYS = {"space": 32, "q": ord("q"), "esc": 27, "enter": 13}
+QUIT_KEYS = (ord("q"), 27)
+
+
+def preview_image(image: np.ndarray, mirror: bool = True, width_px: int = DISPLAY_WIDTH_PX) -> np.ndarray:
+    """A display copy of a frame: scaled to width_px wide and mirrored like a bathroom mirror (as the seed's
+    preview). Only the display is mirrored: the frames given to the model stay as captured."""
+    height, width = image.shape[:2]
+    if width != width_px:
+        image = cv2.resize(image, (width_px, max(1, round(height * width_px / width))), interpolation=cv2.INTER_LINEAR)
+    return cv2.flip(image, 1) if mirror else image.copy()
+
+
+def draw_box(image: np.ndarray, text: str, color) -> np.ndarray:
+    """Draws a centred box with `text` (white on a box of `color`) into image, in place; returns it."""
+    height, width = image.shape[:2]
+    scale = width / 640.0
+    thickness = max(1, round(2 * scale))
+    (text_w, text_h), baseline = cv2.getTextSize(text, FONT, 1.0 * scale, thickness)
+    pad = round(16 * scale)
+    x0, y0 = (width - text_w) // 2 - pad, (height - text_h) // 2 - pad
+    x1, y1 = (width + text_w) // 2 + pad, (height + text_h) // 2 + pad + baseline
+    cv2.rectangle(image, (x0, y0), (x1, y1), color, cv2.FILLED)
+    cv2.rectangle(image, (x0, y0), (x1, y1), WHITE, thickness)
+    cv2.putText(image, text, ((width - text_w) // 2, (height + text_h) // 2), FONT, 1.0 * scale, WHITE,
+                thickness, cv2.LINE_AA)
+    return image
+
+
+def draw_lines(image: np.ndarray, lines) -> tuple[int, int]:
+    """Draws text lines (white on an opaque dark band) at the bottom of image, in place.
+
+    Returns:
+        (y0, y1): the rows of the band, so that tests can find it on screen.
+    """
+    lines = [line for line in lines if line]
+    if not lines:
+        return (image.shape[0], image.shape[0])
+    height, width = image.shape[:2]
+    scale = 0.6 * width / 640.0
+    thickness = max(1, round(width / 640.0))
+    line_h = round(28 * width / 640.0)
+    y0 = height - line_h * len(lines) - round(8 * width / 640.0)
+    cv2.rectangle(image, (0, y0), (width - 1, height - 1), (30, 30, 30), cv2.FILLED)
+    for i, line in enumerate(lines):
+        y = y0 + line_h * (i + 1) - round(6 * width / 640.0)
+        cv2.putText(image, line, (round(10 * width / 640.0), y), FONT, scale, WHITE, thickness, cv2.LINE_AA)
+    return (y0, height)
+
+
+def flow_mosaic(flows: np.ndarray, num_tiles: int = 4) -> np.ndarray:
+    """(n, h, w, 2) flows in [-1, 1] -> (h, num_tiles * w, 3) uint8 BGR: evenly spaced flows side by side as colour.
+
+    The first flow of a clip is zeros by definition and is left out. Brightness: one scale for all tiles,
+    the 99th percentile of the clip's flow magnitude, so a few outliers do not leave the rest dark.
+    """
+    flows = np.asarray(flows, dtype=np.float32)
+    if len(flows) > 1:
+        flows = flows[1:]
+    picks = frame_indices(len(flows), min(num_tiles, len(flows)))
+    magnitude = np.hypot(flows[..., 0], flows[..., 1])
+    scale = float(np.percentile(magnitude, 99))
+    colours = flows_to_color_images(flows[picks], max_magnitude=scale if scale > 0 else None)
+    return np.concatenate(list(colours), axis=1)
+
+
+def flow_strip(flows: np.ndarray, display_width_px: int) -> np.ndarray:
+    """A recording's flow_mosaic (4 flows side by side) scaled to half the display's width, for its top-left corner."""
+    mosaic = flow_mosaic(flows)
+    width_px = display_width_px // 2
+    return cv2.resize(mosaic, (width_px, round(mosaic.shape[0] * width_px / mosaic.shape[1])),
+                      interpolation=cv2.INTER_NEAREST)
+
+
+class ScriptedKeys:
+    """Key input: the window's keys (cv2.waitKey) plus an optional script, for tests and unattended demos.
+
+    Script: comma-separated `WHEN:KEY` items, fired in order. WHEN is seconds after the previous item (the
+    first: after the first poll), or `result+S`: S seconds after the next result is shown. KEY is a name
+    (space, q, esc, enter) or one character. Example: "1:space,result+2:q".
+    """
+
+    def __init__(self, script: str | None = None, gui: bool = True):
+        self.gui = gui
+        self.items = []
+        for item in (script or "").split(","):
+            if not item.strip():
+                continue
+            when, _, key = item.strip().rpartition(":")
+            name = key.strip().lower()
+            if name not in KEYS and len(key.strip()) != 1:
+                raise ValueError(f"--keys item {item!r}: key must be one of {sorted(KEYS)} or one character")
+            code = KEYS.get(name, ord(key.strip()[:1] or " "))
+            try:
+                if when.startswith("result+"):
+                    self.items.append(("result", float(when[len("result+"):]), code))
+                else:
+                    self.items.append(("after", float(when), code))
+            except ValueError:
+                raise ValueError(f"--keys item {item!r}: write SECONDS:KEY or result+SECONDS:KEY, "
+                                 "e.g. 1:space,result+2:q") from None
+        self._reference = None   # when the previous item fired
+        self._result_at = None   # when a result was shown after that
+
+    def result_shown(self) -> None:
+        if self._result_at is None:
+            self._result_at = time.perf_counter()
+
+    def poll(self, wait_ms: int = 1) -> int:
+        """The key pressed or scripted now (a code as from cv2.waitKey & 0xFF), or -1."""
+        key = (cv2.waitKey(wait_ms) & 0xFF) if self.gui else 255
+        now = time.perf_counter()
+        if self._reference is None:
+            self._reference = now
+        if key != 255:
+            return key
+        if self.items:
+            kind, delay, code = self.items[0]
+            start = self._reference if kind == "after" else self._result_at
+            if start is not None and now >= start + delay:
+                self.items.pop(0)
+                self._reference, self._result_at = now, None
+                return code
+        return -1
