@@ -11,10 +11,12 @@ listing of the project (`folderstep.visible`).
 Importable without TensorFlow or OpenCV.
 """
 import errno
+import fcntl
 import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -153,7 +155,11 @@ def claim(lock: Path, what: str) -> Path:
     """Creates `lock` holding this process's pid, so that two processes never write `what` at once.
 
     A lock whose process is gone (killed, crashed) or is this one is taken over. Created complete or not at
-    all (written under a temporary name, then hard-linked: the link fails when the lock exists).
+    all (written under a temporary name, then hard-linked: the link fails when the lock exists). The take-over
+    is atomic among any number of claimers: a lock is only ever *removed* under an exclusive `flock` of its
+    folder (`_takeover_guard`), after reading it again there and finding the same dead holder; creating one
+    needs no guard (the link is exclusive). So two claimers that both saw the same stale lock never both win:
+    the second, once it holds the guard, finds the first one's live pid.
 
     Raises:
         ValueError: another running process holds the lock (its pid and the lock's path named).
@@ -162,28 +168,77 @@ def claim(lock: Path, what: str) -> Path:
     tmp = tmp_sibling(lock)
     tmp.write_text(str(os.getpid()))
     try:
-        for _ in range(3):
-            try:
-                try:
-                    os.link(tmp, lock)
-                except FileExistsError:
-                    raise
-                except OSError:  # a file system without hard links: exclusive create, then the pid
-                    with open(lock, "x") as file:
-                        file.write(str(os.getpid()))
+        for _ in range(5):
+            if _create_lock(tmp, lock):
                 return lock
-            except FileExistsError:
-                try:
-                    holder = int(lock.read_text())
-                except (FileNotFoundError, ValueError):  # removed meanwhile, or not ours: try again / take over
-                    holder = None
+            with _takeover_guard(lock):
+                holder = _lock_holder(lock)
+                if holder is _GONE:
+                    continue  # released meanwhile: try to create it again
                 if holder is not None and other_process_alive(holder):
                     raise ValueError(f"{what} is in use by process {holder} ({lock}); wait until it has ended, "
-                                     "or stop it") from None
-                lock.unlink(missing_ok=True)
+                                     "or stop it")
+                lock.unlink(missing_ok=True)  # stale: its holder is dead (read again under the guard)
+                if _create_lock(tmp, lock):
+                    return lock
         raise ValueError(f"Could not lock {lock} for {what}; remove it if no other process uses {what}")
     finally:
         tmp.unlink(missing_ok=True)
+
+
+_GONE = object()  # _lock_holder: no lock file
+
+
+def _create_lock(tmp: Path, lock: Path) -> bool:
+    """Creates `lock` from `tmp` (this pid) unless it exists; True when created."""
+    try:
+        os.link(tmp, lock)
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: exclusive create, then the pid
+        try:
+            with open(lock, "x") as file:
+                file.write(str(os.getpid()))
+        except FileExistsError:
+            return False
+    return True
+
+
+def _lock_holder(lock: Path):
+    """The pid in `lock`; _GONE when there is no lock; None when it holds no pid (not ours: taken over).
+
+    An empty lock may be one being written by the no-hard-link path of _create_lock: read once more after a
+    moment before calling it foreign.
+    """
+    for attempt in range(2):
+        try:
+            text = lock.read_text().strip()
+        except FileNotFoundError:
+            return _GONE
+        if text.isdigit():
+            return int(text)
+        if attempt == 0:
+            time.sleep(0.1)
+    return None
+
+
+@contextmanager
+def _takeover_guard(lock: Path) -> Iterator[None]:
+    """An exclusive flock held while a stale `lock` is checked and removed: of the lock's folder (no extra
+    file), or, where a folder cannot be flocked, of a hidden `.<lock name>.guard` beside it."""
+    fd = None
+    try:
+        fd = os.open(lock.parent, os.O_RDONLY)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    except OSError:
+        if fd is not None:
+            os.close(fd)
+        fd = os.open(lock.with_name(f".{lock.name}.guard"), os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        yield
+    finally:
+        os.close(fd)  # releases the flock
 
 
 def clean_leftovers(out_root: Path) -> int:
