@@ -40,7 +40,7 @@ import numpy as np
 from signlang import collect, liveinput
 from signlang.flow import METHODS, SEED_FLOW_METHOD
 from signlang.overlay import (COUNTDOWN_S, GREEN, KEYS, ORANGE, QUIT_KEYS, RED, ScriptedKeys, WINDOW_NAME, draw_box,
-                              draw_lines, flow_strip, preview_image)
+                              draw_lines, flow_strip, preview_image, with_strip)
 from signlang.precision import warn_precision
 from signlang.predictor import Predictor, find_models, top_k
 from signlang.sources import CameraError, FileSource, ON_END, open_source
@@ -225,9 +225,8 @@ class LiveDemo:
         inputs = recorder.inputs()
         if display is not None and "flow" in inputs:
             self.flow_strip = flow_strip(inputs["flow"][0], display.shape[1])
-            self._draw_flow(display)
             draw_box(display, "Working ...", ORANGE)
-            self._show(display)
+            self._show(with_strip(display, self.flow_strip))
         probs = self.predictor(inputs)[0]
         latency_s = time.perf_counter() - recorder.t_end
         record = self._record(probs, latency_s, source.num_read_total / source.fps, frames=recorder.num_in,
@@ -251,12 +250,6 @@ class LiveDemo:
         else:
             print(f"livedemo: {source.name} ended before a recording started (it ends during the countdown); "
                   "use --at-end loop, or --headless to record at once", file=sys.stderr)
-
-    def _draw_flow(self, display: np.ndarray) -> None:
-        """The last recording's flow strip in the top-left corner (direction as hue, speed as brightness)."""
-        if self.flow_strip is not None:
-            strip = self.flow_strip[: display.shape[0], : display.shape[1]]
-            display[: strip.shape[0], : strip.shape[1]] = strip
 
     def _run_clips(self, source) -> None:
         state, recorder, countdown_end = ("recording" if self.record_at_once else "ready"), None, 0.0
@@ -291,11 +284,12 @@ class LiveDemo:
                 elif state == "countdown":
                     draw_box(display, f"Sign in {math.ceil(countdown_end - now)}", ORANGE)
                 else:
-                    draw_box(display, f"Recording {recorder.elapsed_s:.1f} s", RED)
-                if state == "ready":
-                    self._draw_flow(display)
+                    left_s = (recorder.num_in - recorder.num_recorded) / source.fps
+                    draw_box(display, f"Recording: {left_s:.1f} s left", RED,
+                             progress=recorder.num_recorded / recorder.num_in)
                 draw_lines(display, self.lines)
-                key = self._show(display)
+                # the last recording's flow below the preview (direction as hue, speed as brightness)
+                key = self._show(with_strip(display, self.flow_strip if state == "ready" else None))
                 if key in QUIT_KEYS:
                     break
                 if key == KEYS["space"] and state == "ready":

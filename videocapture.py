@@ -60,7 +60,8 @@ def main(argv=None) -> int:
                     if recorder is None:
                         draw_box(display, "Press SPACE to start", GREEN)
                     else:
-                        draw_box(display, f"Recording {recorder.elapsed_s:.1f} s", RED)
+                        draw_box(display, f"Recording: {(recorder.num_in - recorder.num_recorded) / source.fps:.1f} s left",
+                                 RED, progress=recorder.num_recorded / recorder.num_in)
                     cv2.imshow("videocapture", display)
                     key = cv2.waitKey(1) & 0xFF
                     if key == ord("q"):

@@ -13,8 +13,12 @@ from signlang.video import frame_indices
 COUNTDOWN_S = 3.0      # the seed's countdown before recording
 WINDOW_NAME = "Sign language live demo"
 DISPLAY_WIDTH_PX = 640  # preview width; small test clips are scaled up to it
-# BGR colours of the centred box: ready, countdown / working, recording.
+# BGR colours of the status band: ready, countdown / working, recording.
 GREEN, ORANGE, RED, WHITE = (0, 200, 0), (0, 140, 255), (0, 0, 230), (255, 255, 255)
+DARK = (40, 40, 40)  # the text band, and the part of a progress bar still to go
+# The status band across the top (at a 640 px wide display): the signer's chest and hands stay in view (a box
+# in the centre covered them, issue 24 item 8); the head is usually below 48 px in a webcam frame.
+STATUS_BAND_PX = 48
 FONT = cv2.FONT_HERSHEY_SIMPLEX  # Hershey fonts are built into OpenCV: no font files needed
 KEYS = {"space": 32, "q": ord("q"), "esc": 27, "enter": 13}
 QUIT_KEYS = (ord("q"), 27)
@@ -29,20 +33,31 @@ def preview_image(image: np.ndarray, mirror: bool = True, width_px: int = DISPLA
     return cv2.flip(image, 1) if mirror else image.copy()
 
 
-def draw_box(image: np.ndarray, text: str, color) -> np.ndarray:
-    """Draws a centred box with `text` (white on a box of `color`) into image, in place; returns it."""
+def draw_box(image: np.ndarray, text: str, color, progress: float | None = None) -> tuple[int, int]:
+    """Draws the status band across the top of image, in place: `text` (white) on `color`.
+
+    With `progress` (0..1) the band is a progress bar: `color` from the left up to that fraction, dark after it
+    (a recording shows how much of it is done, besides the seconds left in its text).
+
+    Returns:
+        (y0, y1): the rows of the band.
+    """
     height, width = image.shape[:2]
     scale = width / 640.0
+    band_h = min(height, round(STATUS_BAND_PX * scale))
+    if progress is None:
+        cv2.rectangle(image, (0, 0), (width - 1, band_h - 1), color, cv2.FILLED)
+    else:
+        done_px = round(width * min(1.0, max(0.0, float(progress))))
+        image[:band_h] = DARK
+        if done_px:
+            image[:band_h, :done_px] = color
     thickness = max(1, round(2 * scale))
-    (text_w, text_h), baseline = cv2.getTextSize(text, FONT, 1.0 * scale, thickness)
-    pad = round(16 * scale)
-    x0, y0 = (width - text_w) // 2 - pad, (height - text_h) // 2 - pad
-    x1, y1 = (width + text_w) // 2 + pad, (height + text_h) // 2 + pad + baseline
-    cv2.rectangle(image, (x0, y0), (x1, y1), color, cv2.FILLED)
-    cv2.rectangle(image, (x0, y0), (x1, y1), WHITE, thickness)
-    cv2.putText(image, text, ((width - text_w) // 2, (height + text_h) // 2), FONT, 1.0 * scale, WHITE,
-                thickness, cv2.LINE_AA)
-    return image
+    font_scale = 0.9 * scale
+    (text_w, text_h), _ = cv2.getTextSize(text, FONT, font_scale, thickness)
+    cv2.putText(image, text, ((width - text_w) // 2, (band_h + text_h) // 2), FONT, font_scale, WHITE, thickness,
+                cv2.LINE_AA)
+    return (0, band_h)
 
 
 def draw_lines(image: np.ndarray, lines) -> tuple[int, int]:
@@ -59,7 +74,7 @@ def draw_lines(image: np.ndarray, lines) -> tuple[int, int]:
     thickness = max(1, round(width / 640.0))
     line_h = round(28 * width / 640.0)
     y0 = height - line_h * len(lines) - round(8 * width / 640.0)
-    cv2.rectangle(image, (0, y0), (width - 1, height - 1), (30, 30, 30), cv2.FILLED)
+    cv2.rectangle(image, (0, y0), (width - 1, height - 1), DARK, cv2.FILLED)
     for i, line in enumerate(lines):
         y = y0 + line_h * (i + 1) - round(6 * width / 640.0)
         cv2.putText(image, line, (round(10 * width / 640.0), y), FONT, scale, WHITE, thickness, cv2.LINE_AA)
@@ -83,11 +98,22 @@ def flow_mosaic(flows: np.ndarray, num_tiles: int = 4) -> np.ndarray:
 
 
 def flow_strip(flows: np.ndarray, display_width_px: int) -> np.ndarray:
-    """A recording's flow_mosaic (4 flows side by side) scaled to half the display's width, for its top-left corner."""
+    """A recording's flow_mosaic (4 flows side by side) scaled to the display's full width (160 px tiles at 640 px:
+    80 px tiles over the preview were too small to read), shown below the preview (with_strip)."""
     mosaic = flow_mosaic(flows)
-    width_px = display_width_px // 2
+    width_px = display_width_px
     return cv2.resize(mosaic, (width_px, round(mosaic.shape[0] * width_px / mosaic.shape[1])),
                       interpolation=cv2.INTER_NEAREST)
+
+
+def with_strip(display: np.ndarray, strip: np.ndarray | None) -> np.ndarray:
+    """The display with `strip` (flow_strip) below it, nothing of the preview covered; the display if None."""
+    if strip is None:
+        return display
+    if strip.shape[1] != display.shape[1]:
+        strip = cv2.resize(strip, (display.shape[1], round(strip.shape[0] * display.shape[1] / strip.shape[1])),
+                           interpolation=cv2.INTER_NEAREST)
+    return np.concatenate([display, strip], axis=0)
 
 
 class ScriptedKeys:

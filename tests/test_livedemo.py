@@ -27,7 +27,7 @@ import frame
 import livedemo
 import opticalflow
 from signlang import liveinput, video
-from signlang.overlay import DISPLAY_WIDTH_PX, GREEN, KEYS, ScriptedKeys, draw_box, draw_lines, preview_image
+from signlang.overlay import DISPLAY_WIDTH_PX, GREEN, KEYS, RED, ScriptedKeys, draw_box, draw_lines, preview_image
 from signlang.predictor import Predictor
 from signlang.sources import FileSource
 from signlang.synthetic import DIRECTIONS, FakeCapture, noisy_blob_frames as blob_frames, write_video
@@ -268,9 +268,13 @@ def test_preview_mirrors_only_the_display_and_overlays_draw():
     assert display.shape == (192, 256, 3)
     assert display[:, -10:].mean() > 150 and display[:, :10].mean() < 50  # mirrored on screen ...
     assert image[:, :10].mean() == 200 and image[:, 10:].max() == 0  # ... the captured frame untouched
-    draw_box(display, "Press SPACE to start", GREEN)
+    assert draw_box(display, "Press SPACE to start", GREEN) == (0, 19)  # 48 px at a 640 px wide display
     green = (display == GREEN).all(axis=-1)
-    assert green[96].sum() > 20 and not green[:60].any() and not green[130:].any()  # a box in the centre
+    assert green[:19].mean() > 0.8 and not green[19:].any()  # a band across the top: the signer's hands stay in view
+    bar = display.copy()
+    draw_box(bar, "Recording: 1.2 s left", RED, progress=0.25)  # a progress bar: a quarter red, the rest dark
+    red = (bar[:19] == RED).all(axis=-1)
+    assert red[:, :60].mean() > 0.8 and not red[:, 70:].any()
     y0, y1 = draw_lines(display, ["1. dir0 90%", "latency 0.10 s"])
     assert y1 == 192 and y0 < 192 and (display[y0:y1] > 120).any()  # light text on the band
 
@@ -353,6 +357,12 @@ def test_gui_window_shows_preview_and_result_text(blob_model, xvfb, tmp_path):
     assert records[0]["top"][0][0] == "dir2"  # the blob moved left in the file: not mirrored for the model
     preview = screen[max(0, y - 400):y, x:x + band.shape[1]]
     assert preview.std() > 10 and preview.mean() > 30  # the video preview above the band is not blank
+    # The layout (issue 24 item 8): "Press SPACE" is a green band at the top, above the preview, not over it;
+    # the flow of the recording is a strip of four 160 px tiles below the text band.
+    green_rows = np.flatnonzero((screen[:, x:x + band.shape[1]] == GREEN).all(axis=-1).mean(axis=1) > 0.5)
+    assert len(green_rows) and green_rows.max() < y - 300, green_rows
+    strip = screen[y + band.shape[0]:y + band.shape[0] + DISPLAY_WIDTH_PX // 4, x:x + band.shape[1]]
+    assert strip.shape[0] >= 100 and strip.max() > 60, "no flow strip below the result text"  # Xvfb's 600 rows cut it
 
 
 def test_no_display_is_detected_before_any_window_opens(monkeypatch, capsys):
