@@ -9,12 +9,16 @@ stopping early leaves the labels balanced. A take is kept only when it is comple
 write_numbered_video (verified to decode to every frame, then linked to the next free number, never
 over an existing take); a take with far too few frames or a failed write is reported and redone. Run again,
 it counts the takes that exist and records only what is missing. class.csv lists the labels that have
-takes, written atomically (videoset.write_class_table). No TensorFlow: collecting needs no model.
+takes, written atomically (videoset.write_class_table) before the take itself, so that a killed run never
+leaves a take of an unlisted label (and a rerun lists any it finds). A video file as the source is resumed at
+the frame where the kept takes ended (RESUME_FILE), so that a replayed file never records a sign under
+another label. No TensorFlow: collecting needs no model.
 
 The window and its keys are livedemo.py's (draw_box, draw_lines, flow_strip, ScriptedKeys): SPACE keeps a
 take and goes on, r redoes it, q stops with what was kept. Headless, each take is one JSON line on stdout
 and is kept at once unless --keys scripts the answer.
 """
+import errno
 import json
 import math
 import sys
@@ -25,7 +29,7 @@ import cv2
 import numpy as np
 from signlang import liveinput, safeio
 from signlang.overlay import (COUNTDOWN_S, DISPLAY_WIDTH_PX, GREEN, KEYS, ORANGE, QUIT_KEYS, RED, ScriptedKeys,
-                              WINDOW_NAME, draw_box, draw_lines, flow_strip, preview_image)
+                              WINDOW_NAME, draw_box, draw_lines, flow_strip, preview_image, with_strip)
 from signlang.sources import CameraError, open_source
 from signlang.video import VideoError, write_numbered_video
 from signlang.videoset import (DEFAULT_FLOW_METHOD, DEMO_SET, DESCRIPTION_FILE, SIZES, check_label, class_file_of,
@@ -36,6 +40,7 @@ TAKE_PREFIX = "take_"            # take_0000.mp4, take_0001.mp4, ...
 TAKE_SUFFIXES = (".mp4", ".avi")  # mp4v .mp4 (a tenth of MJPG's size); MJPG .avi where mp4v does not write
 DEFAULT_DURATION_S = DEMO_SET.duration_s  # --size small is the demo's size, and its takes are 3 s
 MAX_FAILURES = 3                 # takes failed in a row (too few frames, not written) before collecting stops
+RESUME_FILE = ".collect-source.json"  # in the set folder: a file source's frame where the kept takes end
 # ------------------------------------------------------------------------
 EXIT_INCOMPLETE = 1  # stopped by failures, or the source ended, before every take was recorded
 EXIT_USER_ERROR = 2
@@ -98,20 +103,118 @@ def write_take(folder: Path, label: str, frames, fps: float) -> Path:
         try:
             return write_numbered_video(Path(folder) / "train" / label, TAKE_PREFIX, frames, fps, suffix)
         except OSError as error:
+            if is_disk_full(error):  # the other container would not fit either; its codec hint would mislead
+                raise
             errors.append(f"{suffix}: {error}")
     raise OSError("; ".join(errors))
 
 
-def add_to_class_table(folder: Path, label: str) -> None:
-    """Adds `label` to folder/class.csv (sLong = the label) unless listed; rows already there stay as they are."""
+def is_disk_full(error: OSError) -> bool:
+    return getattr(error, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+
+
+def check_writable(folder: Path, labels) -> None:
+    """Raises CollectError when a take or class.csv could not be written into `folder` (checked before the
+    first take, so that no take is recorded for nothing); creates folder/train/."""
+    where = Path(folder)
+    try:
+        for where in (Path(folder), Path(folder) / "train",
+                      *[Path(folder) / "train" / label for label in labels if (Path(folder) / "train" / label).is_dir()]):
+            where.mkdir(parents=True, exist_ok=True)
+            probe = safeio.tmp_sibling(where / "write-check")
+            probe.write_bytes(b"")
+            probe.unlink()
+    except OSError as error:
+        if is_disk_full(error):
+            raise CollectError(str(safeio.disk_full_hint(error, where))) from None
+        raise CollectError(f"Cannot write into {where} ({error.strerror or error}): make it writable "
+                           "(chmod u+w) or collect into another --out") from None
+
+
+def add_to_class_table(folder: Path, label: str) -> bool:
+    """Adds `label` to folder/class.csv (sLong = the label) unless listed; rows already there stay as they are.
+    Returns whether it added the row."""
     class_file = class_file_of(folder)
     rows = []
     if class_file.is_file():
         table = read_class_table(class_file)
         if label in table.index:
-            return
+            return False
         rows = table.values.tolist()
     write_class_table(class_file, rows + [(label, label, "", "")])
+    return True
+
+
+def drop_last_class_row(folder: Path, label: str) -> None:
+    """Takes back the row add_to_class_table just added for `label` (its take was not written): only when it is
+    still the last row and the label has no take on disk, so no other label's index moves."""
+    class_file = class_file_of(folder)
+    table = read_class_table(class_file)
+    if len(table) and table.index[-1] == label and not take_counts(folder, [label])[label]:
+        if len(table) == 1:
+            class_file.unlink()  # a class.csv without rows does not read
+        else:
+            write_class_table(class_file, table.values.tolist()[:-1])
+
+
+def sync_class_table(folder: Path) -> list[str]:
+    """Appends to folder/class.csv every label that has takes on disk but no row (a run before the row was
+    written first, or a hand-copied take); returns them. Rows already there stay, in their order."""
+    if not Path(folder).is_dir():
+        return []
+    on_disk = sorted({label for _, _, label in list_videos(folder, effective=False)[0]})
+    class_file = class_file_of(folder)
+    listed = list(read_class_table(class_file).index) if class_file.is_file() else []
+    added = [label for label in on_disk if label not in listed]
+    if added:
+        rows = read_class_table(class_file).values.tolist() if class_file.is_file() else []
+        write_class_table(class_file, rows + [(label, label, "", "") for label in added])
+    return added
+
+
+def source_identity(source) -> dict | None:
+    """{"path", "size", "mtime_ns"} of a file source (a video file or a folder of frames), None for a camera."""
+    if not hasattr(source, "seek"):
+        return None
+    path = Path(source.path).resolve()
+    stat = path.stat()
+    return {"path": str(path), "size": stat.st_size if path.is_file() else source.num_frames,
+            "mtime_ns": stat.st_mtime_ns}
+
+
+def resume_position(folder: Path, labels, counts: dict, source) -> int:
+    """The frame of a file source where this collection goes on.
+
+    The file that recorded the set's takes so far (RESUME_FILE names it, written before each take): where its
+    kept takes ended. Another file (or none recorded): its start, as a new recording of the takes still missing.
+    A camera: 0 (it is live).
+
+    Raises:
+        CollectError: the file is the one that recorded the takes, but the takes on disk are not those it recorded
+            (added or deleted by hand, another label list): from no frame of it would the next take surely hold
+            the sign asked for.
+    """
+    identity = source_identity(source)
+    if identity is None or not any(counts.values()):
+        return 0
+    record_file = Path(folder) / RESUME_FILE
+    try:
+        record = json.loads(record_file.read_text()) if record_file.is_file() else {}
+    except (OSError, ValueError):
+        record = {}
+    if not isinstance(record, dict) or record.get("source") != identity:
+        print(f"collect: {source.name} is read from its start, as a recording of the takes still missing, in the "
+              "order they are asked", file=sys.stderr)
+        return 0
+    if record.get("labels") == list(labels):
+        for entry in (record, record.get("previous") or {}):
+            if entry.get("counts") == counts:
+                return int(entry["position"])
+    have = ", ".join(f"{label} {count}" for label, count in counts.items())
+    raise CollectError(
+        f"{folder} has other takes ({have}) than {source.name} recorded into it ({record_file}), so no frame of that "
+        "file is known to hold the sign asked next: record the rest from the camera (no --source) or from a new file "
+        "of the takes still missing, or collect into another --set-number/--out")
 
 
 class Collector:
@@ -143,6 +246,8 @@ class Collector:
         self.keys = keys or ScriptedKeys(gui=not headless)
         self.out = out or sys.stdout
         self.counts = take_counts(self.folder, self.labels)
+        self.position = 0           # a file source's frame where the last kept take ended (RESUME_FILE)
+        self.identity = None        # source_identity of the source being recorded
         self.kept: list[Path] = []
         self.failures = 0           # in a row
         self.stop_reason = None     # "q", "source ended", "failures"; None when every take was recorded
@@ -164,7 +269,17 @@ class Collector:
 
     # ---- the loop ----
     def run(self, source) -> int:
-        """Records until done; returns 0 (all takes, or stopped with q) or EXIT_INCOMPLETE."""
+        """Records until done; returns 0 (all takes, or stopped with q) or EXIT_INCOMPLETE.
+
+        A file source goes on at the frame where the kept takes ended (resume_position; CollectError if unknown).
+        """
+        self.identity = source_identity(source)
+        if self.identity is not None:
+            self.position = resume_position(self.folder, self.labels, self.counts, source)
+            if self.position:
+                reached = source.seek(self.position)
+                print(f"collect: going on in {source.name} at frame {reached}, where the kept takes end",
+                      file=sys.stderr)
         if not self.headless:
             cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_AUTOSIZE | cv2.WINDOW_GUI_NORMAL)
         try:
@@ -192,9 +307,12 @@ class Collector:
                     self._emit(label, "not kept", frames=len(frames))
                     self.stop_reason = "q"
                     break
-                if not self._keep(label, frames, fps) and self.failures >= MAX_FAILURES:
-                    self.stop_reason = "failures"
-                    break
+                if not self._keep(label, frames, fps, source):
+                    if self.stop_reason == "disk full":
+                        break
+                    if self.failures >= MAX_FAILURES:
+                        self.stop_reason = "failures"
+                        break
         finally:
             if not self.headless:
                 cv2.destroyAllWindows()
@@ -265,7 +383,8 @@ class Collector:
                     key = self.keys.poll(1)
                 else:
                     display = preview_image(image, self.mirror)
-                    draw_box(display, f"Recording '{label}' {len(frames) / fps:.1f} s", RED)
+                    draw_box(display, f"Recording '{label}': {max(0.0, (num_in - len(frames)) / fps):.1f} s left",
+                             RED, progress=len(frames) / num_in)
                     key = self._show(display)
                 if key in QUIT_KEYS:
                     self.stop_reason = "q"
@@ -310,27 +429,50 @@ class Collector:
                 if getattr(source, "pace", True):
                     source.read()  # a camera keeps delivering: its buffer stays fresh for the next take
                 display = preview_image(frames[int((time.perf_counter() - start) * fps) % len(frames)], self.mirror)
-                if strip is not None:
-                    piece = strip[: display.shape[0], : display.shape[1]]
-                    display[: piece.shape[0], : piece.shape[1]] = piece
                 draw_lines(display, [f"'{label}': take {self.counts[label] + 1} of {self.takes}, played back",
                                      "SPACE keeps it and goes on, r records it again, q stops"])
-                key = self._show(display)
+                key = self._show(with_strip(display, strip))
             if key in answers:
                 return answers[key]
 
-    def _keep(self, label: str, frames, fps: float) -> bool:
+    def _record_position(self, label: str, source) -> None:
+        """Before a take is written: RESUME_FILE says where a file source stands after it (its counts with the
+        take) and where it stood after the last kept take (the counts without it), whichever the disk shows."""
+        if self.identity is None:
+            return
+        after = {**self.counts, label: self.counts[label] + 1}
+        safeio.write_json_atomic(self.folder / RESUME_FILE, {
+            "source": self.identity, "labels": self.labels, "counts": after, "position": source.position,
+            "previous": {"counts": self.counts, "position": self.position}})
+
+    def _keep(self, label: str, frames, fps: float, source=None) -> bool:
+        """Writes the take: first where a file source stands and the class.csv row, then the take itself, so that
+        a run killed at any moment leaves class.csv listing every take on disk."""
+        added = False
         try:
+            self._record_position(label, source)
+            added = add_to_class_table(self.folder, label)
             path = write_take(self.folder, label, frames, fps)
         except OSError as error:
+            if added:
+                try:
+                    drop_last_class_row(self.folder, label)
+                except OSError:
+                    pass  # the row stays; a rerun records the take it lists
+            if is_disk_full(error):
+                self.stop_reason = "disk full"
+                print(f"collect: take of '{label}' NOT kept. {error}", file=sys.stderr)
+                self._emit(label, "not written", frames=len(frames), error=str(error))
+                return False
             self.failures += 1
             self.message = f"take of '{label}' NOT kept: it could not be written; recording it again"
             print(f"collect: take of '{label}' NOT kept: {error}", file=sys.stderr)
             self._emit(label, "not written", frames=len(frames), error=str(error))
             return False
-        add_to_class_table(self.folder, label)
         self.failures, self.message = 0, ""
         self.counts[label] += 1
+        if self.identity is not None:
+            self.position = source.position
         self.kept.append(path)
         print(f"Kept {path} ({len(frames)} frames)", file=sys.stderr)
         self._emit(label, "kept", take=str(path), frames=len(frames), fps=fps)
@@ -357,12 +499,21 @@ def collect(labels, takes: int, out_dir: Path, set_number=None, source=None, cam
         settings = take_settings(folder, labels)
         if class_file_of(folder).is_file():
             read_class_table(class_file_of(folder))  # a damaged class.csv is said now, not after a take
-        removed = safeio.clean_leftovers(folder)  # what a killed run left (temporary names only)
         collector = Collector(folder, labels, takes, settings, seconds=seconds, headless=headless,
                               countdown_s=countdown_s, keys=keys, mirror=mirror)
+        if collector.missing:
+            check_writable(folder, labels)
+        removed = safeio.clean_leftovers(folder)  # what a killed run left (temporary names only)
+        listed = sync_class_table(folder)
+        if listed:
+            print(f"collect: {class_file_of(folder)} now lists {listed}: their takes are on disk (a run killed "
+                  "before this version wrote the row)", file=sys.stderr)
     except (CollectError, ValueError) as error:
         print(f"livedemo: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except OSError as error:  # a full disk or a read-only class.csv while listing the takes on disk
+        print(f"livedemo: {error}", file=sys.stderr)
+        return EXIT_INCOMPLETE if is_disk_full(error) else EXIT_USER_ERROR
     before = ", ".join(f"{label} {collector.counts[label]}" for label in labels)
     print(f"Collecting {takes} takes of {len(labels)} signs into {folder} ({collector.missing} to record; "
           f"have: {before}); takes of {collector.seconds:g} s ({'--seconds' if seconds else settings['from']})"
@@ -376,7 +527,7 @@ def collect(labels, takes: int, out_dir: Path, set_number=None, source=None, cam
         try:
             with open_source(source, camera, fps=DEMO_SET.fps, pace=pace, on_end=on_end) as stream:
                 code = collector.run(stream)
-        except (CameraError, FileNotFoundError, VideoError) as error:
+        except (CameraError, FileNotFoundError, VideoError, CollectError) as error:
             print(f"livedemo: {error}", file=sys.stderr)
             return EXIT_USER_ERROR
         except KeyboardInterrupt:
@@ -386,7 +537,8 @@ def collect(labels, takes: int, out_dir: Path, set_number=None, source=None, cam
     print(f"Kept {len(collector.kept)} new takes; {folder} now has: {have}", file=sys.stderr)
     if collector.missing:
         why = {"q": "stopped with q", "source ended": "the source ended", "failures":
-               f"{MAX_FAILURES} takes in a row failed (see above)"}.get(collector.stop_reason, "stopped")
+               f"{MAX_FAILURES} takes in a row failed (see above)", "disk full": "the disk is full (see above)"
+               }.get(collector.stop_reason, "stopped")
         print(f"{why}: {collector.missing} takes still to record; run the same command again to go on",
               file=sys.stderr)
     if any(collector.counts.values()):

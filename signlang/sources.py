@@ -211,6 +211,23 @@ class FileSource(Source):
         elif self._capture.grab():
             self._position += 1
 
+    @property
+    def position(self) -> int:
+        """Index of the next frame in the file (frames read and skipped since its start)."""
+        return self._position
+
+    def seek(self, position: int) -> int:
+        """Skips ahead to frame `position` of the file (not counted as read or dropped); returns where it got
+        (less than `position` when the file is shorter). Pacing starts anew from there."""
+        if self._files is not None:
+            self._position = max(self._position, min(int(position), len(self._files)))
+        elif self._capture is not None:
+            while self._position < position and self._capture.grab():
+                self._position += 1
+        self._t0 = None
+        self.num_read = self.num_dropped = 0
+        return self._position
+
     def read(self) -> np.ndarray | None:
         if self._capture is None and self._files is None:
             return None

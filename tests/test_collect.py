@@ -22,7 +22,7 @@ from signlang.video import count_frames, video_info, video_to_frames, write_vide
 REPO = Path(__file__).resolve().parents[1]
 LABELS = ("left", "right", "up")
 TAKE_FRAMES = 40  # 1.6 s at 25 fps, above the 16 frames --size small samples
-SEGMENTS = 8
+SEGMENTS = 9  # three rounds of the three labels
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +45,9 @@ def records(text: str) -> list[dict]:
 
 
 def digests(folder: Path) -> dict[str, str]:
+    """The set's files (not collect.RESUME_FILE, which moves on with every take) -> their sha256."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != collect.RESUME_FILE}
 
 
 def segment_error(take: Path, frames: np.ndarray, segment: int) -> float:
@@ -64,7 +65,8 @@ def test_three_labels_two_takes_layout_class_csv_frames_and_no_tensorflow(stream
     assert run.returncode == 0, run.stderr
     assert "TF: []" in run.stdout  # collecting needs no model
     folder = tmp_path / "mine" / "003"
-    takes = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    takes = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
+                   and not p.name.startswith("."))  # collect.RESUME_FILE: where in the source the takes end
     assert takes == ["class.csv"] + [f"train/{label}/take_{n:04d}.mp4" for label in LABELS for n in range(2)]
     assert list(videoset.read_class_table(folder / "class.csv")["sClass"]) == list(LABELS)
     for k, label in enumerate(LABELS):
@@ -163,8 +165,8 @@ def test_a_take_that_cannot_be_written_is_reported_and_redone(stream, tmp_path, 
     assert statuses[:2] == [("left", "not written"), ("left", "kept")]
     assert "take of 'left' NOT kept: .mp4: Could not write" in out.err
     folder = tmp_path / "003"
-    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()) == [
-        "class.csv"] + [f"train/{label}/take_{n:04d}.mp4" for label in LABELS for n in range(2)]
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                  if p.is_file() and not p.name.startswith(".")) == ["class.csv"] + [f"train/{label}/take_{n:04d}.mp4" for label in LABELS for n in range(2)]
 
 
 def test_real_clip_as_source(shared_data, tmp_path):
@@ -220,3 +222,119 @@ def test_a_described_set_gives_the_take_length_and_is_noted(stream, tmp_path, ca
     out = capsys.readouterr()
     assert [r["frames"] for r in records(out.out)] == [20] * 3  # 0.8 s at 25 fps, as the description says
     assert "new takes all train" in out.err
+
+
+# ---- issue 23 item 4, issue 24 item 4 and the messages of issue 23 ----
+def test_class_csv_lists_each_take_before_it_is_on_disk(stream, tmp_path, monkeypatch):
+    """A run killed at any moment leaves no take of a label class.csv does not list: the row comes first."""
+    real_write_take = collect.write_take
+    unlisted = []
+
+    def write_take(folder, label, frames, fps):
+        if label not in videoset.read_class_table(collect.class_file_of(folder)).index:
+            unlisted.append(label)
+        return real_write_take(folder, label, frames, fps)
+
+    monkeypatch.setattr(collect, "write_take", write_take)
+    assert livedemo.main(args(stream[0], tmp_path, takes=1)) == 0
+    assert unlisted == [] and len(list(tmp_path.rglob("take_*"))) == 3
+
+
+def test_killed_right_after_a_take_class_csv_still_lists_it(stream, tmp_path):
+    """--takes 1 killed (SIGKILL) as soon as a take is on disk, three times over: class.csv lists every take's label."""
+    folder = tmp_path / "003"
+    paced = [a for a in args(stream[0], tmp_path, takes=1) if a != "--no-pace"]
+    for _ in range(3):
+        seen = len(list(folder.glob("train/*/take_*")))
+        run = subprocess.Popen([sys.executable, str(REPO / "livedemo.py"), *paced], cwd=REPO,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 60
+            while len(list(folder.glob("train/*/take_*"))) == seen and time.monotonic() < deadline:
+                time.sleep(0.002)
+            os.kill(run.pid, 9)
+        finally:
+            run.kill()
+            run.wait(10)
+        on_disk = {p.parent.name for p in folder.glob("train/*/take_*")}
+        assert on_disk and on_disk <= set(videoset.read_class_table(folder / "class.csv").index)
+    assert livedemo.main(args(stream[0], tmp_path, takes=1)) == 0
+    assert list(videoset.read_class_table(folder / "class.csv").index) == list(LABELS)
+
+
+def test_a_rerun_lists_takes_that_class_csv_lacks(stream, tmp_path, capsys):
+    """Sets collected before the row came first: a take of an unlisted label is listed by the next run."""
+    assert livedemo.main(args(stream[0], tmp_path, takes=1)) == 0
+    write_video(tmp_path / "003" / "train" / "up" / "take_0001.mp4", stream[1][:TAKE_FRAMES], 25.0)
+    table = videoset.read_class_table(tmp_path / "003" / "class.csv")
+    videoset.write_class_table(tmp_path / "003" / "class.csv", table.values.tolist()[:2])  # "up" unlisted
+    assert livedemo.main(args(stream[0], tmp_path, takes=1)) == 0
+    assert list(videoset.read_class_table(tmp_path / "003" / "class.csv").index) == list(LABELS)
+    assert "now lists ['up']" in capsys.readouterr().err
+
+
+def test_resumed_collect_from_a_file_goes_on_where_the_kept_takes_end(stream, tmp_path, capsys):
+    """Issue 24 item 4: stopped after the first take, the same command again must not replay the file from its
+    start (that recorded the opening 'left' segment as 'right'): every take holds its own label's segment."""
+    assert livedemo.main(args(stream[0], tmp_path, "--keys", "result+0:space,result+0:q")) == 0
+    assert livedemo.main(args(stream[0], tmp_path, takes=3)) == 0
+    assert "going on in" in capsys.readouterr().err
+    for k, label in enumerate(LABELS):
+        takes = sorted((tmp_path / "003" / "train" / label).glob("take_*"))
+        assert len(takes) == 3
+        for n, take in enumerate(takes):
+            assert segment_error(take, stream[1], 3 * n + k) < 4, (label, n)
+
+
+def test_resume_from_the_same_file_with_takes_changed_by_hand_is_refused(stream, tmp_path, capsys):
+    assert livedemo.main(args(stream[0], tmp_path, "--keys", "result+0:space,result+0:space,result+0:q")) == 0
+    (tmp_path / "003" / "train" / "left" / "take_0000.mp4").unlink()  # the file's first take is gone
+    capsys.readouterr()
+    assert livedemo.main(args(stream[0], tmp_path)) == 2
+    err = capsys.readouterr().err
+    assert "no frame of that file is known to hold the sign asked next" in err and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.rglob("take_*")) == ["take_0000.mp4"]  # nothing recorded
+
+
+def test_collect_into_an_unwritable_folder_is_refused_before_the_first_take(stream, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "ro"
+    (out / "003").mkdir(parents=True)
+    if os.geteuid() == 0:  # root writes anywhere: the probe's write is refused as the file system would
+        real = Path.write_bytes
+
+        def write_bytes(self, data):
+            if self.parent == out / "003":
+                raise PermissionError(13, "Permission denied", str(self))
+            return real(self, data)
+
+        monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    else:
+        os.chmod(out / "003", 0o555)
+    try:
+        assert livedemo.main(args(stream[0], out)) == 2
+    finally:
+        os.chmod(out / "003", 0o755)
+    captured = capsys.readouterr()
+    assert records(captured.out) == []  # no take recorded for nothing
+    last = captured.err.strip().splitlines()[-1]
+    assert f"Cannot write into {out / '003'}" in last and "chmod u+w" in last and "Traceback" not in captured.err
+
+
+def test_disk_full_at_the_class_csv_write_is_one_line(stream, tmp_path, capsys, monkeypatch):
+    import errno
+
+    def full(class_file, rows):
+        raise collect.safeio.disk_full_hint(OSError(errno.ENOSPC, "No space left on device"), class_file)
+
+    monkeypatch.setattr(collect, "write_class_table", full)
+    assert livedemo.main(args(stream[0], tmp_path)) == collect.EXIT_INCOMPLETE
+    err = capsys.readouterr().err
+    assert len([line for line in err.splitlines() if "Disk full" in line]) == 1, err
+    assert "opencv-contrib" not in err and "Traceback" not in err and "the disk is full" in err
+    assert not list(tmp_path.rglob("take_*"))
+
+
+def test_save_clips_with_a_bad_label_is_refused_like_collect_labels(capsys):
+    assert livedemo.main(["--headless", "--source", "missing.avi", "--save-clips", "clips", "../x"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--save-clips label '../x'" in err[0] and "plain folder name" in err[0]
