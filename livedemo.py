@@ -54,6 +54,7 @@ THRESHOLD = 0.5        # show the (--continuous: smoothed) top-1 as an answer on
 TOP_K = 3
 CLIP_PREFIX = "live_"  # --save-clips names: live_0000.avi, live_0001.avi, ...
 EXIT_SAVE_FAILED = 1  # exit status when a --save-clips recording could not be written
+PROB_DIGITS = 4  # the smoothed probability in the JSON lines, as predictor.top_k rounds the others
 # ------------------------------------------------------------------------
 
 
@@ -322,7 +323,8 @@ class LiveDemo:
                 top = smoother.update(probs)
                 shown = None
                 if top is not None:
-                    shown = [self.classes.classes[top[0]], self.classes.description(top[0]), top[1]]
+                    shown = [self.classes.classes[top[0]], self.classes.description(top[0]),
+                             round(float(top[1]), PROB_DIGITS)]
                 record = self._record(probs, latency_s, (start_frame + end_frame) / source.fps, smoothed=shown)
                 label = f"{shown[0]} {shown[2]:.0%}  {shown[1]}" if shown else "..."
                 self.lines = [label, f"latency {latency_s:.2f} s after the window"]
@@ -424,6 +426,8 @@ def main(argv=None) -> int:
 
     with contextlib.ExitStack() as stack:
         try:
+            if args.save_clips:
+                check_label(args.save_clips[1], "--save-clips")  # before anything is recorded, as --collect does
             video_set = set_from_args(args)
             # The source first: a missing camera or file is reported before the model takes seconds to load.
             source = stack.enter_context(open_source(
