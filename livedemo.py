@@ -42,7 +42,7 @@ from signlang.flow import METHODS, SEED_FLOW_METHOD
 from signlang.overlay import (COUNTDOWN_S, GREEN, KEYS, ORANGE, QUIT_KEYS, RED, ScriptedKeys, WINDOW_NAME, draw_box,
                               draw_lines, flow_strip, preview_image, with_strip)
 from signlang.precision import warn_precision
-from signlang.predictor import Predictor, find_models, top_k
+from signlang.predictor import NO_RECORD_FLAG, Predictor, find_models, top_k
 from signlang.sources import CameraError, FileSource, ON_END, open_source
 from signlang.video import write_numbered_video
 from signlang.videoset import VideoClasses, add_set_arguments, check_label, set_from_args
@@ -381,6 +381,9 @@ def main(argv=None) -> int:
     parser.add_argument("--seconds", type=float,
                         help="recording / window length (default: the set's duration_s; with a --source file "
                              "and without --continuous, the whole file)")
+    parser.add_argument(NO_RECORD_FLAG, action="store_true",
+                        help="run a model that has no .keras.json record beside it (its classes and flow are then "
+                             "assumed, not checked; a warning says what is assumed)")
     parser.add_argument("--flow-method", choices=METHODS,
                         help="optical flow method (default: the one the model was trained with, from its "
                              ".keras.json record; another one is refused)")
@@ -434,6 +437,8 @@ def main(argv=None) -> int:
                 args.source, args.camera, fps=video_set.fps, pace=not args.no_pace, on_end=args.at_end))
             predictor = load_predictor(video_set, args.model, args.precision)
             classes = VideoClasses(args.class_file or video_set.class_file)
+            # the model's record against the set (classes, resize): a mismatch is refused in one line
+            predictor.check_set(video_set, classes, allow_no_record=args.no_record_check)
             flow_method = predictor.flow_method(args.flow_method)  # the model's own; another is refused
         except (CameraError, FileNotFoundError, ValueError) as error:  # user errors: one line, exit 2
             print(f"livedemo: {error}", file=sys.stderr)

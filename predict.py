@@ -2,16 +2,22 @@
 
     python predict.py --set demo --split val
     python predict.py --set demo --video data-set/demo/010/val/circle_cw/s07_0000.avi
-    python predict.py --kinetics VIDEO
+    python predict.py --kinetics ../shared/data/kinetics-i3d/v_CricketShot_g04_c01_rgb.gif
     python predict.py --set demo --export onnx        (or litert; then --model X.onnx runs it)
 
 Models are the .keras files train_i3d.py saved (default: the newest `entire-best` of each stream for the
-set), or their .onnx / .tflite exports (`--export`, modelexport.py: written beside the .keras file with a
+set's newest *finished* run: a newer unfinished run is skipped with a note), or their .onnx / .tflite exports (`--export`, modelexport.py: written beside the .keras file with a
 copy of its .keras.json record, run with onnxruntime / ai-edge-litert instead of TensorFlow). With a flow and an RGB model the two streams are fused by averaging their logits, as DeepMind's I3D
-does. Evaluation writes a per-class accuracy CSV, a confusion-matrix PNG and lists the most frequent
-confusions, next to the training log in log/. `--kinetics` classifies any video into the 400 Kinetics
+does. Every model is checked against the set first (its .keras.json record: classes, input size, flow; a
+mismatch is refused, a model without a record runs only with --no-record-check). Evaluation says which
+checkpoint it evaluated (entire-best: the epoch chosen on the val clips, so optimistic there), writes a
+per-class accuracy CSV and a confusion-matrix PNG named after that checkpoint
+(log/<checkpoint>-<split>-{classes.csv,confusion.png}; the pipeline's own are log/<run>-<split>-...) and lists
+the most frequent confusions. `--kinetics` classifies any video into the 400 Kinetics
 classes with DeepMind's RGB I3D (their evaluate_sample.py preprocessing) and prints their names from
-kinetics400_labels.txt (shipped here; `--label-map` gives another file).
+kinetics400_labels.txt (shipped here; `--label-map` gives another file); DeepMind's sample clip
+v_CricketShot_g04_c01_rgb.gif (deepmind/kinetics-i3d's data/ folder) is kept in ../shared/data/kinetics-i3d/
+beside this checkout.
 """
 from signlang import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
@@ -25,7 +31,7 @@ import model_i3d
 from signlang import modelexport
 from signlang.flow import METHODS
 from signlang.precision import PRECISIONS, PRECISION_HELP, warn_precision
-from signlang.predictor import Predictor, find_models, predict_video
+from signlang.predictor import NO_RECORD_FLAG, Predictor, check_record, find_models, predict_video
 from signlang.safeio import atomic_write
 from signlang.video import bgr_to_model_rgb, frames_crop, frames_downsample, frames_resize_min_side, video_to_frames
 from signlang.videoset import VideoClasses, VideoSet, add_set_arguments, set_from_args, split_clips
@@ -35,8 +41,12 @@ from signlang.videoset import VideoClasses, VideoSet, add_set_arguments, set_fro
 
 
 def evaluate(video_set: VideoSet, predictor: Predictor, split: str = "val", out_prefix: Path | None = None,
-             batch_size: int = 4) -> dict:
-    """Top-1/top-5 accuracy on a split; writes <out_prefix>-<split>-{classes.csv,confusion.png}.
+             batch_size: int = 4, allow_no_record: bool = False) -> dict:
+    """Top-1/top-5 accuracy on a split; writes <out_prefix>-<split>-{classes.csv,confusion.png}, the PNG titled
+    with the checkpoint's name.
+
+    The models are checked against the set first (Predictor.check_set: classes, clip size, the flow folder's
+    method; allow_no_record runs a model without its record, with a warning).
 
     Returns:
         dict with top1, top5, num_clips, per_class (DataFrame), confusions (list of (true, predicted, count)),
@@ -45,9 +55,7 @@ def evaluate(video_set: VideoSet, predictor: Predictor, split: str = "val", out_
     from signlang.batches import FramesGenerator  # see the note below the imports
 
     classes = VideoClasses(video_set.class_file)
-    if len(classes) != predictor.num_classes:
-        raise ValueError(f"{video_set.class_file} lists {len(classes)} classes but the model predicts "
-                         f"{predictor.num_classes}; evaluate with the VideoSet the model was trained on")
+    predictor.check_set(video_set, classes, split=True, allow_no_record=allow_no_record)
     generators = {}
     listed = split_clips(video_set.video_dir, split)  # folders of videos gone from the set stay out
     for stream in predictor.streams:
@@ -61,14 +69,16 @@ def evaluate(video_set: VideoSet, predictor: Predictor, split: str = "val", out_
             raise ValueError(f"The {stream} folders of split {split} hold other videos than the "
                              f"{predictor.streams[0]} folders; re-run frame.py and opticalflow.py")
     probs = np.concatenate([predictor({s: g[i][0] for s, g in generators.items()}) for i in range(len(first))])
-    return classification_report(probs, first.labels, classes, out_prefix, split)
+    checkpoints = " + ".join(re.sub(r"^\d{8}-\d{6}-", "", path.name) for path in predictor.paths)
+    return classification_report(probs, first.labels, classes, out_prefix, split, checkpoints)
 
 
 def classification_report(probs: np.ndarray, labels: np.ndarray, classes: VideoClasses,
-                          out_prefix: Path | None = None, split: str = "val") -> dict:
+                          out_prefix: Path | None = None, split: str = "val", title: str | None = None) -> dict:
     """Top-1/top-5, confusion matrix and per-class accuracy of predicted probabilities (n, num_classes).
 
-    Writes <out_prefix>-<split>-{classes.csv,confusion.png} when out_prefix is given.
+    Writes <out_prefix>-<split>-{classes.csv,confusion.png} when out_prefix is given; the PNG's title starts with
+    `title` (the checkpoint evaluated), else with out_prefix's name.
 
     Returns:
         dict with top1, top5, num_clips, per_class (DataFrame), confusions (list of (true, predicted, count)),
@@ -103,8 +113,8 @@ def classification_report(probs: np.ndarray, labels: np.ndarray, classes: VideoC
         result["png"] = out_prefix.with_name(f"{out_prefix.name}-{split}-confusion.png")
         with atomic_write(result["csv"]) as tmp:
             per_class.to_csv(tmp, index=False)
-        run = re.sub(r"^\d{8}-\d{6}-", "", out_prefix.name)  # the title fits without the time stamp
-        plot_confusion(confusion, classes.classes, result["png"], f"{run} {split}: top-1 {result['top1']:.1%}")
+        run = title or re.sub(r"^\d{8}-\d{6}-", "", out_prefix.name)  # the title fits without the time stamp
+        plot_confusion(confusion, classes.classes, result["png"], f"{run}\n{split}: top-1 {result['top1']:.1%}")
     return result
 
 
@@ -115,19 +125,21 @@ def plot_confusion(confusion: np.ndarray, names, png_file: Path, title: str):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    size = max(5.0, 0.35 * len(names) + 2)
+    size = max(6.0, 0.45 * len(names) + 2.5)
+    # Cell numbers as large as a cell allows (a cell is ~0.45 in; 13 pt fills it), the names a little smaller.
+    cell_pt, name_pt = (13, 10) if len(names) <= 20 else (9, 8)
     fig, ax = plt.subplots(figsize=(size, size))
     ax.imshow(confusion, cmap="Blues")
     if len(names) <= 40:
-        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
-        ax.set_yticks(range(len(names)), names, fontsize=7)
+        ax.set_xticks(range(len(names)), names, rotation=90, fontsize=name_pt)
+        ax.set_yticks(range(len(names)), names, fontsize=name_pt)
         for (t, p), count in np.ndenumerate(confusion):
             if count:
-                ax.text(p, t, str(count), ha="center", va="center", fontsize=6,
+                ax.text(p, t, str(count), ha="center", va="center", fontsize=cell_pt, fontweight="bold",
                         color="white" if count > confusion.max() / 2 else "black")
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title)
+    ax.set_title(title, fontsize=10)
     fig.tight_layout()
     with atomic_write(png_file) as tmp:
         fig.savefig(tmp, format="png")
@@ -201,7 +213,7 @@ def kinetics_top_k(video_path, k: int = 5, weights: str = "rgb_kinetics400", lab
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_set_arguments(parser)
+    add_set_arguments(parser, default=None)  # None: not given (an export then checks no set); "demo" below
     parser.add_argument("--model", type=Path, nargs="+",
                         help="trained model(s), one per stream: .keras, or an .onnx / .tflite export of one; "
                              "default the newest entire-best .keras of each")
@@ -220,6 +232,9 @@ def main(argv=None):
     parser.add_argument("--label-map", type=Path,
                         help="with --kinetics: a file of the 400 class names, one per line, in the model's output "
                              "order (default: kinetics400_labels.txt shipped here, DeepMind's order)")
+    parser.add_argument(NO_RECORD_FLAG, action="store_true",
+                        help="run (or export) a model that has no .keras.json record beside it: its classes, flow and "
+                             "input size are then assumed, not checked (a warning says what is assumed)")
     args = parser.parse_args(argv)
     try:
         _run(args)
@@ -244,27 +259,54 @@ def _run(args) -> None:
         return
     if args.video:
         _check_video(args.video)
+    explicit_set = args.set is not None
+    if not explicit_set:
+        args.set = "demo"
     video_set = set_from_args(args)
     if args.export:
+        # An explicit --model is checked against the set only when --set is given too (exporting needs no set).
+        against = explicit_set or not args.model
+        classes = VideoClasses(video_set.class_file) if against else None
+
+        def check(checkpoint: Path, info: dict | None) -> None:
+            check_record(checkpoint, info, video_set if against else None, classes, ("num_frames", "min_dim_px", "crop_px"),
+                         allow_no_record=args.no_record_check)
+
         for checkpoint in args.model or find_models(video_set):
-            target, difference = modelexport.export_checkpoint(checkpoint, args.export)
+            target, difference = modelexport.export_checkpoint(checkpoint, args.export, check=check)
             print(f"Exported {target.resolve()} (max |p - Keras p| {difference:.1e} on a random clip); "
                   f"predict.py and livedemo.py run it with --model {target}")
         return
     warn_precision(args.precision)
     predictor = Predictor(args.model or find_models(video_set), args.precision)
-    print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)} (computing in {predictor.precision}; "
-          "--precision sets it)")
+    if any(path.suffix == ".keras" for path in predictor.paths):
+        computing = f"computing in {predictor.precision}; --precision sets it"
+    else:
+        computing = "exported: computes in float32 (--precision applies to .keras models only)"
+    print(f"Models: {', '.join(str(p.resolve()) for p in predictor.paths)} ({computing})")
     classes = VideoClasses(video_set.class_file)
     if args.video:
+        predictor.check_set(video_set, classes, split=False, allow_no_record=args.no_record_check)
         result = predict_video(args.video, predictor, video_set, classes, predictor.flow_method(args.flow_method))
         for label, description, prob in result["top"]:
             print(f"{prob:7.1%}  {label:<20} {description}")
         print("  " + ", ".join(f"{k[:-2]} {v * 1000:.0f} ms" for k, v in result["timing"].items()))
         return
-    stem = predictor.paths[0].name.split("-i3d-")[0]
-    result = evaluate(video_set, predictor, args.split, video_set.log_dir / stem)
+    print(f"Evaluating {predictor.describe()} on split {args.split} of {video_set.video_dir}")
+    result = evaluate(video_set, predictor, args.split, video_set.log_dir / evaluation_name(predictor),
+                      allow_no_record=args.no_record_check)
     print_evaluation(result, "+".join(predictor.streams))
+
+
+def evaluation_name(predictor: Predictor) -> str:
+    """The file name stem of predict.py's evaluation outputs: the checkpoint's own name
+    (`<stamp>-demo010-flow-i3d-entire-best`, `...-entire-best-onnx` for an export, `...-flow+rgb-i3d-...` for
+    two streams), so that it never overwrites the pipeline's `log/<stamp>-demo010-flow-<split>-...` files."""
+    path = predictor.paths[0]
+    name = path.stem if path.suffix == ".keras" else f"{path.stem}-{path.suffix[1:]}"
+    if len(predictor.streams) > 1:
+        name = name.replace(f"-{predictor.streams[0]}-i3d-", f"-{'+'.join(predictor.streams)}-i3d-")
+    return name
 
 
 if __name__ == "__main__":

@@ -4,11 +4,17 @@ Users: `python predict.py --export onnx|litert` exports, Predictor runs the file
 
 `export_checkpoint` writes `<name>.onnx` or `<name>.tflite` beside `<name>.keras` with Keras' own
 `model.export`, crash-safe (temporary name, checked, then renamed; safeio), and beside it a copy of the
-checkpoint's modelinfo record, `<name>.onnx.json` / `<name>.tflite.json`, with `exported_from` and
+checkpoint's modelinfo record (written *before* the export is renamed into place, so that a kill at any moment
+never leaves an exported model without its record; at worst a record whose model is not there yet), `<name>.onnx.json` / `<name>.tflite.json`, with `exported_from` and
 `export_format` added: an exported file and its record travel together (to a machine without the .keras
 file), and Predictor reads the record of any model file the same way (stream, flow method, input
 size). Every export is checked before it is renamed into place: its probabilities on a random clip must
-match the Keras model's within EXPORT_TOLERANCE.
+match the Keras model's within EXPORT_TOLERANCE. A rerun removes what a killed export left: its
+`.tmp-<pid>-<name>.onnx/.json` beside the target and what the exporters put in $TMPDIR (LiteRT's converter a
+whole SavedModel, ~100 MB at the seed size; TensorFlow's autograph and tf2onnx small files), which an export
+keeps in `$TMPDIR/.tmp-<pid>-export/` (EXPORT_TMP) instead of anonymous `$TMPDIR/tmpXXXX` names so that it can
+be told apart (safeio.is_leftover: only folders of dead processes). TensorFlow's C++ log lines of an
+export (converter and MLIR chatter) are held back (tfquiet.hold_back; other lines still pass).
 
 The exported graph computes in float32 (Keras exports only float32 policies). ONNX runs with onnxruntime;
 LiteRT with ai-edge-litert's interpreter, which has only TFLite's built-in ops (no Flex delegate): those
@@ -22,14 +28,17 @@ import contextlib
 import functools
 import importlib
 import os
+import shutil
+import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from signlang import modelinfo, stemconv
+from signlang import modelinfo, stemconv, tfquiet
 from signlang.precision import compute_policies, with_compute_dtype
-from signlang.safeio import atomic_write
+from signlang.safeio import TMP_PREFIX, atomic_write, is_leftover, tmp_sibling
 
 FORMATS = {"onnx": ".onnx", "litert": ".tflite"}  # --export -> the suffix of the file written
 RUNTIMES = {".onnx": "onnxruntime", ".tflite": "ai-edge-litert"}  # what runs each exported suffix
@@ -40,6 +49,7 @@ MODEL_SUFFIXES = (".keras", *RUNTIMES)
 # after I3D's ~60 layers (measured 1e-8..1e-6 on small models). 1e-4 stays far above that and far below
 # what a wrong graph gives (~1e-1) or any top-1 margin worth trusting.
 EXPORT_TOLERANCE = 1e-4
+EXPORT_TMP = "export"  # $TMPDIR/.tmp-<pid>-export/: the exporters' temporary files (LiteRT's SavedModel, ...)
 
 
 def export_path(checkpoint: Path, fmt: str) -> Path:
@@ -62,12 +72,34 @@ def check_model_suffix(path: Path) -> str:
 
 # ---- export ----------------------------------------------------------------------------------------------
 
-def export_checkpoint(checkpoint: Path, fmt: str) -> tuple[Path, float]:
+def remove_leftovers(target: Path) -> int:
+    """Removes what killed exports left (of processes now gone): `.tmp-<pid>-<target name>` and its record's
+    temporary beside `target`, and the exporters' folders in $TMPDIR (EXPORT_TMP); returns how many."""
+    target = Path(target)
+    found = [*target.parent.glob(f"{TMP_PREFIX}*-{target.name}"), *target.parent.glob(f"{TMP_PREFIX}*-{target.name}.json"),
+             *Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*-{EXPORT_TMP}")]
+    removed = 0
+    for path in found:
+        if not is_leftover(path):  # a running export's, or a user's file that merely looks like one
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def export_checkpoint(checkpoint: Path, fmt: str,
+                      check: Callable[[Path, dict | None], None] | None = None) -> tuple[Path, float]:
     """Exports a .keras checkpoint to `export_path(checkpoint, fmt)` with its modelinfo record beside it.
 
     Args:
         checkpoint: a .keras file train_i3d.py saved.
         fmt: "onnx" or "litert".
+        check: called as check(checkpoint, record or None) before anything is loaded or written; raises to
+            refuse (predict.py: predictor.check_record against the set, and a missing record without
+            --no-record-check).
 
     Returns:
         (the exported file, the largest |exported - Keras| probability on the random check clip).
@@ -86,6 +118,14 @@ def export_checkpoint(checkpoint: Path, fmt: str) -> tuple[Path, float]:
     if not checkpoint.is_file():
         raise FileNotFoundError(f"Model file {checkpoint} not found; train one with `python train_i3d.py`")
     try:
+        info = modelinfo.read_model_info(checkpoint)
+    except FileNotFoundError:  # trained before checkpoints recorded one (check decides whether that is allowed)
+        info = None
+    if check is not None:
+        check(checkpoint, info)
+    target = export_path(checkpoint, fmt)
+    remove_leftovers(target)
+    try:
         # plain Keras: the stock stem, which both formats take (export_model swaps what LiteRT needs)
         model = keras.models.load_model(checkpoint, compile=False)
     except Exception as error:  # as Predictor: zip/h5/json errors of a broken file
@@ -93,14 +133,14 @@ def export_checkpoint(checkpoint: Path, fmt: str) -> tuple[Path, float]:
                          "give a .keras file that train_i3d.py saved") from error
     if compute_policies(model) != {"float32"}:  # trained with --precision bfloat16 / float16
         model = with_compute_dtype(model, "float32")
-    target = export_path(checkpoint, fmt)
-    difference = export_model(model, target, fmt)
-    try:
-        info = modelinfo.read_model_info(checkpoint)
-    except FileNotFoundError:  # trained before checkpoints recorded one: Predictor then takes the defaults
-        modelinfo.info_path(target).unlink(missing_ok=True)  # an older export's record would not describe it
-    else:
-        modelinfo.write_model_info(target, {**info, "exported_from": checkpoint.name, "export_format": fmt})
+    with atomic_write(target) as tmp:
+        difference = _export_checked(model, tmp, fmt, target.name)
+        # The record first, the model's rename last (when this block ends): a kill in between leaves a record
+        # without its model (harmless), never the model without its record.
+        if info is None:
+            modelinfo.info_path(target).unlink(missing_ok=True)  # an older export's record would not describe it
+        else:
+            modelinfo.write_model_info(target, {**info, "exported_from": checkpoint.name, "export_format": fmt})
     return target, difference
 
 
@@ -122,29 +162,50 @@ def export_model(model, path: Path, fmt: str, clip: np.ndarray | None = None) ->
     """
     if fmt not in FORMATS:
         raise ValueError(f"Export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    if clip is None:
-        clip = np.random.default_rng(0).uniform(-1, 1, (1, *model.input_shape[1:])).astype(np.float32)
     path = Path(path)
     with atomic_write(path) as tmp:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)  # Keras' tf2onnx patch touches np.object
-            # a functional model named its input "video" and is called with a bare array: harmless
-            warnings.filterwarnings("ignore", "The structure of `inputs` doesn't match", UserWarning)
-            reference = np.asarray(model(clip, training=False), np.float32)  # also marks it called (export needs it)
-            if fmt == "onnx":
-                model.export(str(tmp), format="onnx", verbose=False)
-            else:
-                import tensorflow as tf
+        return _export_checked(model, tmp, fmt, path.name, clip)
 
-                with litert_graph(model):
-                    # built-in ops only: a Flex op fails here, not later in an interpreter that cannot run it
-                    model.export(str(tmp), format="litert", verbose=False,
-                                 target_spec={"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]})
+
+def _export_checked(model, tmp: Path, fmt: str, name: str, clip: np.ndarray | None = None) -> float:
+    """export_model's work on the temporary path `tmp` (the caller renames it); returns the check's difference."""
+    if clip is None:
+        clip = np.random.default_rng(0).uniform(-1, 1, (1, *model.input_shape[1:])).astype(np.float32)
+    with tfquiet.hold_back(), export_tempdir(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # Keras' tf2onnx patch touches np.object
+        # a functional model named its input "video" and is called with a bare array: harmless
+        warnings.filterwarnings("ignore", "The structure of `inputs` doesn't match", UserWarning)
+        reference = np.asarray(model(clip, training=False), np.float32)  # also marks it called (export needs it)
+        if fmt == "onnx":
+            model.export(str(tmp), format="onnx", verbose=False)
+        else:
+            import tensorflow as tf
+
+            with litert_graph(model):
+                # built-in ops only: a Flex op fails here, not later in an interpreter that cannot run it
+                model.export(str(tmp), format="litert", verbose=False,
+                             target_spec={"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]})
         difference = float(np.max(np.abs(load_exported(tmp)(clip) - reference)))
-        if not difference <= EXPORT_TOLERANCE:
-            raise ValueError(f"The {fmt} export of {path.name} differs from the Keras model by {difference:.3g} "
-                             f"(more than {EXPORT_TOLERANCE}) on a random clip; nothing written")
+    if not difference <= EXPORT_TOLERANCE:
+        raise ValueError(f"The {fmt} export of {name} differs from the Keras model by {difference:.3g} "
+                         f"(more than {EXPORT_TOLERANCE}) on a random clip; nothing written")
     return difference
+
+
+@contextlib.contextmanager
+def export_tempdir():
+    """Within the block, Python's temporary files and folders (Keras' LiteRT export writes a whole SavedModel
+    there, autograph and tf2onnx small files) go to $TMPDIR/.tmp-<pid>-export/, removed at the end and by the
+    next export when a kill left it (remove_leftovers)."""
+    folder = tmp_sibling(Path(tempfile.gettempdir()) / EXPORT_TMP)
+    folder.mkdir(exist_ok=True)
+    saved = tempfile.tempdir
+    tempfile.tempdir = str(folder)
+    try:
+        yield folder
+    finally:
+        tempfile.tempdir = saved
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @contextlib.contextmanager

@@ -17,7 +17,12 @@ the checkpoint itself, holding:
     phase         "above" (the seed's word for head-only fine-tuning), "entire" (full fine-tuning) or "lstm"
     which         "last" or "best"; `selected_on` names the metric `best` was chosen by, `score` its value
 
-A consumer checks what it needs (`check_flow_method`) and refuses a mismatch with a message naming both.
+A consumer checks what it needs (`check_flow_method`; a model against a set: predictor.check_record) and refuses a
+mismatch with a message naming both. A record written before `classes` was required (none known, but a copied or
+hand-made one may lack it) still reads; the check then treats the model as unrecorded (--no-record-check).
+
+Also the one reader of a training run's state file (`run_state`, `run_finished`): model discovery
+(predictor.find_models) takes the newest *finished* run.
 
 Importable without TensorFlow.
 """
@@ -28,7 +33,10 @@ from signlang.safeio import write_json_atomic
 
 FLOW_SETTINGS_NAME = "flows-settings.json"  # opticalflow.py writes it (folderstep.check_settings)
 FORMAT_VERSION = 1
-REQUIRED = ("stream", "num_frames", "min_dim_px", "crop_px", "classes")
+REQUIRED = ("stream", "num_frames", "min_dim_px", "crop_px", "classes")  # what a writer must give
+READ_REQUIRED = ("stream", "num_frames", "min_dim_px", "crop_px")  # what a record must hold to be read at all
+# train_i3d.py's phases (its PHASES): a run is finished when its state file lists both in `phases_done`.
+RUN_PHASES = ("above", "entire")
 
 
 def info_path(checkpoint: Path) -> Path:
@@ -69,10 +77,43 @@ def read_model_info(checkpoint: Path) -> dict:
         raise ValueError(f"{path} is not a readable model description ({error}); retrain or restore it") from None
     if not isinstance(info, dict):
         raise ValueError(f"{path} is not a readable model description (not a JSON object); retrain or restore it")
-    missing = [key for key in REQUIRED if key not in info]
+    missing = [key for key in READ_REQUIRED if key not in info]
     if missing:
         raise ValueError(f"{path} lacks {missing}; retrain or restore it")
     return info
+
+
+def run_state_path(checkpoint: Path) -> Path:
+    """The state file of the run a checkpoint (or its export) belongs to:
+    model/<stamp>-<tag>-<stream>-i3d-entire-best.keras -> model/<stamp>-<tag>-<stream>-i3d-state.json."""
+    checkpoint = Path(checkpoint)
+    prefix = checkpoint.name.rsplit("-i3d-", 1)[0] + "-i3d" if "-i3d-" in checkpoint.name else checkpoint.stem
+    return checkpoint.with_name(f"{prefix}-state.json")
+
+
+def run_state(checkpoint: Path) -> dict | None:
+    """The saved state of the run `checkpoint` belongs to (train_i3d.py writes it after every epoch), or None
+    when there is none (a model copied without it, or trained before runs kept one).
+
+    Raises:
+        ValueError: the state file exists but is unreadable (its name said).
+    """
+    path = run_state_path(checkpoint)
+    try:
+        state = json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"{path} is not a readable training state ({error}); run the training command again "
+                         "to resume, or give --model") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not a readable training state (not a JSON object); give --model")
+    return state
+
+
+def run_finished(state: dict) -> bool:
+    """True when a run's state lists both phases (RUN_PHASES) as done."""
+    return set(RUN_PHASES) <= set(state.get("phases_done") or ())
 
 
 def read_flow_settings(flow_dir: Path) -> dict | None:

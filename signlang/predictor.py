@@ -3,7 +3,16 @@
 With a flow and an RGB model the two streams are fused by averaging their log-probabilities, as DeepMind's
 I3D does. Used by predict.py, livedemo.py and the benchmarks. TensorFlow and Keras are imported only when a
 .keras model is loaded: an exported model runs with onnxruntime / ai-edge-litert alone.
+
+Wherever a model meets a set or a video (predict.py --split/--video/--export, livedemo.py, the pipeline's
+evaluation through predict.evaluate) it is checked against that set in one place, `check_record` (through
+`Predictor.check_set`): the classes of its modelinfo record (names, order, count) against the set's class.csv,
+its input size and, for precomputed flow, its flow method against the set's. A mismatch is refused in one line
+naming both. A model without a record (or a record without classes) is refused too, unless the caller passes
+allow_no_record (the scripts' --no-record-check, NO_RECORD_FLAG): then it runs with a warning that says what is
+assumed. Loading (Predictor) itself checks nothing against a set: the benchmarks run bare untrained models.
 """
+import sys
 import time
 from pathlib import Path
 
@@ -25,13 +34,51 @@ def model_stream(model) -> str:
     return "flow" if channels == 2 else "rgb"
 
 
-def find_models(video_set: VideoSet, which: str = "entire-best") -> list[Path]:
-    """The newest `<which>` checkpoint of each stream trained on this set."""
+NO_RECORD_FLAG = "--no-record-check"  # the scripts' option that runs a model without its record (allow_no_record)
+
+
+def _run_progress(state: dict) -> str:
+    """How far an unfinished run got, from its state file: "unfinished: 5 of 24 epochs, phases done: above"."""
+    total = (state.get("epochs_above") or 0) + (state.get("epochs_entire") or 0)
+    done = (state.get("resume") or {}).get("epochs", 0)
+    return (f"unfinished: {done} of {total or '?'} epochs trained, phases done: "
+            f"{', '.join(state.get('phases_done') or ()) or 'none'}")
+
+
+def find_models(video_set: VideoSet, which: str = "entire-best", out=None) -> list[Path]:
+    """The `<which>` checkpoint of the newest *finished* run of each stream trained on this set.
+
+    A run is finished when its state file (model/<run>-state.json, train_i3d.py) lists both phases as done; a
+    checkpoint without a state file (copied, or trained before runs kept one) counts as finished. A newer
+    unfinished run (stopped with Ctrl-C, or still training) is skipped with a note on `out` (stderr); when a
+    stream has no finished run, its newest unfinished one is used with a warning saying so and why.
+    """
+    out = sys.stderr if out is None else out
     found = []
     for stream in ("flow", "rgb"):
-        candidates = sorted(video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-{which}.keras"))
-        if candidates:
-            found.append(candidates[-1])
+        candidates = sorted(video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-{which}.keras"), reverse=True)
+        chosen, unfinished = None, []
+        for path in candidates:
+            try:
+                state = modelinfo.run_state(path)
+            except ValueError as error:  # a damaged state file: not known to be finished
+                unfinished.append((path, str(error)))
+                continue
+            if state is None or modelinfo.run_finished(state):
+                chosen = path
+                break
+            unfinished.append((path, _run_progress(state)))
+        if chosen is None and unfinished:
+            chosen, why = unfinished[0]
+            print(f"warning: using {chosen.resolve()} of an UNFINISHED run ({why}) because no {stream} run of "
+                  f"{video_set.tag} has finished; its accuracy is that of a run stopped early: run the training "
+                  "command again to finish it, or give --model", file=out)
+        elif unfinished:
+            print(f"note: skipped the newer unfinished {stream} run{'s' if len(unfinished) > 1 else ''} "
+                  f"{', '.join(path.name.split('-i3d-')[0] for path, _ in unfinished)} ({unfinished[0][1]}); "
+                  f"using the newest finished run, {chosen.name} (--model picks another)", file=out)
+        if chosen is not None:
+            found.append(chosen)
     if not found:
         raise FileNotFoundError(
             f"No trained model for {video_set.tag} in {video_set.model_dir.resolve()} "
@@ -39,6 +86,71 @@ def find_models(video_set: VideoSet, which: str = "entire-best") -> list[Path]:
             "run `make demo` or `python train_i3d.py` first"
         )
     return found
+
+
+def _names(classes: list[str], limit: int = 8) -> str:
+    shown = ", ".join(classes[:limit])
+    return f"{shown}, ... ({len(classes)} in all)" if len(classes) > limit else shown
+
+
+def check_record(path: Path, info: dict | None, video_set: VideoSet | None = None, classes: VideoClasses | None = None,
+                 sizes=("num_frames", "min_dim_px", "crop_px"), data_flow_method: str | None = None,
+                 allow_no_record: bool = False, out=None) -> None:
+    """Refuses a model whose record does not fit the set it is used with (one line naming both).
+
+    Compares the record's classes (names, order, count) with `classes` (the set's class.csv), the record's
+    `sizes` (num_frames, min_dim_px, crop_px) with `video_set`'s, and for a flow model the recorded flow method
+    with `data_flow_method` (the method of precomputed flow it will read; None: the flow is computed for it).
+
+    Args:
+        path: the model file (named in messages).
+        info: its modelinfo record; None or {} when it has none.
+        video_set, classes: the set it meets; None checks only that a record exists (export without --set).
+        allow_no_record: run a model without a record (or one without classes) with a warning on `out` (stderr)
+            instead of refusing it (the scripts' --no-record-check).
+
+    Raises:
+        ValueError: no record (without allow_no_record), or a mismatch.
+    """
+    path = Path(path)
+    record = modelinfo.info_path(path)
+    against = f" against {classes.class_file}" if classes is not None else ""
+    if not info or "classes" not in info:
+        what = f"{record} lacks the classes" if info else f"{path.name} has no record {record.name} beside it"
+        if not allow_no_record:
+            raise ValueError(f"{what}, so its classes, flow and input size cannot be checked{against}; copy the "
+                             f"record beside it (train_i3d.py writes one with every checkpoint), retrain, or pass "
+                             f"{NO_RECORD_FLAG} to run it unchecked")
+        flow = (info or {}).get("flow_method") or SEED_FLOW_METHOD
+        print(f"warning: {what}; running it unchecked ({NO_RECORD_FLAG}): its outputs are taken to be the classes "
+              f"of {classes.class_file if classes is not None else 'class.csv'} in sorted order"
+              + (f", its flow {flow} (--flow-method sets it)" if (info or {}).get("stream", "flow") != "rgb" else ""),
+              file=sys.stderr if out is None else out)
+        return
+    if classes is not None:
+        recorded, listed = [str(c) for c in info["classes"]], list(classes.classes)
+        if recorded != listed:
+            added, missing = sorted(set(listed) - set(recorded)), sorted(set(recorded) - set(listed))
+            detail = "; ".join(part for part in (f"class.csv adds {added}" if added else "",
+                                                 f"class.csv lacks {missing}" if missing else "") if part) \
+                or "the same names in another order"
+            trained_on = (info.get("set") or {}).get("video_dir")
+            raise ValueError(f"{path.name} was trained on {len(recorded)} classes ({_names(recorded)}) but "
+                             f"{classes.class_file} lists {len(listed)} ({_names(listed)}): {detail}; use the set it "
+                             f"was trained on" + (f" (--set {trained_on})" if trained_on else "")
+                             + " or retrain on this one")
+    if video_set is not None:
+        differ = [f"{key} {info[key]} (set: {getattr(video_set, key)})" for key in sizes
+                  if key in info and info[key] != getattr(video_set, key)]
+        if differ:
+            raise ValueError(f"{path.name} was trained on other clips than set {video_set.tag} "
+                             f"({video_set.video_dir}) gives: {', '.join(differ)}; give the set's size options "
+                             "(--num-frames, --min-dim, --crop, --size) as trained, or retrain")
+    trained = info.get("flow_method")
+    if data_flow_method and trained and info.get("stream") in ("flow", "both") and trained != data_flow_method:
+        raise ValueError(f"{path.name} was trained on {trained} flow but the set's flow folder holds "
+                         f"{data_flow_method} flow; recompute it with `python opticalflow.py --method {trained}` "
+                         "or retrain on this flow")
 
 
 class Predictor:
@@ -119,6 +231,50 @@ class Predictor:
 
         return model, forward
 
+    def check_set(self, video_set: VideoSet, classes: VideoClasses, split: bool = False,
+                  allow_no_record: bool = False, out=None) -> None:
+        """Refuses models that do not fit `video_set` and its `classes` (check_record, per model; one line).
+
+        Args:
+            split: True when the models read the set's precomputed clips (evaluation): then every input size and
+                the flow folder's method must match; False for a video or camera (only the resize, min_dim_px:
+                frames and flow are made for the model).
+            allow_no_record: see check_record.
+
+        Raises:
+            ValueError: the class count differs from class.csv (checked even without a record), or check_record's.
+        """
+        data_flow = None
+        if split and "flow" in self.models:
+            data_flow = modelinfo.flow_method_of(modelinfo.read_flow_settings(video_set.flow_dir))
+        for stream, path in zip(self.streams, self.paths):  # the records first: they name what differs
+            check_record(path, self.infos[stream], video_set, classes,
+                         ("num_frames", "min_dim_px", "crop_px") if split else ("min_dim_px",),
+                         data_flow if stream == "flow" else None, allow_no_record, out)
+        if self.num_classes != len(classes):
+            raise ValueError(f"{self.paths[0].name} predicts {self.num_classes} classes but {classes.class_file} "
+                             f"lists {len(classes)}; use the set the model was trained on (or its class.csv as it was)")
+        if split and (self.num_frames, self.height) != (video_set.num_frames, video_set.crop_px):
+            raise ValueError(f"{self.paths[0].name} takes {self.num_frames} frames x {self.height} px but set "
+                             f"{video_set.tag} has clips of {video_set.num_frames} x {video_set.crop_px}; give the "
+                             "size options it was trained with (--num-frames, --crop, --size)")
+
+    def describe(self) -> str:
+        """Which checkpoint(s) these are, from their records: "x-entire-best.keras (best epoch 12 of 23, chosen
+        on val_accuracy: optimistic on the clips it was chosen on)"."""
+        parts = []
+        for stream, path in zip(self.streams, self.paths):
+            info = self.infos[stream]
+            if info.get("which") == "best":
+                what = (f"the best epoch, {info.get('epochs', '?')}, chosen on {info.get('selected_on') or 'val'}: "
+                        "optimistic on the clips it was chosen on; the last epoch's -entire-last is the one to report")
+            elif info.get("which") == "last":
+                what = f"the last epoch, {info.get('epochs', '?')}"
+            else:
+                what = "no record of its epoch"
+            parts.append(f"{path.name} ({what})")
+        return "; ".join(parts)
+
     @property
     def streams(self) -> tuple[str, ...]:
         return tuple(self.models)
@@ -163,6 +319,9 @@ class Predictor:
         return fused / fused.sum(axis=-1, keepdims=True)
 
 
+PROB_DIGITS = 4  # probabilities as printed: 0.9731
+
+
 def clip_inputs(frames: np.ndarray, streams, num_frames: int, crop_px: int, flow_method: str = SEED_FLOW_METHOD) -> dict:
     """Network inputs from resized video frames (n, h, w, 3) uint8 BGR, prepared exactly as for training:
     resample to num_frames, flow on those frames, center crop.
@@ -182,9 +341,10 @@ def clip_inputs(frames: np.ndarray, streams, num_frames: int, crop_px: int, flow
 
 
 def top_k(probs: np.ndarray, classes: VideoClasses, k: int = 3) -> list[tuple[str, str, float]]:
-    """(label, description, probability) of the k most probable classes of one clip."""
+    """(label, description, probability) of the k most probable classes of one clip; probabilities rounded to
+    PROB_DIGITS (the JSON lines livedemo prints: 17 digits said nothing more)."""
     order = np.argsort(probs)[::-1][:k]
-    return [(classes.classes[i], classes.description(int(i)), float(probs[i])) for i in order]
+    return [(classes.classes[i], classes.description(int(i)), round(float(probs[i]), PROB_DIGITS)) for i in order]
 
 
 def predict_video(video_path, predictor: Predictor, video_set: VideoSet, classes: VideoClasses,

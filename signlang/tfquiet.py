@@ -12,7 +12,11 @@ printed). So `install()` puts a hook on `import tensorflow`: while TensorFlow's 
 devices are listed (that is where cuInit is called), fd 2 points into a pipe; a thread reads it and
 writes every line that is not in BENIGN to the real stderr at once. Afterwards fd 2 is restored and the
 pipe drained, so nothing is lost when the import fails; lines still in the pipe are lost only when the
-process dies by a signal inside the import. Outside the import window nothing is filtered.
+process dies by a signal inside the import. Outside the import window nothing is filtered, except inside
+`with tfquiet.hold_back():`, which a caller puts around a later call that prints such lines: an export
+(modelexport: the converter's SavedModel/MLIR lines, "Number of eligible GPUs"), and the first `fit()` on a
+PyDataset (`generator_dataset_op.cc:213] Memory patch applied: M_TRIM_THRESHOLD=128 kb was set.`, printed once
+per process when tf.data first runs a Python generator).
 
 `TFQUIET=0` in the environment turns the hook off (to see everything). The CPU-only wheel
 `tensorflow-cpu==2.21.*` prints only the absl banner and the CPU-feature line (no CUDA lines); the
@@ -45,6 +49,21 @@ BENIGN = tuple(re.compile(pattern) for pattern in (
     _GLOG + rb"Unable to register cu(DNN|FFT|BLAS) factory: Attempting to register factory for plugin "
             rb"cu(DNN|FFT|BLAS) when one has already been registered",
     _GLOG + rb"computation placer already registered\..*",
+    # the first tf.data generator of a process (fit() on a PyDataset)
+    _GLOG + rb"Memory patch applied: M_TRIM_THRESHOLD=\d+ kb was set\.",
+    # model.export (ONNX and LiteRT): grappler, the TFLite converter reading its SavedModel, MLIR
+    _GLOG + rb"Number of eligible GPUs \(core count >= \d+, compute capability >= [\d.]+\): \d+",
+    _GLOG + rb"Starting new session",
+    _GLOG + rb"Ignored (output_format|drop_control_dependency)\.",
+    _GLOG + rb"Reading SavedModel from: .*",
+    _GLOG + rb"Reading meta graph with tags \{ serve \}",
+    _GLOG + rb"Reading SavedModel debug info \(if present\) from: .*",
+    _GLOG + rb"MLIR V1 optimization pass is not enabled",
+    _GLOG + rb"Restoring SavedModel bundle\.",
+    _GLOG + rb"Running initialization op on SavedModel bundle at path: .*",
+    _GLOG + rb"SavedModel load for tags \{ serve \}; Status: success: OK\. Took \d+ microseconds\.",
+    _GLOG + rb"disabling MLIR crash reproducer, set env var `MLIR_CRASH_REPRODUCER_DIRECTORY` to enable\.",
+    rb"INFO: Created TensorFlow Lite XNNPACK delegate for CPU\.",
 ))
 
 _PARTIAL_WAIT_S = 0.2  # a line without its newline yet is passed on after this long (e.g. a prompt)
