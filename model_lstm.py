@@ -61,6 +61,9 @@ def lstm_load(path, num_frames: int, feature_len: int, num_classes: int) -> kera
     except Exception as error:  # keras raises assorted types for a file that is not a .keras model
         raise ValueError(f"Cannot load {path} as a Keras model ({type(error).__name__}: {error}); "
                          "retrain it with `python train_mobile_lstm.py`") from error
+    if isinstance(model.input, list) and len(model.input) == 1:
+        # saved with a list of one input (before 2026-12-06): called with one tensor, Keras warned at every call
+        model = keras.Model(model.input[0], model.output, name=model.name)
     input_shape = tuple(model.input_shape[1:]) if not isinstance(model.input_shape, list) else None
     output_shape = tuple(model.output_shape[1:]) if not isinstance(model.output_shape, list) else None
     if input_shape != (num_frames, feature_len):

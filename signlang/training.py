@@ -20,7 +20,10 @@ def save_model(model, path: Path, with_optimizer: bool = False):
     """Saves `model` to a .keras file atomically (temp name, then rename). Without the optimizer by default:
     the model for inference needs only the weights (an I3D's Adam state doubles the file to ~142 MB)."""
     if not with_optimizer and getattr(model, "optimizer", None) is not None:
-        model = keras.Model(model.inputs, model.outputs, name=model.name)  # same layers, nothing compiled
+        # Same layers, nothing compiled. model.input/output keep the structure the model was built with (one
+        # tensor); model.inputs is a list, and a model saved with a list of one input warned at every call of the
+        # loaded model ("The structure of `inputs` doesn't match the expected structure": make demo-lstm).
+        model = keras.Model(model.input, model.output, name=model.name)
     with atomic_write(path) as tmp:
         model.save(tmp)
 
