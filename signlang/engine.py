@@ -17,13 +17,26 @@ cluster the data set and the output folder must lie on a file system every node 
 - A driver (the frame.py / opticalflow.py process) that dies takes its Ray job's tasks with it (Ray kills
   the workers of a job whose driver is gone); a rerun skips every finished folder and does the rest.
 
+- A private Ray instance (no --address) goes with the step that started it, however the step ends: kill -9 of
+  the driver left Ray's gcs_server, raylet, dashboard agent and runtime-env agent running (~190 MB, 5 of 5
+  tries). `connect` starts a watchdog process beside it (`_watch`, in its own session, deaf to Ctrl-C) that waits on a pipe only the driver holds; when the driver is gone the pipe closes
+  and the watchdog kills every process of that Ray session (cmdline names the session folder, and their
+  descendants: agents, workers). A record per private instance in $TMPDIR/signlang-ray/ lets the next start
+  reap one whose watchdog was killed too (`reap_orphans`).
+
 `address`: None starts a private Ray instance on this machine with `workers` CPUs (shut down at the end);
 "auto" joins the cluster that `ray start` runs on this node; "HOST:PORT" joins that head node. When this
 process is already connected (ray.init called by the caller, e.g. a test fixture), that connection is used
 and left open.
 """
 import argparse
+import json
 import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -38,6 +51,8 @@ TASK_RETRIES = 2
 IN_FLIGHT_PER_WORKER = 2
 
 _initialized: set = set()  # in each Ray worker process: the initializers already run there
+_watchdog: dict = {}  # this driver's private instance: {"process": Popen, "fd": the pipe's write end, "record": Path}
+RECORDS = "signlang-ray"  # $TMPDIR/signlang-ray/<driver pid>.json: the session of each private instance running
 
 
 def worker_count(text: str) -> int:
@@ -95,7 +110,9 @@ def connect(address: str | None, num_cpus: int) -> bool:
                                 .rstrip(os.pathsep)}}
     try:
         if address is None:
+            reap_orphans()
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, runtime_env=runtime_env)
+            _start_watchdog(ray._private.worker._global_node.get_session_dir_path())
         else:
             ray.init(address=address, log_to_driver=False, runtime_env=runtime_env)
     except ConnectionError as error:
@@ -162,3 +179,131 @@ def run_ray(
     finally:
         if started:
             ray.shutdown()
+            _stop_watchdog()
+
+
+# ---- a private instance goes with its driver ---------------------------------------------------------------
+
+def session_processes(session_dir: str) -> list[int]:
+    """The pids of a Ray session on this machine: every process whose command line names the session folder
+    (gcs_server, raylet, monitor, log monitor, dashboard) or that holds a file in it open (the dashboard and
+    runtime-env agents, whose command lines Ray rewrites to `ray::...`, write its logs: once the raylet is gone
+    they are children of init, found only so), and all their descendants (workers). Linux /proc; elsewhere []."""
+    session = Path(session_dir).name
+    parents, roots = {}, []
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])  # field 4: ppid
+        if session.encode() in cmdline or _holds_open(entry, session):
+            roots.append(int(entry.name))
+    found, todo = set(), list(roots)
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(child for child, parent in parents.items() if parent == pid)
+    return sorted(found)
+
+
+def _holds_open(proc: Path, session: str) -> bool:
+    """True when process `proc` (/proc/<pid>) has a file under a folder named `session` open."""
+    try:
+        return any(session in os.readlink(fd) for fd in (proc / "fd").iterdir())
+    except OSError:
+        return False
+
+
+def kill_session(session_dir: str, grace_s: float = 3.0) -> int:
+    """SIGTERM to every process of a Ray session, SIGKILL to those left after grace_s; returns how many there were."""
+    pids = session_processes(session_dir)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            try:
+                os.kill(pid, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + grace_s
+        while sig == signal.SIGTERM and time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+            time.sleep(0.1)
+    return len(pids)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (dead, not yet reaped by its parent) counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _records_dir() -> Path:
+    return Path(tempfile.gettempdir()) / RECORDS
+
+
+def _start_watchdog(session_dir: str) -> None:
+    """Starts the watchdog of this driver's private Ray instance and records the instance (see the docstring)."""
+    read_fd, write_fd = os.pipe()  # both non-inheritable: only the watchdog gets the read end (as its stdin)
+    repo = str(Path(__file__).resolve().parents[1])
+    process = subprocess.Popen([sys.executable, "-c", "import sys; from signlang.engine import _watch; _watch(sys.argv[1])",
+                                session_dir], stdin=read_fd, cwd=repo, start_new_session=True,
+                               stdout=subprocess.DEVNULL)
+    os.close(read_fd)
+    record = _records_dir() / f"{os.getpid()}.json"
+    try:
+        record.parent.mkdir(exist_ok=True)
+        record.write_text(json.dumps({"driver": os.getpid(), "session_dir": session_dir}))
+    except OSError:  # no record: the watchdog alone cleans up
+        record = None
+    _watchdog.update(process=process, fd=write_fd, record=record)
+
+
+def _stop_watchdog() -> None:
+    """After ray.shutdown: closes the pipe (the watchdog finds nothing left and ends) and drops the record."""
+    if not _watchdog:
+        return
+    os.close(_watchdog["fd"])
+    try:
+        _watchdog["process"].wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+    if _watchdog["record"] is not None:
+        _watchdog["record"].unlink(missing_ok=True)
+    _watchdog.clear()
+
+
+def reap_orphans() -> int:
+    """Kills the private Ray instances whose driver is gone and whose watchdog did not clean up (killed too);
+    returns how many sessions were reaped."""
+    reaped = 0
+    for record in sorted(_records_dir().glob("*.json")) if _records_dir().is_dir() else ():
+        try:
+            entry = json.loads(record.read_text())
+            driver, session_dir = int(entry["driver"]), str(entry["session_dir"])
+        except (OSError, ValueError, KeyError, TypeError):
+            record.unlink(missing_ok=True)  # unreadable: nothing to go by
+            continue
+        if _alive(driver):
+            continue
+        if kill_session(session_dir):
+            reaped += 1
+        record.unlink(missing_ok=True)
+    return reaped
+
+
+def _watch(session_dir: str) -> None:
+    """The watchdog: waits until its stdin (the driver's pipe) closes, then kills the session's processes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the step's terminal is for the step
+    while sys.stdin.buffer.read(65536):
+        pass
+    kill_session(session_dir)
