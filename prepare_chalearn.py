@@ -38,9 +38,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tqdm import tqdm
 
-from signlang.folderstep import EXIT_FAILED, EXIT_OK, EXIT_USER_ERROR
+from signlang.folderstep import EXIT_FAILED, EXIT_OK, EXIT_USER_ERROR, progress
 from signlang.safeio import atomic_write, clean_leftovers, write_text_atomic
 from signlang.videoset import CLASS_COLUMNS, SPLITS, read_class_table, write_class_table
 
@@ -419,7 +418,7 @@ def sort_chalearn(
     counts = {split: Counter(sorted=0, skipped=0, missing=0, conflicts=0, failed=0) for split in labelled}
     missing, conflicts, failed = [], [], []
     try:
-        with tqdm(total=sum(map(len, labelled.values())), desc="sort IsoGD", unit="video") as bar:
+        with progress(total=sum(map(len, labelled.values())), desc="sort IsoGD", unit="video") as bar:
             for split, split_rows in labelled.items():
                 for rgb, _, label in split_rows:  # depth (K_*) stays out
                     bar.update()
@@ -530,7 +529,7 @@ def make_subset(
         print(f"{len(empty)} of the chosen classes have no sorted videos in {full_dir}: {', '.join(empty[:10])}")
     counts = {split: Counter(sorted=0, skipped=0, conflicts=0, failed=0) for split in SPLITS}
     conflicts, failed = [], []
-    for split, video in tqdm(jobs, desc=f"subset {subset_dir.name}", unit="video"):
+    for split, video in progress(jobs, desc=f"subset {subset_dir.name}", unit="video"):
         target = subset_dir / split / video.parent.name / video.name
         _place_counted(split, video, target, lambda tmp, video=video: _link_or_copy(video, tmp),
                        lambda target, video=video: _same_content(video, target), overwrite, counts, conflicts, failed)

@@ -30,9 +30,8 @@ from typing import Sequence
 
 import cv2
 import pandas as pd
-from tqdm import tqdm
 from signlang.demo_render import DEMO_CLASSES, FPS, LABELS, expected_num_frames, render_video
-from signlang.folderstep import EXIT_FAILED, EXIT_USER_ERROR, exit_with_parent
+from signlang.folderstep import EXIT_FAILED, EXIT_USER_ERROR, exit_with_parent, progress
 from signlang.safeio import clean_leftovers
 from signlang.video import count_frames, write_video
 from signlang.videoset import write_class_table
@@ -140,7 +139,7 @@ def generate_demo_set(out_dir: Path, num_classes: int = 10, per_class: int = 16,
             if overwrite or not is_finished_video(path, entropy)]
     for path in {Path(task[0]).parent for task in todo}:
         path.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=len(todo), desc="demo videos", unit="video", disable=not todo)
+    bar = progress(total=len(todo), desc="demo videos", unit="video", disable=not todo)
     try:
         if workers == 1 or len(todo) <= 1:
             for task in todo:

@@ -16,6 +16,11 @@ With workers > 1, at most `IN_FLIGHT_PER_WORKER` jobs per worker are submitted a
 and a million jobs are not pickled up front), and each worker process exits when the process that started it
 dies (kill -9 included): Linux's prctl(PR_SET_PDEATHSIG) and, everywhere, a thread that polls os.getppid().
 
+`progress` is the one progress bar of the project's long steps (these and prepare_demo.py / prepare_chalearn.py):
+tqdm's bar on a terminal; in a log file (CI, nohup, a cluster's log; stderr not a TTY) one plain line every
+LOG_EVERY_PERCENT and one at the end, instead of a carriage-return update per step (one pipeline log line held
+~200 of those).
+
 Temporary names are safeio.py's (`.tmp-<pid>-<name>`): folder listings ignore hidden names (`visible`),
 and `safeio.clean_leftovers` deletes what a killed run left behind. Two runs writing the same output folder at
 the same time are not supported (the second one would delete the first one's temporary folders).
@@ -39,6 +44,59 @@ from tqdm import tqdm
 
 from signlang.engine import check_engine, run_ray
 from signlang.safeio import write_text_atomic
+
+LOG_EVERY_PERCENT = 10  # progress() in a log file: a line each time another 10 % is done
+
+
+class LogProgress:
+    """tqdm's interface (update, close, with, iteration) for a log file: a line "desc: 30/100 item (30 %), 12 s"
+    each time another LOG_EVERY_PERCENT is done, and one at the end (when the total is unknown: every 100)."""
+
+    def __init__(self, iterable=None, total=None, desc: str = "", unit: str = "it", file=None, disable=False, **_):
+        self.iterable, self.desc, self.unit, self.file, self.disable = iterable, desc, unit, file, disable
+        self.total = len(iterable) if total is None and hasattr(iterable, "__len__") else total
+        self.n, self._printed, self._start, self._closed = 0, 0, time.monotonic(), False
+
+    def _line(self) -> str:
+        share = f" ({100 * self.n / self.total:.0f} %)" if self.total else ""
+        return (f"{self.desc + ': ' if self.desc else ''}{self.n}{'/' + str(self.total) if self.total else ''} "
+                f"{self.unit}{share}, {time.monotonic() - self._start:.0f} s")
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        step = self.total * LOG_EVERY_PERCENT / 100 if self.total else 100
+        if not self.disable and self.n - self._printed >= step and self.n != self.total:
+            self._printed = self.n
+            print(self._line(), file=self.file or sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if not self._closed and not self.disable and self.n:
+            print(self._line(), file=self.file or sys.stderr, flush=True)
+        self._closed = True
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __iter__(self):
+        try:
+            for item in self.iterable:
+                yield item
+                self.update()
+        finally:
+            self.close()
+
+
+def progress(iterable=None, total=None, desc: str = "", unit: str = "it", disable: bool = False, file=None):
+    """The project's progress bar: tqdm on a terminal, LogProgress (a line every LOG_EVERY_PERCENT) when the
+    output (`file`, default stderr) is not one."""
+    file = sys.stderr if file is None else file
+    if getattr(file, "isatty", lambda: False)():
+        return tqdm(iterable, total=total, desc=desc, unit=unit, disable=disable, file=file, dynamic_ncols=True)
+    return LogProgress(iterable, total=total, desc=desc, unit=unit, disable=disable, file=file)
+
 
 # Exit status of every folder-step script (frame.py, opticalflow.py, feature.py); EXIT_HELP words it for --help.
 EXIT_OK = 0  # every input done or skipped
@@ -319,7 +377,7 @@ def run_step(
         else:
             summary.skipped += 1
 
-    with tqdm(total=len(jobs), desc=desc, unit="item", dynamic_ncols=True) as bar:
+    with progress(total=len(jobs), desc=desc, unit="item") as bar:
         if engine == "ray":
             def record_and_count(source: Path, outcome) -> None:
                 record(source, outcome)

@@ -70,6 +70,15 @@ def check_model_suffix(path: Path) -> str:
     return suffix
 
 
+def check_readable(path: Path) -> None:
+    """Raises PermissionError naming `path` when this user may not read it (chmod 000: Keras would call the file
+    "not a readable Keras model", which sends the user to retrain)."""
+    path = Path(path)
+    if path.is_file() and not os.access(path, os.R_OK):
+        raise PermissionError(f"Model file {path.resolve()}: permission denied (this user may not read it); "
+                              f"`chmod u+r {path}` or run as its owner")
+
+
 # ---- export ----------------------------------------------------------------------------------------------
 
 def remove_leftovers(target: Path) -> int:
@@ -117,6 +126,7 @@ def export_checkpoint(checkpoint: Path, fmt: str,
         raise ValueError(f"{checkpoint} is already an exported model; export from the .keras checkpoint it came from")
     if not checkpoint.is_file():
         raise FileNotFoundError(f"Model file {checkpoint} not found; train one with `python train_i3d.py`")
+    check_readable(checkpoint)
     try:
         info = modelinfo.read_model_info(checkpoint)
     except FileNotFoundError:  # trained before checkpoints recorded one (check decides whether that is allowed)

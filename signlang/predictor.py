@@ -188,6 +188,7 @@ class Predictor:
         for path, suffix in zip(self.paths, suffixes):
             if not path.is_file():
                 raise FileNotFoundError(f"Model file {path} not found; train one with `python train_i3d.py`")
+            modelexport.check_readable(path)
             if suffix == ".keras":
                 model, forward = self._load_keras(path, precision)
             else:

@@ -236,6 +236,7 @@ def describe_set(folder: Path, size: str | None = None, sizes: dict | None = Non
                 "to describe it anew"
             )
         return description
+    check_takes(folder)
     num_frames, min_dim_px, crop_px = SIZES["small"]
     chosen = {"num_frames": num_frames, "min_dim_px": min_dim_px, "crop_px": crop_px, **sizes}
     if "min_dim_px" in sizes and "crop_px" not in sizes:
@@ -256,22 +257,74 @@ def describe_set(folder: Path, size: str | None = None, sizes: dict | None = Non
     return description
 
 
+def check_takes(folder: Path) -> None:
+    """Refuses, before anything runs, a set without val/ where a class has fewer than 2 takes: one must train and
+    one be held out for validation (holdout_split), else training stops later at an empty val/ split.
+
+    Raises:
+        ValueError: the classes with too few takes named, and the fix.
+    """
+    folder = Path(folder)
+    if (folder / "val").is_dir():
+        return
+    counts: dict[str, int] = {label: 0 for label in label_folders(folder)}
+    for _, split, label in list_videos(folder, effective=False)[0]:
+        if split == "train":
+            counts[label] = counts.get(label, 0) + 1
+    few = {label: count for label, count in counts.items() if count < 2}
+    if few:
+        listed = ", ".join(f"{label} ({count})" for label, count in sorted(few.items()))
+        raise ValueError(f"{folder}: each class needs at least 2 takes (one to train on, one held out to validate); "
+                         f"too few: {listed}. Record more (`python livedemo.py --collect {' '.join(sorted(few))} "
+                         f"--takes 2 --out {folder.parent}`) or add a val/ folder with takes of every class")
+
+
+# videoset.json: each key's type and the range it must lie in (read_description checks them).
+DESCRIPTION_SCHEMA = {
+    "num_classes": (int, 2, None), "num_frames": (int, 1, None), "min_dim_px": (int, 1, None),
+    "crop_px": (int, 1, None), "fps": ((int, float), 0, None), "duration_s": ((int, float), 0, None),
+    "labels": (list, None, None), "flow_method": (str, None, None), "val_holdout": (dict, None, None),
+}
+
+
 def class_file_of(folder: Path) -> Path:
     return Path(folder) / "class.csv"
 
 
 def read_description(path: Path) -> dict:
-    """Reads a videoset.json; a damaged or foreign file is an error naming it and the fix."""
+    """Reads a videoset.json and checks it (DESCRIPTION_SCHEMA: every key's type and range, the labels and held-out
+    takes as lists of names); a damaged, foreign or hand-edited file is an error naming it, the key and the fix.
+    """
     import json  # only here: the one reader
 
+    fix = "fix it or delete it to describe the set anew"
     try:
         description = json.loads(Path(path).read_text())
-        missing = [key for key in ("num_classes", "labels", "num_frames", "min_dim_px", "crop_px", "fps",
-                                   "duration_s", "flow_method", "val_holdout") if key not in description]
-    except (json.JSONDecodeError, UnicodeDecodeError, TypeError) as error:
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ValueError(f"{path} is not a readable set description ({error}); delete it to describe the set anew")
+    if not isinstance(description, dict):
+        raise ValueError(f"{path} is not a readable set description (not a JSON object); delete it to describe the "
+                         "set anew")
+    missing = [key for key in DESCRIPTION_SCHEMA if key not in description]
     if missing:
         raise ValueError(f"{path} lacks {missing}; delete it to describe the set anew")
+    for key, (kind, low, _) in DESCRIPTION_SCHEMA.items():
+        value = description[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            name = kind.__name__ if isinstance(kind, type) else "number"
+            raise ValueError(f"{path}: {key} is {value!r} ({type(value).__name__}), not a {name}; {fix}")
+        if low is not None and not (value >= low if kind is int else value > low):
+            raise ValueError(f"{path}: {key} is {value!r}, must be {'at least' if kind is int else 'above'} {low}; "
+                             f"{fix}")
+    if not all(isinstance(label, str) and label for label in description["labels"]):
+        raise ValueError(f"{path}: labels must be a list of label folder names; {fix}")
+    if not all(isinstance(label, str) and isinstance(takes, list) and all(isinstance(t, str) for t in takes)
+               for label, takes in description["val_holdout"].items()):
+        raise ValueError(f"{path}: val_holdout must map each label to a list of train/<label>/<video> names "
+                         f"({{}} when val/ exists); {fix}")
+    if description["crop_px"] > description["min_dim_px"]:
+        raise ValueError(f"{path}: crop_px {description['crop_px']} is larger than min_dim_px "
+                         f"{description['min_dim_px']}; {fix}")
     return description
 
 

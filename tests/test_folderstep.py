@@ -112,3 +112,21 @@ def test_workers_exit_when_the_parent_is_killed(script, tmp_path):
             parent.kill()
         for pid in _alive(children):  # only what this test's script started
             os.kill(pid, signal.SIGKILL)
+
+
+def test_progress_in_a_log_file_prints_a_line_every_ten_percent_not_a_carriage_return_per_step():
+    import io
+
+    from signlang.folderstep import progress
+
+    log = io.StringIO()  # not a TTY: as under CI, nohup or a cluster's log
+    with progress(total=200, desc="frames", unit="video", file=log) as bar:
+        for _ in range(200):
+            bar.update()
+    lines = log.getvalue().splitlines()
+    assert "\r" not in log.getvalue() and len(lines) == 10
+    assert lines[0].startswith("frames: 20/200 video (10 %)") and lines[-1].startswith("frames: 200/200 video (100 %)")
+    log = io.StringIO()
+    assert list(progress(range(3), desc="x", file=log)) == [0, 1, 2]
+    assert log.getvalue().splitlines() == [line for line in log.getvalue().splitlines() if line.startswith("x: ")]
+    assert log.getvalue().count("\n") == 3 and "x: 3/3 it (100 %)" in log.getvalue()

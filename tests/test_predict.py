@@ -86,3 +86,19 @@ def test_label_map_overrides_the_shipped_names(kinetics_clip, tmp_path, capsys):
     assert predict.main(["--kinetics", str(kinetics_clip), "--label-map", str(custom)]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(custom) in err and "2 names" in err
+
+
+def test_an_unreadable_model_says_permission_denied(tmp_path, capsys, monkeypatch):
+    import os
+
+    video, model = tmp_path / "clip.avi", tmp_path / "model.keras"
+    video.write_bytes(b"x")
+    model.write_bytes(b"PK\x03\x04 a model")
+    model.chmod(0)
+    if os.geteuid() == 0:  # root reads any file: pretend it may not, as an ordinary user could not
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode: False if str(path) == str(model) else real_access(path, mode))
+    for args in (["--video", str(video)], ["--export", "onnx"]):
+        assert predict.main([*args, "--model", str(model)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and str(model) in err and "permission denied" in err, err

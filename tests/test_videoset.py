@@ -98,3 +98,29 @@ def test_damaged_description_names_file(own_set, tmp_path):
     (own_set / videoset.DESCRIPTION_FILE).write_text("{not json")
     with pytest.raises(ValueError, match="videoset.json is not a readable"):
         videoset.resolve_set(str(own_set), root=tmp_path)
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("val_holdout", [], "val_holdout is [] (list), not a dict"),
+    ("duration_s", "3", "duration_s is '3' (str), not a number"),
+    ("num_frames", 0, "num_frames is 0, must be at least 1"),
+    ("fps", -5, "fps is -5, must be above 0"),
+    ("labels", "abc", "labels is 'abc' (str), not a list"),
+    ("val_holdout", {"a": "take_0001.avi"}, "val_holdout must map each label to a list"),
+])
+def test_a_hand_edited_description_names_the_file_and_the_key(own_set, tmp_path, key, value, says):
+    videoset.resolve_set(str(own_set), root=tmp_path)
+    path = own_set / videoset.DESCRIPTION_FILE
+    description = json.loads(path.read_text())
+    path.write_text(json.dumps({**description, key: value}))
+    with pytest.raises(ValueError) as error:
+        videoset.resolve_set(str(own_set), root=tmp_path)
+    assert str(path) in str(error.value) and says in str(error.value)
+
+
+def test_one_take_of_a_class_is_refused_before_anything_runs(tmp_path):
+    folder = write_takes(tmp_path / "data-set" / "mine" / "002", ["a"], takes=3)
+    write_takes(folder, ["b"], takes=1)
+    with pytest.raises(ValueError, match=r"each class needs at least 2 takes.*too few: b \(1\).*--collect b"):
+        videoset.resolve_set(str(folder), root=tmp_path)
+    assert not (folder / videoset.DESCRIPTION_FILE).exists()
