@@ -174,13 +174,75 @@ def resume_dir(prefix: Path) -> Path:
     return prefix.with_name(f".resume-{prefix.name}")
 
 
+def read_state(state_file: Path) -> TrainConfig:
+    """A run's state file as a TrainConfig.
+
+    Raises:
+        ValueError: the file is truncated, not JSON, or holds settings this version does not know (names the file).
+    """
+    try:
+        return TrainConfig(**legacy_settings(json.loads(state_file.read_text())))
+    except (ValueError, TypeError) as error:  # json.JSONDecodeError is a ValueError; unknown keys a TypeError
+        raise ValueError(f"{state_file} is not a readable training state ({error}); restore it, or move it away "
+                         "(with its model/.resume-<run>/ folder) to train without that run") from None
+
+
+def state_files(video_set: VideoSet, stream: str) -> list[Path]:
+    """The state files of this set's and stream's runs, oldest first (not the temporary one of a write under way)."""
+    return sorted(path for path in video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-state.json")
+                  if not path.name.startswith("."))
+
+
 def newest_run(video_set: VideoSet, stream: str, finished: bool) -> tuple[str, TrainConfig] | None:
     """(stamp, config) of the newest run of this set and stream that did (not) finish both phases, if any."""
-    for state_file in sorted(video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-state.json"), reverse=True):
-        config = TrainConfig(**legacy_settings(json.loads(state_file.read_text())))
+    for state_file in reversed(state_files(video_set, stream)):
+        config = read_state(state_file)
         if (len(config.phases_done) == len(PHASES)) == finished:
             return state_file.name.split(f"-{video_set.tag}-")[0], config
     return None
+
+
+def run_leftovers(video_set: VideoSet, stamp: str, stream: str) -> list[Path]:
+    """What a run that trained every epoch still has to do: its training state folder and lock to remove, its
+    curves PNG to draw (all left when it was killed after its last commit); [] when it ended cleanly."""
+    prefix = run_prefix(video_set, stamp, stream)
+    png = (video_set.log_dir / f"{prefix.name}.csv").with_suffix(".png")
+    return [path for path in (resume_dir(prefix), lock_path(prefix)) if path.exists()] + (
+        [] if png.exists() else [png])
+
+
+def finish_run(video_set: VideoSet, stamp: str, config: TrainConfig):
+    """The last steps of a run whose every epoch is committed, in an order a kill can interrupt anywhere: the log
+    and its PNG first, then its training state (model/.resume-<run>/), the lock last (the sign of a clean end)."""
+    from signlang.training import plot_curves, write_log
+
+    prefix = run_prefix(video_set, stamp, config.stream)
+    csv_file = video_set.log_dir / f"{prefix.name}.csv"
+    if config.history:
+        if not csv_file.exists():
+            write_log(csv_file, config.history)
+        plot_curves(csv_file, csv_file.with_suffix(".png"))
+    shutil.rmtree(resume_dir(prefix), ignore_errors=True)  # finished: the weights-only checkpoints remain
+    lock_path(prefix).unlink(missing_ok=True)
+
+
+def complete_finished_runs(video_set: VideoSet, stream: str) -> list[str]:
+    """Finishes every run of this set and stream that trained all its epochs but was killed before its last steps
+    (finish_run), unless a live process holds its lock; returns their stamps (issue 23 item 3)."""
+    completed = []
+    for state_file in state_files(video_set, stream):
+        config = read_state(state_file)
+        stamp = state_file.name.split(f"-{video_set.tag}-")[0]
+        if len(config.phases_done) != len(PHASES) or not run_leftovers(video_set, stamp, stream):
+            continue
+        prefix = run_prefix(video_set, stamp, stream)
+        try:
+            claim(lock_path(prefix), f"Run {prefix.name}")  # a dead process' lock is taken over
+        except ValueError:
+            continue  # its process is still finishing it
+        finish_run(video_set, stamp, config)
+        completed.append(stamp)
+    return completed
 
 
 def finished_run(video_set: VideoSet, config: TrainConfig) -> dict | None:
@@ -333,7 +395,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
     import keras
 
     from signlang.batches import FramesGenerator
-    from signlang.training import AtomicCheckpoint, StopOnNonFiniteLoss, plot_curves, precision_policy, restore_rng_state
+    from signlang.training import AtomicCheckpoint, StopOnNonFiniteLoss, precision_policy, restore_rng_state
 
     if config.stream not in ("flow", "rgb"):
         raise ValueError(f"stream={config.stream!r}; choose flow or rgb")
@@ -344,6 +406,23 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
     classes = VideoClasses(video_set.class_file)
     config = with_epochs(video_set, config)
     resumed = None if fresh else newest_run(video_set, config.stream, finished=False)
+    if not fresh and config.distribute != "multiworker":
+        # A run killed after its last epoch's commit (or while drawing its PNG) is finished: its leftovers are
+        # completed and, when it is the newest run and has this recipe, it is the result (not trained again).
+        newest = newest_run(video_set, config.stream, finished=True)
+        pending = newest is not None and bool(run_leftovers(video_set, newest[0], config.stream))
+        completed = complete_finished_runs(video_set, config.stream)
+        if completed:
+            print(f"Completed run {', '.join(completed)}: every epoch was trained; drew its curves and removed its "
+                  "training state")
+        if (pending and newest[0] in completed and not settings_kept(newest[1], config)
+                and (resumed is None or resumed[0] < newest[0])):
+            print(f"Run {newest[0]} had trained every epoch when it was stopped: it is the result (--fresh trains "
+                  "a new run)")
+            for folder in (video_set.model_dir, video_set.log_dir):
+                clean_leftovers(folder)  # e.g. the half-written PNG of the killed run
+            prefix = run_prefix(video_set, newest[0], config.stream)
+            return run_result(prefix, newest[1], video_set.log_dir / f"{prefix.name}.csv")
     if resumed:
         stamp, saved = resumed
         saved.workers = config.workers  # how many workers this machine has may differ; the recipe may not
@@ -364,7 +443,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
         video_set.log_dir.mkdir(parents=True, exist_ok=True)
         # A second train_i3d.py resuming the same run (the same command twice) would interleave its epochs with
         # this one's in one state file: refused while this process lives; a killed run's lock is taken over.
-        lock = claim(lock_path(prefix), f"Run {prefix.name}")
+        claim(lock_path(prefix), f"Run {prefix.name}")
         write_json_atomic(state_path(prefix), asdict(config))
         for folder in (video_set.model_dir, video_set.log_dir):
             clean_leftovers(folder)  # temporary files of a killed run (dead pids only)
@@ -437,12 +516,18 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
                      f"{config.learning_rate_entire:g} with {config.warmup_entire:.0%} warmup and cosine decay, ")
                   + ("all layers" if phase == "entire" else "new top only") + " trainable")
             train.set_epoch(first_epoch + done)  # the data order and augmentation of an uninterrupted run
+            # shuffle=False: the generator orders each epoch by (seed, epoch). Keras' own shuffle permutes the
+            # batches with Python's global `random`, seeded once per process, so a resumed run's first epoch
+            # took the batches in the order of the run's first epoch (issue 23 item 7: not bit-identical).
             model.fit(train, validation_data=val, epochs=first_epoch + epochs[phase], initial_epoch=first_epoch + done,
-                      callbacks=phase_callbacks, verbose=verbose)
+                      callbacks=phase_callbacks, verbose=verbose, shuffle=False)
     if chief:
-        shutil.rmtree(resume_dir(prefix), ignore_errors=True)  # finished: the weights-only checkpoints remain
-        lock.unlink(missing_ok=True)
-        plot_curves(csv_file, csv_file.with_suffix(".png"))
+        finish_run(video_set, stamp, config)
+    return run_result(prefix, config, csv_file)
+
+
+def run_result(prefix: Path, config: TrainConfig, csv_file: Path) -> dict:
+    """train_i3d's result for a finished run (printed as one "Done" line)."""
     result = {f"{p}-{w}": checkpoint_path(prefix, p, w) for p in PHASES for w in ("last", "best")}
     # The best checkpoint is chosen by val accuracy, so its score is optimistic; the last epoch's was fixed in
     # advance (no choice made on val), so it is the number to report beside it (docs/results.md).
@@ -483,6 +568,8 @@ def main(argv=None):
     parser.add_argument("--fresh", action="store_true", help="start a new run instead of resuming an unfinished one")
     args = parser.parse_args(argv)
     streams = ("flow", "rgb") if args.stream == "both" else (args.stream,)
+    video_set, stream = None, streams[0]
+    stopper = stop_on_ctrl_c()
     try:
         video_set = set_from_args(args)
         for stream in streams:
@@ -490,12 +577,93 @@ def main(argv=None):
                                  epochs_above=args.epochs_above, epochs_entire=args.epochs_entire,
                                  batch_size=args.batch_size, workers=args.workers, distribute=args.distribute,
                                  precision=resolve_train_precision(args.precision))
-            train_i3d(video_set, config, fresh=args.fresh)
-    except (FileNotFoundError, ValueError) as error:  # user errors (WeightsError is a ValueError): one line, exit 2
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+            train_i3d(video_set, config, fresh=args.fresh, callbacks=(stopper,))
+    except KeyboardInterrupt:  # Ctrl-C, as the README suggests for stopping: the committed epochs stay
+        print(stopped_line(video_set, stream), file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 -- sorted into user errors (one line) and bugs (re-raised)
+        line, code = user_error(error)
+        if line is None:
+            raise
+        print(f"error: {line}", file=sys.stderr)
+        return code
     return 0
 
 
+EXIT_INTERRUPTED = 130  # the shell's code for a process ended by SIGINT
+
+
+def stop_on_ctrl_c():
+    """A training.StopOnRequest callback that Ctrl-C (SIGINT) sets while fit() runs; outside fit() (or pressed
+    twice) Ctrl-C raises KeyboardInterrupt at once, as usual."""
+    import signal
+
+    from signlang.training import StopOnRequest
+
+    stopper = StopOnRequest()
+
+    def on_sigint(signum, frame):
+        if stopper.training and not stopper.requested:
+            stopper.requested = True
+            return
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    return stopper
+
+
+def stopped_line(video_set: VideoSet | None, stream: str) -> str:
+    """"stopped after epoch N; run the same command to resume", N the epochs the newest unfinished run committed."""
+    try:
+        resumed = newest_run(video_set, stream, finished=False) if video_set is not None else None
+    except (OSError, ValueError):
+        resumed = None
+    epochs = (resumed[1].resume or {}).get("epochs", 0) if resumed else 0
+    if not epochs:
+        return "stopped before the first epoch ended; run the same command to start again"
+    return f"stopped after epoch {epochs}; run the same command to resume"
+
+
+def user_error(error: BaseException) -> tuple[str | None, int]:
+    """(one line naming the file and the fix, exit code) for an error the user can fix; (None, 0) for a bug.
+
+    FileNotFoundError and ValueError (their messages name the fix): 2. PermissionError: 2, naming the file. A full
+    disk (ENOSPC/EDQUOT): 1 (nothing wrong with the input; free space and run again). An error raised while Keras
+    reads a batch comes wrapped in TensorFlow's error, its Python message inside: read from there.
+    """
+    import errno
+
+    if isinstance(error, (FileNotFoundError, ValueError)) and not type(error).__module__.startswith("tensorflow"):
+        return str(error), 2
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        text = str(error)
+        if "Disk full" not in text:
+            where = f" while writing {error.filename}" if error.filename else ""
+            text = f"Disk full{where}: free space and run the same command again (the committed epochs are kept)"
+        return text, 1
+    if isinstance(error, PermissionError):
+        path = Path(error.filename) if error.filename else None
+        if path is None:  # raised with a message of ours (e.g. video.files_to_frames): it names the file
+            return str(error), 2
+        verb = "writable" if not path.exists() or path.is_dir() else "readable"
+        return f"permission denied: {path}; make it {verb} (chmod u+rw{'x' if path.is_dir() else ''}) and run again", 2
+    message = getattr(error, "message", "")  # tf.errors.OpError: a Python error in a generator is in its text
+    if type(error).__module__.startswith("tensorflow") and message:
+        for kind, code in (("PermissionError", 2), ("FileNotFoundError", 2), ("ValueError", 2)):
+            at = message.find(f"{kind}: ")
+            if at >= 0:
+                return message[at + len(kind) + 2:].splitlines()[0], code
+        if "No space left on device" in message:
+            return "Disk full during training: free space and run the same command again", 1
+    return None, 0
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    code = main()
+    if code == EXIT_INTERRUPTED:
+        # After Ctrl-C TensorFlow's data threads, torn down at interpreter exit, print "FAILED_PRECONDITION: Python
+        # interpreter state is not initialized"; the state is committed (atomic writes), so leave at once.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -49,6 +49,33 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
                              f"{self.epoch + 1}; the epochs finished before it are kept. {self.hint}")
 
 
+class StopOnRequest(keras.callbacks.Callback):
+    """Ends training with KeyboardInterrupt at the first batch or epoch end after `requested` was set (by a SIGINT
+    handler: Ctrl-C). Python raises a signal's KeyboardInterrupt wherever it happens to be, also inside a weakref
+    callback, where it is printed and ignored (training went on); raised here it always ends fit(), after the
+    epoch callbacks before this one (the commit of AtomicCheckpoint) have run.
+
+    `training`: whether fit() is running (outside it the handler may raise at once).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.requested = self.training = False
+
+    def on_train_begin(self, logs=None):
+        self.training = True
+
+    def on_train_end(self, logs=None):
+        self.training = False
+
+    def _check(self, *args, **kwargs):
+        if self.requested:
+            self.training = False
+            raise KeyboardInterrupt
+
+    on_train_batch_end = on_test_batch_end = on_epoch_end = _check
+
+
 class AtomicCheckpoint(keras.callbacks.Callback):
     """Saves `<last>` after every epoch and `<best>` when the monitored score improves (weights, no
     optimizer), each under a temp name, then renamed, and commits the epoch in the run's state file.
