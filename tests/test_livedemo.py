@@ -26,7 +26,7 @@ import pytest
 import frame
 import livedemo
 import opticalflow
-from signlang import liveinput, video
+from signlang import liveinput, modelinfo, video
 from signlang.overlay import DISPLAY_WIDTH_PX, GREEN, KEYS, RED, ScriptedKeys, draw_box, draw_lines, preview_image
 from signlang.predictor import Predictor
 from signlang.sources import FileSource
@@ -87,6 +87,8 @@ def blob_model(tmp_path_factory):
     video_set.model_dir.mkdir()
     path = video_set.model_dir / f"20000101-000000-{video_set.tag}-flow-i3d-entire-best.keras"
     model.save(path)
+    # its record, as train_i3d.py writes one beside every checkpoint (livedemo checks the model against the set)
+    modelinfo.write_model_info(path, modelinfo.describe_run(video_set, "flow", classes.classes, video_set.flow_dir))
     held_out, labels = held_out_video(root / "held_out.avi", labels_per_class=2, seed=7)
     return SimpleNamespace(video_set=video_set, model=path, class_file=video_set.class_file, held_out=held_out,
                            labels=labels)
@@ -204,8 +206,12 @@ def test_process_never_aborts_when_the_source_ends_while_flow_is_computed(blob_m
     # (a large clip, the slowest TV-L1); before close() joined it, 1 run in 3 ended in signal 6 at exit.
     # (No loadgen CPU hog: it tripled the runtime; test_liveinput's close test pins the join itself.)
     clip = write_video(tmp_path / "large.avi", blob_frames(DIRECTIONS[0], 30, np.random.default_rng(1), size=(960, 720)))
+    # A 64 px model run at 720 px on purpose: a copy without its record, run unchecked (its record would refuse it).
+    unchecked = shutil.copy(blob_model.model, tmp_path / blob_model.model.name)
     args = [*demo_args(blob_model, "--headless", "--once", "--no-pace", "--source", str(clip), "--min-dim", "720",
-                       "--flow-method", "tvl1-quality", "--save-clips", str(tmp_path / "mine"), "dir0")]
+                       "--flow-method", "tvl1-quality", "--save-clips", str(tmp_path / "mine"), "dir0",
+                       "--no-record-check")]
+    args[args.index("--model") + 1] = str(unchecked)
     args[args.index("--seconds") + 1] = "1.3"  # 32 frames: 2 more than the file has
     for _ in range(3):
         result = subprocess.run([sys.executable, str(REPO / "livedemo.py"), *args], capture_output=True,
