@@ -116,6 +116,11 @@ def main(argv=None) -> int:
         if line.startswith(("Phase 2:", "Done:", "val:")):
             print(line)
     print("\n".join(table))
+    live = next((line for line in out.splitlines() if "python livedemo.py" in line), None)
+    if live:  # the pipeline ran in the work folder: its paths, made absolute, work from the repository root too
+        command = [str(work / word) if (work / word).exists() else word
+                   for word in live[live.index("python livedemo.py"):].split()]
+        print("Live demo with this model (from the repository root): " + " ".join(command))
     print(f"collect {seconds['collect']:.0f} s; pipeline_i3d {seconds['pipeline']:.0f} s "
           f"({seconds['pipeline'] / 60:.1f} min); last-epoch val accuracy "
           f"{float(last.group(1)):.1%}" if last else "(no last-epoch line)")

@@ -1,6 +1,6 @@
 """Renders one demo-set video: a cartoon signer whose hand draws one movement.
 
-Users: used by prepare_demo.py, which writes the set, and by bench/livedemo.py and the tests.
+Used by prepare_demo.py, which writes the set, and by bench/livedemo.py, bench/own_signs.py and the tests.
 
 Only motion separates the classes: hand shape, size, pose, colours, start position and the
 time-averaged hand position are drawn from the same distribution for every class (each movement
