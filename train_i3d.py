@@ -519,8 +519,9 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
             # shuffle=False: the generator orders each epoch by (seed, epoch). Keras' own shuffle permutes the
             # batches with Python's global `random`, seeded once per process, so a resumed run's first epoch
             # took the batches in the order of the run's first epoch (issue 23 item 7: not bit-identical).
-            model.fit(train, validation_data=val, epochs=first_epoch + epochs[phase], initial_epoch=first_epoch + done,
-                      callbacks=phase_callbacks, verbose=verbose, shuffle=False)
+            with tfquiet.hold_back():  # the first fit() prints TensorFlow's benign "Memory patch applied" line
+                model.fit(train, validation_data=val, epochs=first_epoch + epochs[phase],
+                          initial_epoch=first_epoch + done, callbacks=phase_callbacks, verbose=verbose, shuffle=False)
     if chief:
         finish_run(video_set, stamp, config)
     return run_result(prefix, config, csv_file)
