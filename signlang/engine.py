@@ -40,6 +40,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from signlang.safeio import process_alive
+
 ENGINES = ("local", "ray")
 ENGINE_HELP = ("local: this machine's processes (--workers); ray: one Ray task per video on a Ray cluster "
                "(--address; see docs/scale-out.md)")
@@ -229,22 +231,9 @@ def kill_session(session_dir: str, grace_s: float = 3.0) -> int:
             except (ProcessLookupError, PermissionError):
                 pass
         deadline = time.monotonic() + grace_s
-        while sig == signal.SIGTERM and time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        while sig == signal.SIGTERM and time.monotonic() < deadline and any(process_alive(pid) for pid in pids):
             time.sleep(0.1)
     return len(pids)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (dead, not yet reaped by its parent) counts as gone
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def _records_dir() -> Path:
@@ -293,7 +282,7 @@ def reap_orphans() -> int:
         except (OSError, ValueError, KeyError, TypeError):
             record.unlink(missing_ok=True)  # unreadable: nothing to go by
             continue
-        if _alive(driver):
+        if process_alive(driver):
             continue
         if kill_session(session_dir):
             reaped += 1

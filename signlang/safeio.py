@@ -132,17 +132,25 @@ def atomic_dir(target: Path) -> Iterator[Path]:
         tmp.rename(target)
 
 
-def other_process_alive(pid: int) -> bool:
-    """True when `pid` is a running process other than this one."""
-    if pid == os.getpid():
-        return False  # our own leftovers from before (a reused pid) are ours to remove
+def process_alive(pid: int) -> bool:
+    """True when `pid` is a running process; a zombie (dead, not yet reaped by its parent) counts as gone."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:  # gone since os.kill; or no /proc at all (macOS), where os.kill's answer stands
+        return not Path("/proc/self").exists()
+
+
+def other_process_alive(pid: int) -> bool:
+    """True when `pid` is a running process other than this one."""
+    if pid == os.getpid():
+        return False  # our own leftovers from before (a reused pid) are ours to remove
+    return process_alive(pid)
 
 
 def is_leftover(path: Path) -> bool:

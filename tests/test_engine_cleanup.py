@@ -46,7 +46,7 @@ def start_driver():
 def wait_gone(session: str, timeout_s: float = 30) -> list[int]:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        left = [pid for pid in engine.session_processes(session) if engine._alive(pid)]
+        left = [pid for pid in engine.session_processes(session) if engine.process_alive(pid)]
         if not left:
             return []
         time.sleep(0.2)
@@ -69,7 +69,7 @@ def test_an_instance_whose_watchdog_died_too_is_reaped_at_the_next_start():
     os.kill(driver.pid, signal.SIGKILL)
     driver.wait()
     time.sleep(1)
-    assert [pid for pid in engine.session_processes(session) if engine._alive(pid)]  # orphaned: still running
+    assert [pid for pid in engine.session_processes(session) if engine.process_alive(pid)]  # orphaned: still running
     assert engine.reap_orphans() >= 1
     assert not wait_gone(session, 10)
     assert not (engine._records_dir() / f"{driver.pid}.json").exists()
