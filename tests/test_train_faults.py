@@ -5,6 +5,10 @@ recording a phase), so it lands inside the write it aims at. After the rerun: th
 the checkpoints load, nothing temporary is left, and the weights are those of an uninterrupted run: equal
 when nothing had been committed, within 0.05 otherwise (docs/training.md: a resumed run is not
 bit-identical, although it restores the data order, augmentation, dropout and optimizer state).
+
+The four runs (the uninterrupted one and each moment's kill and rerun) go two at a time (runs below): a run
+is ~20 s of subprocesses that spend most of it on one core (TensorFlow's start-up, graph tracing, checkpoint
+writes; 8 clips of 8 frames x 32 px are little to compute), so two use both cores of a 2-core machine.
 """
 import json
 import signal
@@ -12,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -24,24 +29,25 @@ from signlang import synthetic
 
 pytestmark = pytest.mark.slow
 EPOCHS = dict(epochs_above=1, epochs_entire=2)  # 3 epochs; kills in phase 1, at the boundary, inside phase 2
+SIZE_PX = 32  # the smallest I3D input (space / 32)
+LANES = 2  # runs at a time
 SCRIPT = textwrap.dedent("""
     import sys
     sys.path[:0] = [{repo!r}]
     import train_i3d
     from signlang import synthetic
     config = train_i3d.TrainConfig(weights=None, batch_size=4, learning_rate_entire=1e-3, **{epochs!r})
-    train_i3d.train_i3d(synthetic.blob_set(__import__("pathlib").Path({root!r})), config, verbose=0)
+    train_i3d.train_i3d(synthetic.blob_set(__import__("pathlib").Path({root!r}), size_px={size}), config, verbose=0)
 """)
 
 
 def make_set(root: Path):
-    return synthetic.write_set(synthetic.blob_set(root), per_class=(2, 1))
+    return synthetic.write_set(synthetic.blob_set(root, size_px=SIZE_PX), per_class=(2, 1))
 
 
 def command(root: Path) -> list[str]:
     repo = str(Path(synthetic.__file__).resolve().parents[1])
-    return [sys.executable, "-c", SCRIPT.format(repo=repo, epochs=EPOCHS,
-                                                root=str(root))]
+    return [sys.executable, "-c", SCRIPT.format(repo=repo, epochs=EPOCHS, size=SIZE_PX, root=str(root))]
 
 
 def state(model_dir: Path) -> dict:
@@ -62,7 +68,7 @@ TRIGGERS = {
 
 def run_until(root: Path, trigger) -> bool:
     """Runs training until `trigger(model_dir)` holds, then SIGKILLs it; False if it finished first."""
-    model_dir = synthetic.blob_set(root).model_dir
+    model_dir = synthetic.blob_set(root, size_px=SIZE_PX).model_dir
     process = subprocess.Popen(command(root), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         while process.poll() is None:
@@ -79,24 +85,49 @@ def run_until(root: Path, trigger) -> bool:
 
 
 def final_weights(root: Path) -> list[np.ndarray]:
-    (last,) = synthetic.blob_set(root).model_dir.glob("*-entire-last.keras")
+    (last,) = synthetic.blob_set(root, size_px=SIZE_PX).model_dir.glob("*-entire-last.keras")
     return model_i3d.load_model(last).get_weights()
 
 
+def kill_and_rerun(root: Path, trigger) -> tuple[bool, subprocess.CompletedProcess | None]:
+    """(killed, the rerun): the run killed once `trigger` holds, then run again; no rerun if it was not killed."""
+    if not run_until(root, trigger):
+        return False, None
+    return True, subprocess.run(command(root), capture_output=True, text=True, timeout=600)
+
+
 @pytest.fixture(scope="module")
-def uninterrupted(tmp_path_factory):
-    root = tmp_path_factory.mktemp("straight")
-    make_set(root)
-    done = subprocess.run(command(root), capture_output=True, text=True, timeout=600)
+def runs(tmp_path_factory):
+    """"uninterrupted" and each moment -> (its root, the future of its runs), started LANES at a time.
+
+    The subprocesses run in threads of this process; only the tests load models (Keras in this thread only)."""
+    pool = ThreadPoolExecutor(LANES)
+    try:
+        root = make_set(tmp_path_factory.mktemp("straight")).root
+        futures = {"uninterrupted": (root, pool.submit(subprocess.run, command(root), capture_output=True,
+                                                       text=True, timeout=600))}
+        for number, (moment, trigger) in enumerate(TRIGGERS.items()):
+            root = make_set(tmp_path_factory.mktemp(f"killed{number}")).root
+            futures[moment] = (root, pool.submit(kill_and_rerun, root, trigger))
+        yield futures
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(runs):
+    root, future = runs["uninterrupted"]
+    done = future.result()
     assert done.returncode == 0, done.stderr[-3000:]
     return final_weights(root)
 
 
 @pytest.mark.parametrize("moment", list(TRIGGERS))
-def test_killed_training_resumes_and_finishes_as_if_uninterrupted(moment, tmp_path, uninterrupted):
-    video_set = make_set(tmp_path)
-    assert run_until(tmp_path, TRIGGERS[moment]), f"the run finished before the kill ({moment})"
-    done = subprocess.run(command(tmp_path), capture_output=True, text=True, timeout=600)
+def test_killed_training_resumes_and_finishes_as_if_uninterrupted(moment, runs, uninterrupted):
+    tmp_path, future = runs[moment]
+    video_set = synthetic.blob_set(tmp_path, size_px=SIZE_PX)
+    killed, done = future.result()
+    assert killed, f"the run finished before the kill ({moment})"
     assert done.returncode == 0, done.stderr[-3000:]
     (csv_file,) = video_set.log_dir.glob("*.csv")
     log = pd.read_csv(csv_file)
