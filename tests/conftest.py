@@ -4,7 +4,9 @@ import shutil
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
+from tempfile import TemporaryFile
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,6 +15,23 @@ from signlang.i3d_weights import cache_dir
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
+
+
+def run_together(*commands, cwd=None, timeout=None, **_) -> list[subprocess.CompletedProcess]:
+    """subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout) of each command, all
+    started at once: for commands that spend most of their time on one core (TensorFlow's start-up), so that
+    two use both cores of a 2-core machine. Other keywords (capture_output, text) are taken as those."""
+    with ExitStack() as stack:
+        outputs = [(stack.enter_context(TemporaryFile("w+")), stack.enter_context(TemporaryFile("w+")))
+                   for _ in commands]
+        processes = [stack.enter_context(subprocess.Popen(command, cwd=cwd, stdout=out, stderr=err))
+                     for command, (out, err) in zip(commands, outputs)]
+        stack.callback(lambda: [process.kill() for process in processes])  # none left running on a timeout
+        codes = [process.wait(timeout) for process in processes]
+        for out, err in outputs:
+            out.seek(0), err.seek(0)
+        return [subprocess.CompletedProcess(command, code, out.read(), err.read())
+                for command, code, (out, err) in zip(commands, codes, outputs)]
 
 
 @pytest.fixture
