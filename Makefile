@@ -37,8 +37,9 @@ test: weights xvfb
 	$(PY) -m pytest -q --durations=15 tests
 
 # The tests not marked slow (pytest.ini): ~4 min on 2 cores (2026-12-02), for the edit-test loop; `make test` runs all.
+# Both print the 15 slowest tests.
 test-fast: weights
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q -m "not slow" --durations=15 tests
 
 # The benchmarks behind docs/speed.md and docs/flow.md (each prints medians; ~10 min together on 2 cores).
 bench: weights
