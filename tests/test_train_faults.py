@@ -97,16 +97,21 @@ def kill_and_rerun(root: Path, trigger) -> tuple[bool, subprocess.CompletedProce
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """"uninterrupted" and each moment -> (its root, the future of its runs), started LANES at a time.
+def runs(request, tmp_path_factory):
+    """"uninterrupted" and each selected moment -> (its root, the future of its runs), started LANES at a time.
 
     The subprocesses run in threads of this process; only the tests load models (Keras in this thread only)."""
+    test = test_killed_training_resumes_and_finishes_as_if_uninterrupted.__name__
+    selected = {item.callspec.params["moment"] for item in request.session.items
+                if getattr(item, "originalname", None) == test}
     pool = ThreadPoolExecutor(LANES)
     try:
         root = make_set(tmp_path_factory.mktemp("straight")).root
         futures = {"uninterrupted": (root, pool.submit(subprocess.run, command(root), capture_output=True,
                                                        text=True, timeout=600))}
         for number, (moment, trigger) in enumerate(TRIGGERS.items()):
+            if moment not in selected:
+                continue
             root = make_set(tmp_path_factory.mktemp(f"killed{number}")).root
             futures[moment] = (root, pool.submit(kill_and_rerun, root, trigger))
         yield futures
