@@ -37,6 +37,7 @@ from signlang.videoset import VideoSet
 REPO = Path(__file__).resolve().parents[1]
 NAMES = ("right", "down", "left", "up")
 CLIP_FRAMES = 50  # 2 s at 25 fps
+PX = 32  # the model's frame size: I3D's smallest input, as test_train_i3d trains at
 
 
 def held_out_video(path: Path, labels_per_class: int, seed: int) -> tuple[Path, list[int]]:
@@ -56,7 +57,7 @@ def blob_model(tmp_path_factory):
     from signlang.videoset import VideoClasses
 
     root = tmp_path_factory.mktemp("blobset")
-    video_set = VideoSet("blob", num_classes=4, num_frames=8, min_dim_px=64, crop_px=64, fps=25.0, duration_s=2.0,
+    video_set = VideoSet("blob", num_classes=4, num_frames=8, min_dim_px=PX, crop_px=PX, fps=25.0, duration_s=2.0,
                          root=root)
     rng = np.random.default_rng(0)
     video_set.video_dir.mkdir(parents=True)
@@ -71,12 +72,12 @@ def blob_model(tmp_path_factory):
     opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, "tvl1-fast")
 
     classes = VideoClasses(video_set.class_file)
-    common = dict(stream="flow", num_frames=8, crop_px=64, batch_size=4)
+    common = dict(stream="flow", num_frames=8, crop_px=PX, batch_size=4)
     train = FramesGenerator(video_set.flow_dir / "train", classes, shuffle=True, augment=True, seed=0, **common)
     val = FramesGenerator(video_set.flow_dir / "val", classes, shuffle=False, augment=False, **common)
     keras.utils.set_random_seed(0)
     model = keras.Sequential([
-        keras.Input((8, 64, 64, 2)),
+        keras.Input((8, PX, PX, 2)),
         keras.layers.Conv3D(8, 3, strides=(1, 2, 2), activation="relu"),
         keras.layers.Conv3D(16, 3, strides=2, activation="relu"),
         keras.layers.GlobalAveragePooling3D(),
@@ -95,7 +96,7 @@ def blob_model(tmp_path_factory):
 
 
 def demo_args(blob_model, *extra) -> list[str]:
-    return ["--model", str(blob_model.model), "--class-file", str(blob_model.class_file), "--min-dim", "64",
+    return ["--model", str(blob_model.model), "--class-file", str(blob_model.class_file), "--min-dim", str(PX),
             "--seconds", "2", *extra]
 
 
@@ -130,7 +131,7 @@ def test_the_flow_the_model_was_trained_on_is_used_and_another_refused(blob_mode
     model = tmp_path / blob_model.model.name
     shutil.copy(blob_model.model, model)
     modelinfo.write_model_info(model, {"stream": "flow", "flow_method": "farneback", "num_frames": 8,
-                                       "min_dim_px": 64, "crop_px": 64, "classes": [f"dir{k}" for k in range(4)]})
+                                       "min_dim_px": PX, "crop_px": PX, "classes": [f"dir{k}" for k in range(4)]})
     predictor = Predictor([model])
     assert predictor.flow_method() == "farneback" and predictor.flow_method("farneback") == "farneback"
     with pytest.raises(ValueError, match="trained on farneback flow, not dis: use --flow-method farneback"):
@@ -206,7 +207,7 @@ def test_process_never_aborts_when_the_source_ends_while_flow_is_computed(blob_m
     # (a large clip, the slowest TV-L1); before close() joined it, 1 run in 3 ended in signal 6 at exit.
     # (No loadgen CPU hog: it tripled the runtime; test_liveinput's close test pins the join itself.)
     clip = write_video(tmp_path / "large.avi", blob_frames(DIRECTIONS[0], 30, np.random.default_rng(1), size=(960, 720)))
-    # A 64 px model run at 720 px on purpose: a copy without its record, run unchecked (its record would refuse it).
+    # A 32 px model run at 720 px on purpose: a copy without its record, run unchecked (its record would refuse it).
     unchecked = shutil.copy(blob_model.model, tmp_path / blob_model.model.name)
     args = [*demo_args(blob_model, "--headless", "--once", "--no-pace", "--source", str(clip), "--min-dim", "720",
                        "--flow-method", "tvl1-quality", "--save-clips", str(tmp_path / "mine"), "dir0",
@@ -323,7 +324,7 @@ def test_gui_window_shows_preview_and_result_text(blob_model, xvfb, tmp_path):
     clip = write_video(tmp_path / "sign.avi", blob_frames(DIRECTIONS[2], CLIP_FRAMES, np.random.default_rng(11)))
     env = dict(os.environ, DISPLAY=xvfb.display, QT_QPA_PLATFORM="xcb", QT_LOGGING_RULES="*=false")
     command = [sys.executable, str(REPO / "livedemo.py"), *demo_args(blob_model, "--source", str(clip)),
-               "--at-end", "loop", "--countdown", "0.5", "--keys", "1:space,result+8:q"]
+               "--at-end", "loop", "--countdown", "0.5", "--keys", "1:space,result+5:q"]
     demo = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     lines, screens = [], []
 
@@ -331,7 +332,7 @@ def test_gui_window_shows_preview_and_result_text(blob_model, xvfb, tmp_path):
         for line in demo.stdout:
             lines.append(line)
             if line.startswith("{"):
-                for _ in range(8):  # the result is on screen for 8 s: look every 0.5 s (a loaded machine repaints late)
+                for _ in range(8):  # the result is on screen for 5 s: look every 0.5 s (a loaded machine repaints late)
                     time.sleep(0.5)
                     screens.append(read_xvfb_screen(xvfb.screen))
 
