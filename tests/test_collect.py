@@ -202,7 +202,7 @@ def test_window_keys_keep_redo_and_stop(stream, xvfb, tmp_path):
     env = dict(os.environ, DISPLAY=xvfb.display, QT_QPA_PLATFORM="xcb", QT_LOGGING_RULES="*=false")
     keys = "0.3:space,result+0.3:r,result+0.3:space,result+0.3:space,result+0.3:q"  # start, redo, keep, keep, stop
     run = subprocess.run([sys.executable, str(REPO / "livedemo.py"), "--collect", *LABELS, "--takes", "2", "--out",
-                          str(tmp_path), "--source", str(stream[0]), "--at-end", "loop", "--seconds", "1.6",
+                          str(tmp_path), "--source", str(stream[0]), "--at-end", "loop", "--seconds", "0.8",
                           "--countdown", "0.3", "--keys", keys], cwd=REPO, env=env, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 0, run.stderr[-2000:]
