@@ -317,7 +317,7 @@ def test_corrupt_or_mismatched_weights_files_name_the_file(tiny_rgb_model, tmp_p
 
 # ---- a new top for training -----------------------------------------------------------------------------
 
-def test_new_top_survives_keras_save_and_load_with_identical_outputs(tmp_path):
+def test_new_top_survives_keras_save_and_load_with_identical_outputs(tiny_rgb_model, tmp_path):
     base = m.Inception_Inflated3d(include_top=False, input_shape=TINY_FLOW)
     model = m.add_i3d_top(base, num_classes=5, dropout_prob=0.5)
     randomise_batch_norm_statistics(model)
@@ -333,8 +333,9 @@ def test_new_top_survives_keras_save_and_load_with_identical_outputs(tmp_path):
     expected = np.asarray(model(x, training=False))
     np.testing.assert_allclose(np.asarray(loaded(x, training=False)), expected, rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(expected.sum(axis=1), 1.0, rtol=1e-5)
-    # A model that already has DeepMind's top gets the new top on its Logits pool.
-    assert m.add_i3d_top(m.Inception_Inflated3d(input_shape=TINY_RGB), 3).output_shape == (None, 3)
+    # A model that already has DeepMind's top gets the new top on its Logits pool (a new model: the shared one and
+    # its weights stay as they were).
+    assert m.add_i3d_top(tiny_rgb_model, 3).output_shape == (None, 3)
 
 
 # ---- acceptance: DeepMind's sample clip ---------------------------------------------------------------
