@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import tarfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +28,22 @@ TINY_FLOW = (8, 32, 32, 2)
 def tiny_rgb_model():
     """One 400-class RGB I3D at TINY_RGB for the tests that only read it (its kernel shapes, names, arrays)."""
     return m.Inception_Inflated3d(input_shape=TINY_RGB)
+
+
+SUMMARY = "test_summary_piped_to_a_file_keeps_every_parameter_count"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def summary_run(request):
+    """The future of the summary test's `model_i3d.py --summary` subprocess, started with this module's first test
+    when that test is selected: its TensorFlow start and model build run beside this module's in-process builds."""
+    if not any(getattr(item, "originalname", None) == SUMMARY for item in request.session.items):
+        yield None
+        return
+    with ThreadPoolExecutor(1) as pool:
+        yield pool.submit(subprocess.run,
+                          [sys.executable, "model_i3d.py", "--summary", "--input-shape", "8", "32", "32", "2"],
+                          capture_output=True, text=True, timeout=300, cwd=Path(m.__file__).parent)
 
 
 def randomise_batch_norm_statistics(model, seed=0):
@@ -504,10 +521,9 @@ def test_cache_without_recorded_sha256_offline_is_recorded_only_when_it_reads_co
     assert not i3d_weights.checksum_path(cached).exists()
 
 
-def test_summary_piped_to_a_file_keeps_every_parameter_count(tmp_path):
+def test_summary_piped_to_a_file_keeps_every_parameter_count(summary_run):
     """Keras cuts its table at the terminal width (80 columns when piped) unless given a line length."""
-    done = subprocess.run([sys.executable, "model_i3d.py", "--summary", "--input-shape", "8", "32", "32", "2"],
-                          capture_output=True, text=True, timeout=300, cwd=Path(m.__file__).parent)
+    done = summary_run.result()  # model_i3d.py --summary --input-shape 8 32 32 2, its output piped
     assert done.returncode == 0, done.stderr[-2000:]
     rows = [line for line in done.stdout.splitlines() if "Mixed_5c__Branch_3__Conv3d_0b_1x1__conv_3d" in line]
     assert rows
