@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 CLASS_COLUMNS = ("sClass", "sLong", "sCat", "sDetail")  # the seed's class.csv columns (after an unnamed index)
 STREAM_CHANNELS = {"rgb": 3, "flow": 2}       # input channels of each I3D stream
-STREAM_FOLDERS = {"rgb": "image", "flow": "oflow"}  # the data-temp folder of each stream (the contract above)
+# The data-temp folder of each stream (the contract above); "hands": one landmark .npy per clip (hands.py).
+STREAM_FOLDERS = {"rgb": "image", "flow": "oflow", "hands": "hands"}
 SPLITS = ("train", "val", "test")
 DESCRIPTION_FILE = "videoset.json"  # a folder set's persisted description, beside its split folders
 DESCRIPTION_VERSION = 1
@@ -107,7 +108,7 @@ class VideoSet:
         return self.temp_dir / "oflow"
 
     def stream_dir(self, stream: str) -> Path:
-        """The data-temp folder of one stream's inputs: image_dir for "rgb", flow_dir for "flow"."""
+        """The data-temp folder of one stream's inputs: image_dir for "rgb", flow_dir for "flow", hands/ for "hands"."""
         if stream not in STREAM_FOLDERS:
             raise ValueError(f"Stream {stream!r}; choose one of {', '.join(STREAM_FOLDERS)}")
         return self.temp_dir / STREAM_FOLDERS[stream]
