@@ -2,6 +2,7 @@
 
     python pipeline_i3d.py                                   # the built-in demo set, the constants below
     python pipeline_i3d.py --set data-set/mine/005 [--size small|seed] [--fresh]   # any set folder
+    python pipeline_i3d.py --set data-set/mine/005 --live   # then live recognition on the models just trained
 
 `make demo` runs this on the built-in demo set. A set folder needs only <set>/train/<label>/<video>; its
 description (videoset.json, class.csv, a held-out val split) is written on the first run (videoset.py).
@@ -14,6 +15,7 @@ import sys
 import time
 
 import frame
+import livedemo
 import opticalflow
 import predict
 import prepare_demo
@@ -124,6 +126,9 @@ def main(argv=None):
                         default=(EPOCHS_ABOVE, EPOCHS_ENTIRE), help="epochs of phase 1 (new top) and phase 2 (all); phase 2 None: from the training set's size")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=PRECISION,
                         help="training's compute dtype; auto: bfloat16 on a CPU with AMX, else float32 (docs/speed.md)")
+    parser.add_argument("--live", action="store_true",
+                        help="after training, start live recognition (livedemo.py) on the models just trained; "
+                             "headless (JSON lines) where no display is open")
     args = parser.parse_args(argv)
     try:
         video_set = VIDEO_SET if args.set is None and not any(
@@ -141,6 +146,12 @@ def main(argv=None):
           f"{result['top1']:.1%} / {result['top5']:.1%} | "
           + " | ".join(f"{s:.0f} s" for s in result["seconds"].values()) + " |")
     print(f"\nLive demo with this model:\n    {livedemo_command(video_set, result)}")
+    if args.live:
+        live = ["--set", str(video_set.video_dir) if video_set.folder is not None else _built_in_name(video_set),
+                "--model", *(str(path) for path in result["models"]), "--flow-method", result["flow_method"]]
+        live += ["--headless"] if livedemo.no_display() else []
+        print(f"Starting it: python livedemo.py {' '.join(live)}", flush=True)
+        return livedemo.main(live)
     return 0
 
 
