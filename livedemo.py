@@ -21,7 +21,9 @@ your own signs. Models: the newest entire-best checkpoints of train_i3d.py for -
 --collect records a vocabulary (collect.py, no model needed): for each sign the label, a countdown, one
 take of the set's duration, the take played back with its flow; SPACE keeps it, r redoes it, q stops. Takes
 go to OUT/<NNN>/train/<label>/take_NNNN.mp4 (NNN: the number of signs, or --set-number); run again, it
-records only the takes still missing. It ends by printing the `python pipeline_i3d.py --set` command.
+records only the takes still missing. An existing set folder as --out adds signs or takes to it. It ends by
+printing the `python pipeline_i3d.py --set` command and, at a terminal, offering to run it with --live (training,
+then recognition); --train runs it without asking, --no-train never.
 """
 import argparse
 import contextlib
@@ -405,9 +407,14 @@ def main(argv=None) -> int:
                         help="record takes of these signs into --out instead of recognising (collect.py)")
     parser.add_argument("--takes", type=int, default=10, help="--collect: takes per sign, existing ones count (10)")
     parser.add_argument("--out", type=Path, default=Path("data-set/mine"),
-                        help="--collect: the takes go to OUT/<NNN>/train/<label>/ (default data-set/mine)")
+                        help="--collect: the takes go to OUT/<NNN>/train/<label>/, or to OUT/train/<label>/ when OUT "
+                             "is an existing set folder (adds signs or takes to it) (default data-set/mine)")
     parser.add_argument("--set-number", type=int, metavar="NNN",
                         help="--collect: the <NNN> folder (default: the number of signs)")
+    parser.add_argument("--train", action=argparse.BooleanOptionalAction, default=None,
+                        help="--collect: when every take is recorded, train on the set and start recognising "
+                             "(pipeline_i3d.py --set <folder> --live); default: ask at a terminal, else only print "
+                             "the command")
     args = parser.parse_args(argv)
     if args.model and len(args.model) > 2:
         parser.error("--model takes one or two paths (a flow and/or an rgb model)")
@@ -425,7 +432,7 @@ def main(argv=None) -> int:
         return collect.collect(args.collect, args.takes, args.out, args.set_number, source=args.source,
                                camera=args.camera, pace=not args.no_pace, on_end=args.at_end, seconds=args.seconds,
                                headless=args.headless, countdown_s=args.countdown, keys=keys,
-                               mirror=not args.no_mirror)
+                               mirror=not args.no_mirror, train=args.train)
 
     with contextlib.ExitStack() as stack:
         try:

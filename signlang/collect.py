@@ -4,7 +4,10 @@ Users: `python livedemo.py --collect hello thanks yes no --takes 10 --out data-s
 
 The takes go to <out>/<NNN>/train/<label>/take_NNNN.mp4 (NNN: the number of labels, or --set-number), the
 folder contract of videoset.py, so that `python pipeline_i3d.py --set <out>/<NNN>` trains on them as they
-are. Labels are visited in rounds (each round one take of every label still short of --takes), so that
+are. An existing set folder as --out (`--collect newsign --takes 8 --out data-set/mine/004`) takes the new signs
+and takes itself: its description grows at the next run (videoset.grow_description), nothing to delete. At the
+end it offers (or with --train runs) `python pipeline_i3d.py --set <folder> --live`: training, then live
+recognition (offer_training). Labels are visited in rounds (each round one take of every label still short of --takes), so that
 stopping early leaves the labels balanced. A take is kept only when it is complete: written through
 write_numbered_video (verified to decode to every frame, then linked to the next free number, never
 over an existing take); a take with far too few frames or a failed write is reported and redone. Run again,
@@ -21,6 +24,7 @@ and is kept at once unless --keys scripts the answer.
 import errno
 import json
 import math
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -32,8 +36,9 @@ from signlang.overlay import (COUNTDOWN_S, DISPLAY_WIDTH_PX, GREEN, KEYS, ORANGE
                               WINDOW_NAME, draw_box, draw_lines, flow_strip, preview_image, with_strip)
 from signlang.sources import CameraError, open_source
 from signlang.video import VideoError, write_numbered_video
-from signlang.videoset import (DEFAULT_FLOW_METHOD, DEMO_SET, DESCRIPTION_FILE, SIZES, check_label, class_file_of,
-                               list_videos, read_class_table, read_description, write_class_table)
+from signlang.videoset import (DEFAULT_FLOW_METHOD, DEMO_SET, DESCRIPTION_FILE, SIZES, append_class_rows, check_label,
+                               class_file_of, is_set_folder, label_folders, list_videos, read_class_table,
+                               read_description, write_class_table)
 
 # ---- how a collection behaves ------------------------------------------
 TAKE_PREFIX = "take_"            # take_0000.mp4, take_0001.mp4, ...
@@ -41,6 +46,8 @@ TAKE_SUFFIXES = (".mp4", ".avi")  # mp4v .mp4 (a tenth of MJPG's size); MJPG .av
 DEFAULT_DURATION_S = DEMO_SET.duration_s  # --size small is the demo's size, and its takes are 3 s
 MAX_FAILURES = 3                 # takes failed in a row (too few frames, not written) before collecting stops
 RESUME_FILE = ".collect-source.json"  # in the set folder: a file source's frame where the kept takes end
+# The step a collection leads to: run (never imported: nothing imports a pipeline) by offer_training.
+PIPELINE_SCRIPT = Path(__file__).resolve().parents[1] / "pipeline_i3d.py"
 # ------------------------------------------------------------------------
 EXIT_INCOMPLETE = 1  # stopped by failures, or the source ended, before every take was recorded
 EXIT_USER_ERROR = 2
@@ -51,7 +58,17 @@ class CollectError(ValueError):
 
 
 def set_folder(out_dir: Path, labels, set_number=None) -> Path:
-    """<out_dir>/<NNN>: NNN is set_number, or the number of labels (the folder contract's <NNN>)."""
+    """<out_dir>/<NNN>: NNN is set_number, or the number of labels (the folder contract's <NNN>); out_dir itself
+    when it is a set folder already (videoset.is_set_folder: signs or takes added to an existing set).
+
+    Raises:
+        CollectError: out_dir is a set folder and set_number is given too.
+    """
+    if is_set_folder(out_dir):
+        if set_number is not None:
+            raise CollectError(f"--out {out_dir} is a set folder itself (it has train/): the takes go there; drop "
+                               f"--set-number {set_number}, or give the folder above it as --out")
+        return Path(out_dir)
     number = len(labels) if set_number is None else int(set_number)
     return Path(out_dir) / f"{number:03d}"
 
@@ -69,11 +86,11 @@ def take_counts(folder: Path, labels) -> dict[str, int]:
 def take_settings(folder: Path, labels) -> dict:
     """What a take must be for this folder: duration_s, num_frames (the fewest frames kept), and their source.
 
-    A described folder (videoset.json) gives its own; else the defaults of `--size small` (the demo's 3 s,
-    16 frames).
+    A described folder (videoset.json) gives its own, also for signs it does not list yet (the pipeline adds
+    them to it); else the defaults of `--size small` (the demo's 3 s, 16 frames).
 
     Raises:
-        CollectError: the description cannot be read, or it lists other labels (the pipeline would refuse).
+        CollectError: the description cannot be read.
     """
     path = Path(folder) / DESCRIPTION_FILE
     if not path.is_file():
@@ -83,11 +100,6 @@ def take_settings(folder: Path, labels) -> dict:
         description = read_description(path)
     except ValueError as error:
         raise CollectError(str(error)) from None
-    new = sorted(set(labels) - set(description["labels"]))
-    if new:
-        raise CollectError(f"{path} describes the set with labels {description['labels']}; adding {new} would "
-                           "change it: collect them into another --set-number, or delete that file (and the set's "
-                           "data-temp/ folders) to describe the set anew")
     return {key: description[key] for key in ("duration_s", "num_frames", "min_dim_px", "crop_px", "flow_method")
             } | {"from": str(path)}
 
@@ -134,15 +146,7 @@ def check_writable(folder: Path, labels) -> None:
 def add_to_class_table(folder: Path, label: str) -> bool:
     """Adds `label` to folder/class.csv (sLong = the label) unless listed; rows already there stay as they are.
     Returns whether it added the row."""
-    class_file = class_file_of(folder)
-    rows = []
-    if class_file.is_file():
-        table = read_class_table(class_file)
-        if label in table.index:
-            return False
-        rows = table.values.tolist()
-    write_class_table(class_file, rows + [(label, label, "", "")])
-    return True
+    return bool(append_class_rows(folder, [label]))
 
 
 def drop_last_class_row(folder: Path, label: str) -> None:
@@ -162,14 +166,7 @@ def sync_class_table(folder: Path) -> list[str]:
     written first, or a hand-copied take); returns them. Rows already there stay, in their order."""
     if not Path(folder).is_dir():
         return []
-    on_disk = sorted({label for _, _, label in list_videos(folder, effective=False)[0]})
-    class_file = class_file_of(folder)
-    listed = list(read_class_table(class_file).index) if class_file.is_file() else []
-    added = [label for label in on_disk if label not in listed]
-    if added:
-        rows = read_class_table(class_file).values.tolist() if class_file.is_file() else []
-        write_class_table(class_file, rows + [(label, label, "", "") for label in added])
-    return added
+    return append_class_rows(folder, sorted({label for _, _, label in list_videos(folder, effective=False)[0]}))
 
 
 def source_identity(source) -> dict | None:
@@ -479,23 +476,62 @@ class Collector:
         return True
 
 
+def is_interactive() -> bool:
+    """True when a person can answer a question: stdin and stderr are terminals."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
+
+
+def ask(question: str) -> bool:
+    """Asks a [Y/n] question on stderr; Enter or y/yes is yes, anything else (or end of input) no."""
+    print(f"{question} [Y/n] ", end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline()
+    return bool(answer) and answer.strip().lower() in ("", "y", "yes")
+
+
+def training_command(folder: Path) -> list[str]:
+    """The pipeline run that trains on a set folder and then starts live recognition on the models it trained."""
+    return [sys.executable, str(PIPELINE_SCRIPT), "--set", str(folder), "--live"]
+
+
+def offer_training(folder: Path, train: bool | None, headless: bool) -> int | None:
+    """After a complete collection: runs training_command when asked to (train True), or when a person at a terminal
+    says yes (train None, not headless); returns its exit status, or None when nothing was run."""
+    if train is False or (train is None and (headless or not is_interactive())):
+        return None
+    if train is None and not ask("Train on these takes now and start recognising?"):
+        return None
+    command = training_command(folder)
+    print(f"Training, then live recognition: python {' '.join(command[1:])}", file=sys.stderr, flush=True)
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        print("livedemo: interrupted; run the same pipeline command again to go on (it resumes)", file=sys.stderr)
+        return 130
+
+
 def collect(labels, takes: int, out_dir: Path, set_number=None, source=None, camera: int = 0, pace: bool = True,
             on_end: str = "stop", seconds: float | None = None, headless: bool = False,
-            countdown_s: float = COUNTDOWN_S, keys=None, mirror: bool = True) -> int:
+            countdown_s: float = COUNTDOWN_S, keys=None, mirror: bool = True, train: bool | None = None) -> int:
     """`livedemo.py --collect`: checks the labels and the folder, records, prints what was kept and what next.
 
+    Args:
+        out_dir: the folder above the set folder <NNN>, or an existing set folder itself (set_folder).
+        train: after a complete collection, run training and live recognition (offer_training): True runs it,
+            False never, None asks when a person is at a terminal (not headless).
+
     Returns:
-        0 (every take recorded, or stopped with q), EXIT_INCOMPLETE, or EXIT_USER_ERROR (one line said why).
+        0 (every take recorded, or stopped with q), EXIT_INCOMPLETE, or EXIT_USER_ERROR (one line said why);
+        the pipeline's exit status when it ran.
     """
     try:
         labels = [check_label(label, "--collect") for label in labels]
         duplicates = sorted({label for label in labels if labels.count(label) > 1})
         if duplicates:
             raise CollectError(f"--collect names {duplicates} more than once; name each sign once")
-        if len(labels) < 2 and set_number is None:
-            raise CollectError("--collect needs at least 2 signs for a classifier; name them all, or add signs "
-                               "to an existing set with --set-number NNN")
         folder = set_folder(out_dir, labels, set_number)
+        if len(set(labels) | set(label_folders(folder))) < 2 and set_number is None:
+            raise CollectError("--collect needs at least 2 signs for a classifier; name them all, or add signs "
+                               "to an existing set with --out <its folder>, e.g. --out data-set/mine/004")
         settings = take_settings(folder, labels)
         if class_file_of(folder).is_file():
             read_class_table(class_file_of(folder))  # a damaged class.csv is said now, not after a take
@@ -519,8 +555,9 @@ def collect(labels, takes: int, out_dir: Path, set_number=None, source=None, cam
           f"have: {before}); takes of {collector.seconds:g} s ({'--seconds' if seconds else settings['from']})"
           + (f"; removed {removed} leftovers of a killed run" if removed else ""), file=sys.stderr)
     if collector.missing and settings["from"] != "--size small":
-        print(f"Note: {settings['from']} chose the held-out val takes before these: new takes all train; delete it "
-              "(and the set's data-temp/ folders) to choose them anew", file=sys.stderr)
+        print(f"Note: {settings['from']} describes this set; the next `pipeline_i3d.py --set` adds these takes to it "
+              "(its earlier held-out takes kept, the newest ~30 % of each sign's new takes held out to validate)",
+              file=sys.stderr)
     if collector.missing == 0:
         code = 0
     else:
@@ -543,4 +580,8 @@ def collect(labels, takes: int, out_dir: Path, set_number=None, source=None, cam
               file=sys.stderr)
     if any(collector.counts.values()):
         print(f"python pipeline_i3d.py --set {folder}")
+        if code == 0 and not collector.missing:
+            trained = offer_training(folder, train, headless)
+            if trained is not None:
+                return trained
     return code

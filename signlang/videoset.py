@@ -9,8 +9,9 @@
 
 Also the one home of what every step shares about a set: the table of built-in sets (`VIDEO_SETS`),
 `--set` on every command line (`add_set_arguments`, `set_from_args`: a built-in name or a folder),
-the class.csv reader and writer (`VideoClasses`, `read_class_table`, `write_class_table`), and the stream -> channels / folder maps
-(`VideoSet.stream_dir`).
+the class.csv reader and writer (`VideoClasses`, `read_class_table`, `write_class_table`), the stream -> channels / folder maps
+(`VideoSet.stream_dir`), and a folder set's description (`describe_set`: videoset.json, written once, grown when
+signs or takes are added, `grow_description`).
 
 Importable without TensorFlow: the data-preparation scripts use it too.
 """
@@ -36,9 +37,12 @@ STREAM_CHANNELS = {"rgb": 3, "flow": 2}       # input channels of each I3D strea
 STREAM_FOLDERS = {"rgb": "image", "flow": "oflow", "hands": "hands"}
 SPLITS = ("train", "val", "test")
 DESCRIPTION_FILE = "videoset.json"  # a folder set's persisted description, beside its split folders
-DESCRIPTION_VERSION = 1
+# 2 (issue 21): + "seen", the train/ takes already split (so that takes added later are told apart), and "number",
+# the <NNN> of the set's derived folders and checkpoints, kept when labels are added. Version 1 is upgraded on read.
+DESCRIPTION_VERSION = 2
 # The held-out validation split of a set without val/: the newest VAL_FRACTION of each label's takes (by
-# name order, i.e. take_0007 after take_0006), at least one, whole recordings only.
+# name order, i.e. take_0007 after take_0006), at least one, whole recordings only. Takes added to a described
+# set are split by the same rule among themselves (grow_description).
 VAL_FRACTION = 0.3
 FPS_SAMPLE = 9  # videos sampled (spread over the set) for the median fps and duration
 
@@ -58,6 +62,9 @@ class VideoSet:
         root: folder holding data-set/, data-temp/, model/ and log/.
         folder: the video folder when it is not root/data-set/<name>/<NNN> (a set given as a folder).
         flow_method: the optical flow method of the set's oflow/ folder (opticalflow.py).
+        number: the <NNN> of data-temp/ and the checkpoint names when it is not num_classes: a folder set keeps
+            the class count it was first described with as labels are added (videoset.json "number"), so that
+            its derived folders and runs keep their names.
     """
 
     name: str
@@ -70,6 +77,7 @@ class VideoSet:
     root: Path = Path(".")
     folder: Path | None = None
     flow_method: str = DEFAULT_FLOW_METHOD
+    number: int | None = None
 
     def __post_init__(self):
         if self.num_classes < 2:
@@ -82,8 +90,8 @@ class VideoSet:
 
     @property
     def classes_folder(self) -> str:
-        """The <NNN> folder of the contract: the number of classes in 3 digits ("010")."""
-        return f"{self.num_classes:03d}"
+        """The <NNN> folder of the contract: the number of classes in 3 digits ("010"), or the set's `number`."""
+        return f"{self.num_classes if self.number is None else self.number:03d}"
 
     @property
     def video_dir(self) -> Path:
@@ -200,20 +208,22 @@ def resolve_set(spec: str, root: Path = Path("."), size: str | None = None, num_
     return VideoSet(name, num_classes=description["num_classes"], num_frames=description["num_frames"],
                     min_dim_px=description["min_dim_px"], crop_px=description["crop_px"], fps=description["fps"],
                     duration_s=description["duration_s"], root=root, folder=folder,
-                    flow_method=description["flow_method"])
+                    flow_method=description["flow_method"], number=description["number"])
 
 
 def describe_set(folder: Path, size: str | None = None, sizes: dict | None = None) -> dict:
-    """The persisted description of a folder set (folder/videoset.json): derived and written the first time, read after.
+    """The persisted description of a folder set (folder/videoset.json): derived and written the first time, read
+    after, and grown when label folders or takes are added (grow_description).
 
-    The description holds num_classes, labels, num_frames, min_dim_px, crop_px, fps, duration_s, flow_method
-    and the held-out validation takes (`val_holdout`, see `holdout_split`). `sizes` are explicit input-size
-    choices (num_frames/min_dim_px/crop_px) that must agree with a persisted description; `size` is the
-    preset they came from (for the message).
+    The description holds num_classes, labels, num_frames, min_dim_px, crop_px, fps, duration_s, flow_method,
+    the held-out validation takes (`val_holdout`, see `holdout_split`), the train/ takes it has split (`seen`)
+    and the <NNN> of its derived folders (`number`). `sizes` are explicit input-size choices
+    (num_frames/min_dim_px/crop_px) that must agree with a persisted description; `size` is the preset they came
+    from (for the message).
 
     Raises:
-        ValueError: the folder or the choices no longer match the persisted description (says what differs
-            and how to proceed).
+        ValueError: the folder or the choices no longer match the persisted description (a label folder removed,
+            another size: says what differs and how to proceed), or an added label has too few takes.
     """
     folder = Path(folder)
     path = folder / DESCRIPTION_FILE
@@ -222,11 +232,9 @@ def describe_set(folder: Path, size: str | None = None, sizes: dict | None = Non
     if path.is_file():
         description = read_description(path)
         differences = []
-        if description["labels"] != labels:
-            added = sorted(set(labels) - set(description["labels"]))
-            removed = sorted(set(description["labels"]) - set(labels))
-            differences.append("label folders " + ", ".join(
-                part for part in (f"added {added}" if added else "", f"removed {removed}" if removed else "") if part))
+        removed = [label for label in description["labels"] if label not in labels]
+        if removed:
+            differences.append(f"label folders removed {removed}")
         for key, value in sizes.items():
             if description[key] != value:
                 differences.append(f"{key} {value} (asked{' by --size ' + size if size else ''}) != {description[key]}")
@@ -236,21 +244,29 @@ def describe_set(folder: Path, size: str | None = None, sizes: dict | None = Non
                 f"size options to use the described set, or delete {path} (and that set's data-temp/ folders) "
                 "to describe it anew"
             )
-        return description
+        grown, changes = grow_description(folder, upgrade_description(description, folder))
+        if grown != description:
+            append_class_rows(folder, grown["labels"])  # first: a kill in between leaves an extra row, read alike
+            write_json_atomic(path, grown)
+        if changes:
+            print(f"{changes} -> {path}")
+        return grown
     check_takes(folder)
     num_frames, min_dim_px, crop_px = SIZES["small"]
     chosen = {"num_frames": num_frames, "min_dim_px": min_dim_px, "crop_px": crop_px, **sizes}
     if "min_dim_px" in sizes and "crop_px" not in sizes:
         chosen["crop_px"] = min(crop_px, sizes["min_dim_px"])
     fps, duration_s = _median_timing(folder)
+    # <NNN>: the folder's own number where it has one (data-set/mine/005), so that two set folders never share
+    # data-temp/ or checkpoint names, even after labels are added to one of them; else the class count.
+    number = int(folder.name) if folder.name.isdigit() else len(labels)
     description = {"version": DESCRIPTION_VERSION, "num_classes": len(labels), "labels": labels, **chosen,
                    "fps": fps, "duration_s": duration_s, "flow_method": DEFAULT_FLOW_METHOD,
-                   "val_holdout": holdout_split(folder)}
+                   "val_holdout": holdout_split(folder), "number": number, "seen": train_takes(folder)}
     if description["crop_px"] > description["min_dim_px"]:
         raise ValueError(f"crop_px={description['crop_px']} is larger than min_dim_px={description['min_dim_px']}")
-    if not class_file_of(folder).is_file():
-        # No class.csv: the label folders are the classes.
-        write_class_table(class_file_of(folder), [(label, label, "", "") for label in labels])
+    # No class.csv: the label folders are the classes (a class.csv there gets a row for each folder it lacks).
+    append_class_rows(folder, labels)
     write_json_atomic(path, description)
     print(f"Described {folder}: {len(labels)} classes, {description['num_frames']} frames x "
           f"{description['crop_px']} px, {fps:g} fps, {duration_s:.1f} s -> {path}")
@@ -258,9 +274,97 @@ def describe_set(folder: Path, size: str | None = None, sizes: dict | None = Non
     return description
 
 
-def check_takes(folder: Path) -> None:
+def upgrade_description(description: dict, folder: Path) -> dict:
+    """A version-1 description in today's form (version 2); a version-2 one as it is.
+
+    Version 1 kept no record of the takes it had split and sent every take recorded after it to training (and a run
+    may have trained on them), so every train/ take of its labels on disk now counts as seen: they stay in training.
+    Takes of label folders it did not list are new (grow_description splits them). Its <NNN> stays the class count
+    its derived folders and checkpoints were named with.
+    """
+    if description.get("version", 1) >= 2:
+        return description
+    seen = {label: takes for label, takes in train_takes(folder).items() if label in description["labels"]}
+    return {**description, "version": DESCRIPTION_VERSION, "number": description["num_classes"], "seen": seen}
+
+
+def grow_description(folder: Path, description: dict) -> tuple[dict, str]:
+    """The (version 2) description with the label folders and train/ takes added since it was written, and a line
+    saying what changed ("" when nothing did).
+
+    Labels: the new ones are appended in name order after the described ones, whose order (and so their class
+    index, VideoClasses) never changes. Held-out takes (a set without val/): the earlier choices are kept as they
+    are; the takes the description has not seen are split per label by holdout_split's rule among themselves
+    (the newest ceil(30 %), at least 1 and leaving 1 to train, when a label has at least 2 new takes; a single new
+    take trains), so a new label is split as it would be in a new set and new takes of a label get their own share.
+    No take seen before moves: a model trained on it may be the start of the next one.
+
+    Raises:
+        ValueError: an added label without val/ has fewer than 2 takes (check_takes).
+    """
+    folder = Path(folder)
+    new_labels = [label for label in label_folders(folder) if label not in description["labels"]]
+    if new_labels:
+        check_takes(folder, new_labels)
+    with_val = (folder / "val").is_dir()
+    seen = {label: list(takes) for label, takes in description["seen"].items()}
+    holdout = {label: list(takes) for label, takes in description["val_holdout"].items()}
+    added_signs, added_takes = [], []
+    for label, takes in train_takes(folder).items():
+        known = set(seen.get(label, ()))
+        new = [take for take in takes if take not in known]
+        if not new:
+            continue
+        held = [] if with_val else newest_share(new)
+        if held:
+            holdout[label] = holdout.get(label, []) + held
+        seen[label] = seen.get(label, []) + new
+        share = f"{len(held)} held out" if not with_val else "to train; val/ validates"
+        if label in new_labels:
+            added_signs.append(f"{label}: {len(new)} takes, {share}")
+        else:
+            added_takes.append(f"{len(new)} new take{'s' * (len(new) > 1)} of {label} ({share})")
+    labels = description["labels"] + new_labels
+    grown = {**description, "num_classes": len(labels), "labels": labels, "val_holdout": holdout, "seen": seen}
+    if not (added_signs or added_takes or new_labels):
+        return grown, ""
+    parts = []
+    if new_labels:
+        parts.append(f"added {len(new_labels)} sign{'s' * (len(new_labels) > 1)} ("
+                     + "; ".join(added_signs or [f"{label}: takes in val/ or test/ only" for label in new_labels]) + ")")
+    parts += added_takes
+    kept = sum(len(takes) for takes in description["val_holdout"].values())
+    if kept:
+        parts.append(f"kept the {kept} earlier held-out takes")
+    line = "; ".join(parts)
+    return grown, line[0].upper() + line[1:]
+
+
+def train_takes(folder: Path) -> dict[str, list[str]]:
+    """{label: [train/<label>/<video name>, ...]} of the takes in folder/train/, in name order."""
+    folder = Path(folder)
+    takes: dict[str, list[str]] = {}
+    for path, split, label in list_videos(folder, effective=False)[0]:
+        if split == "train":
+            takes.setdefault(label, []).append(path.relative_to(folder).as_posix())
+    return takes
+
+
+def newest_share(takes: list[str], fraction: float = VAL_FRACTION) -> list[str]:
+    """The takes to hold out of these takes of one label: the last ceil(fraction * n) in name order (the newest,
+    for numbered takes), at least 1, at least 1 left for training; none of a single take."""
+    if len(takes) < 2:
+        return []
+    count = min(len(takes) - 1, max(1, int(np.ceil(fraction * len(takes)))))
+    return sorted(takes)[-count:]
+
+
+def check_takes(folder: Path, labels=None) -> None:
     """Refuses, before anything runs, a set without val/ where a class has fewer than 2 takes: one must train and
     one be held out for validation (holdout_split), else training stops later at an empty val/ split.
+
+    Args:
+        labels: the labels to check (default: every label folder; a grown set checks only the added ones).
 
     Raises:
         ValueError: the classes with too few takes named, and the fix.
@@ -268,16 +372,16 @@ def check_takes(folder: Path) -> None:
     folder = Path(folder)
     if (folder / "val").is_dir():
         return
-    counts: dict[str, int] = {label: 0 for label in label_folders(folder)}
+    counts: dict[str, int] = {label: 0 for label in (label_folders(folder) if labels is None else labels)}
     for _, split, label in list_videos(folder, effective=False)[0]:
-        if split == "train":
-            counts[label] = counts.get(label, 0) + 1
+        if split == "train" and label in counts:
+            counts[label] += 1
     few = {label: count for label, count in counts.items() if count < 2}
     if few:
         listed = ", ".join(f"{label} ({count})" for label, count in sorted(few.items()))
         raise ValueError(f"{folder}: each class needs at least 2 takes (one to train on, one held out to validate); "
                          f"too few: {listed}. Record more (`python livedemo.py --collect {' '.join(sorted(few))} "
-                         f"--takes 2 --out {folder.parent}`) or add a val/ folder with takes of every class")
+                         f"--takes 2 --out {folder}`) or add a val/ folder with takes of every class")
 
 
 # videoset.json: each key's type and the range it must lie in (read_description checks them).
@@ -286,6 +390,7 @@ DESCRIPTION_SCHEMA = {
     "crop_px": (int, 1, None), "fps": ((int, float), 0, None), "duration_s": ((int, float), 0, None),
     "labels": (list, None, None), "flow_method": (str, None, None), "val_holdout": (dict, None, None),
 }
+DESCRIPTION_SCHEMA_2 = {"number": (int, 0, None), "seen": (dict, None, None)}  # version 2 adds these
 
 
 def class_file_of(folder: Path) -> Path:
@@ -293,8 +398,10 @@ def class_file_of(folder: Path) -> Path:
 
 
 def read_description(path: Path) -> dict:
-    """Reads a videoset.json and checks it (DESCRIPTION_SCHEMA: every key's type and range, the labels and held-out
-    takes as lists of names); a damaged, foreign or hand-edited file is an error naming it, the key and the fix.
+    """Reads a videoset.json and checks it (DESCRIPTION_SCHEMA, and DESCRIPTION_SCHEMA_2 from version 2 on: every
+    key's type and range, the labels and held-out and seen takes as lists of names); a damaged, foreign or
+    hand-edited file is an error naming it, the key and the fix. A version-1 file is returned as it is
+    (describe_set upgrades it: upgrade_description); one of a newer version than this toolkit's is refused.
     """
     import json  # only here: the one reader
 
@@ -306,10 +413,15 @@ def read_description(path: Path) -> dict:
     if not isinstance(description, dict):
         raise ValueError(f"{path} is not a readable set description (not a JSON object); delete it to describe the "
                          "set anew")
-    missing = [key for key in DESCRIPTION_SCHEMA if key not in description]
+    version = description.get("version", 1)  # the first files of version 1 had no key
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= DESCRIPTION_VERSION:
+        raise ValueError(f"{path}: version is {version!r}; this toolkit reads versions 1 to {DESCRIPTION_VERSION} "
+                         "(a newer toolkit wrote it?): update the toolkit, or delete the file to describe the set anew")
+    schema = DESCRIPTION_SCHEMA | (DESCRIPTION_SCHEMA_2 if version >= 2 else {})
+    missing = [key for key in schema if key not in description]
     if missing:
         raise ValueError(f"{path} lacks {missing}; delete it to describe the set anew")
-    for key, (kind, low, _) in DESCRIPTION_SCHEMA.items():
+    for key, (kind, low, _) in schema.items():
         value = description[key]
         if not isinstance(value, kind) or isinstance(value, bool):
             name = kind.__name__ if isinstance(kind, type) else "number"
@@ -317,12 +429,14 @@ def read_description(path: Path) -> dict:
         if low is not None and not (value >= low if kind is int else value > low):
             raise ValueError(f"{path}: {key} is {value!r}, must be {'at least' if kind is int else 'above'} {low}; "
                              f"{fix}")
-    if not all(isinstance(label, str) and label for label in description["labels"]):
-        raise ValueError(f"{path}: labels must be a list of label folder names; {fix}")
-    if not all(isinstance(label, str) and isinstance(takes, list) and all(isinstance(t, str) for t in takes)
-               for label, takes in description["val_holdout"].items()):
-        raise ValueError(f"{path}: val_holdout must map each label to a list of train/<label>/<video> names "
-                         f"({{}} when val/ exists); {fix}")
+    labels = description["labels"]
+    if not all(isinstance(label, str) and label for label in labels) or len(set(labels)) != len(labels):
+        raise ValueError(f"{path}: labels must be a list of label folder names, each once; {fix}")
+    for key in ("val_holdout", "seen") if version >= 2 else ("val_holdout",):
+        if not all(isinstance(label, str) and isinstance(takes, list) and all(isinstance(t, str) for t in takes)
+                   for label, takes in description[key].items()):
+            raise ValueError(f"{path}: {key} must map each label to a list of train/<label>/<video> names"
+                             f"{' ({} when val/ exists)' if key == 'val_holdout' else ''}; {fix}")
     if description["crop_px"] > description["min_dim_px"]:
         raise ValueError(f"{path}: crop_px {description['crop_px']} is larger than min_dim_px "
                          f"{description['min_dim_px']}; {fix}")
@@ -355,17 +469,9 @@ def holdout_split(folder: Path, fraction: float = VAL_FRACTION) -> dict[str, lis
     folder = Path(folder)
     if (folder / "val").is_dir():
         return {}
-    by_label: dict[str, list[str]] = {}
-    for path, split, label in list_videos(folder, effective=False)[0]:
-        if split == "train":
-            by_label.setdefault(label, []).append(path.relative_to(folder).as_posix())
-    holdout = {}
-    for label, takes in sorted(by_label.items()):
-        if len(takes) < 2:
-            continue  # a single take must train; print_holdout warns
-        count = min(len(takes) - 1, max(1, int(np.ceil(fraction * len(takes)))))
-        holdout[label] = sorted(takes)[-count:]
-    return holdout
+    # a single take must train (newest_share gives none); print_holdout warns
+    return {label: held for label, takes in sorted(train_takes(folder).items())
+            if (held := newest_share(takes, fraction))}
 
 
 def print_holdout(holdout: dict[str, list[str]]) -> None:
@@ -388,9 +494,14 @@ def _with_size(video_set: VideoSet, overrides: dict) -> VideoSet:
     return replace(video_set, **overrides)
 
 
+def is_set_folder(folder: Path) -> bool:
+    """True for a folder holding a set: a train/, val/ or test/ folder inside (the folder contract)."""
+    return Path(folder).is_dir() and any((Path(folder) / split).is_dir() for split in SPLITS)
+
+
 def _set_folder(spec: str, root: Path) -> Path | None:
     for candidate in (Path(spec), root / "data-set" / spec):
-        if candidate.is_dir() and any((candidate / split).is_dir() for split in SPLITS):
+        if is_set_folder(candidate):
             return candidate
     return None
 
@@ -458,8 +569,24 @@ def write_class_table(class_file: Path, rows) -> Path:
     return class_file
 
 
+def append_class_rows(folder: Path, labels) -> list[str]:
+    """Appends to folder/class.csv a row (sLong = the label) for each of `labels` it does not list (writes it when
+    missing); the rows already there stay as they are, in their order. Returns the labels added."""
+    class_file = class_file_of(folder)
+    rows = read_class_table(class_file).values.tolist() if class_file.is_file() else []
+    listed = {row[0] for row in rows}
+    added = [label for label in dict.fromkeys(labels) if label not in listed]
+    if added:
+        write_class_table(class_file, rows + [(label, label, "", "") for label in added])
+    return added
+
+
 class VideoClasses:
-    """The labels of a dataset, read from its class.csv; label indices follow the sorted sClass values.
+    """The labels of a dataset, read from its class.csv, and their indices (the network's output order).
+
+    Indices follow the labels of the set's description when one lies beside class.csv (videoset.json: sorted
+    when first described, labels added later appended, so that a grown set keeps every earlier index), else the
+    sorted sClass values; labels class.csv lists beyond the description's follow, sorted.
 
     Args:
         class_file: csv with columns sClass,sLong,sCat,sDetail (first column an unnamed index).
@@ -474,7 +601,11 @@ class VideoClasses:
             raise FileNotFoundError(
                 f"Class file {self.class_file} not found; create it with prepare_demo.py or prepare_chalearn.py"
             )
-        self.table = read_class_table(self.class_file).sort_index()
+        table = read_class_table(self.class_file)
+        described = self.class_file.parent / DESCRIPTION_FILE
+        order = [label for label in (read_description(described)["labels"] if described.is_file() else [])
+                 if label in table.index]
+        self.table = table.loc[order + sorted(set(table.index) - set(order))]
         self.classes = list(self.table["sClass"])
         self._index = {label: i for i, label in enumerate(self.classes)}
 

@@ -5,6 +5,7 @@ DIRECTIONS[i % 3]); takes are asked for in rounds (left, right, up, left, ...), 
 take of label k in round r holds exactly segment 3 r + k, and a test can tell which frames a take holds.
 """
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -132,8 +133,11 @@ def test_r_redoes_only_the_take_not_yet_kept(stream, tmp_path, capsys):
     assert sorted(p.name for p in earlier.parent.iterdir()) == ["take_0000.mp4", "take_0001.mp4"]
 
 
-def test_q_stops_with_what_was_kept(stream, tmp_path, capsys):
-    assert livedemo.main(args(stream[0], tmp_path, "--keys", "result+0:space,result+0:q")) == 0
+def test_q_stops_with_what_was_kept(stream, tmp_path, monkeypatch, capsys):
+    ran = []
+    monkeypatch.setattr(collect.subprocess, "call", lambda command: ran.append(command) or 0)
+    assert livedemo.main(args(stream[0], tmp_path, "--keys", "result+0:space,result+0:q", "--train")) == 0
+    assert ran == []  # --train trains only on a complete collection
     out = capsys.readouterr()
     assert [r["status"] for r in records(out.out)] == ["kept", "not kept"]
     assert sorted(p.name for p in (tmp_path / "003").rglob("take_*")) == ["take_0000.mp4"]
@@ -183,8 +187,7 @@ def test_real_clip_as_source(shared_data, tmp_path):
 
 
 @pytest.mark.parametrize("labels, expected", [
-    (["hello", "hello"], "more than once"), (["hello"], "at least 2 signs"), (["hello", "../x"], "plain folder"),
-    (["hello", "thanks", "yes"], "adding ['yes'] would change it")])
+    (["hello", "hello"], "more than once"), (["hello"], "at least 2 signs"), (["hello", "../x"], "plain folder")])
 def test_bad_labels_are_one_line_exit_2(labels, expected, tmp_path, capsys):
     described = tmp_path / "003"
     described.mkdir()
@@ -221,7 +224,7 @@ def test_a_described_set_gives_the_take_length_and_is_noted(stream, tmp_path, ca
     assert livedemo.main(argv) == 0
     out = capsys.readouterr()
     assert [r["frames"] for r in records(out.out)] == [20] * 3  # 0.8 s at 25 fps, as the description says
-    assert "new takes all train" in out.err
+    assert "the next `pipeline_i3d.py --set` adds these takes to it" in out.err
 
 
 # ---- issue 23 item 4, issue 24 item 4 and the messages of issue 23 ----
@@ -327,7 +330,7 @@ def test_disk_full_at_the_class_csv_write_is_one_line(stream, tmp_path, capsys, 
     def full(class_file, rows):
         raise collect.safeio.disk_full_hint(OSError(errno.ENOSPC, "No space left on device"), class_file)
 
-    monkeypatch.setattr(collect, "write_class_table", full)
+    monkeypatch.setattr(videoset, "write_class_table", full)  # append_class_rows writes through it
     assert livedemo.main(args(stream[0], tmp_path)) == collect.EXIT_INCOMPLETE
     err = capsys.readouterr().err
     assert len([line for line in err.splitlines() if "Disk full" in line]) == 1, err
@@ -339,3 +342,68 @@ def test_save_clips_with_a_bad_label_is_refused_like_collect_labels(capsys):
     assert livedemo.main(["--headless", "--source", "missing.avi", "--save-clips", "clips", "../x"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--save-clips label '../x'" in err[0] and "plain folder name" in err[0]
+
+
+# ---- issue 21 section 3: growing a set, and the one loop from --collect to training and recognition ----
+@pytest.fixture(scope="module")
+def other_stream(tmp_path_factory):
+    """Another replayed file (a new session): 6 segments of the blob moving up, left, down, ..."""
+    rng = np.random.default_rng(1)
+    frames = np.concatenate([synthetic.moving_blob_frames(synthetic.DIRECTIONS[(i + 2) % 3], TAKE_FRAMES, 48, rng)
+                             for i in range(6)])
+    return synthetic.write_video(tmp_path_factory.mktemp("other") / "other.avi", frames, 25.0)
+
+
+def test_collect_into_an_existing_set_folder_adds_signs_and_takes_that_the_pipeline_splits(
+        stream, other_stream, tmp_path, capsys):
+    assert livedemo.main(args(stream[0], tmp_path, takes=2)) == 0
+    folder = tmp_path / "003"
+    described = videoset.describe_set(folder)
+    capsys.readouterr()
+    argv = ["--collect", "down", "up", "--takes", "3", "--out", str(folder), "--source", str(other_stream),
+            "--headless", "--no-pace", "--seconds", "1.6"]
+    assert livedemo.main(argv) == 0
+    out = capsys.readouterr()
+    assert out.out.strip().splitlines()[-1] == f"python pipeline_i3d.py --set {folder}"  # the set folder itself
+    assert "adds these takes to it" in out.err
+    assert [(r["label"], Path(r["take"]).name) for r in records(out.out)] == [
+        ("down", "take_0000.mp4"), ("down", "take_0001.mp4"), ("down", "take_0002.mp4"), ("up", "take_0002.mp4")]
+    assert list(videoset.read_class_table(folder / "class.csv")["sClass"]) == [*LABELS, "down"]
+    grown = videoset.describe_set(folder)
+    assert grown["labels"] == sorted(LABELS) + ["down"]
+    assert grown["val_holdout"] == {**described["val_holdout"], "down": ["train/down/take_0002.mp4"]}
+    assert "Added 1 sign (down: 3 takes, 1 held out); 1 new take of up (0 held out)" in capsys.readouterr().out
+
+
+def test_set_number_beside_a_set_folder_is_one_line_exit_2(tmp_path, capsys):
+    (tmp_path / "003" / "train").mkdir(parents=True)
+    rc = livedemo.main(["--collect", "hello", "--out", str(tmp_path / "003"), "--set-number", "4", "--headless"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "drop --set-number 4" in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_train_flag_runs_the_pipeline_then_live_recognition(stream, tmp_path, monkeypatch, capsys):
+    ran = []
+    monkeypatch.setattr(collect.subprocess, "call", lambda command: ran.append(command) or 5)
+    assert livedemo.main(args(stream[0], tmp_path, "--train", takes=1)) == 5  # the pipeline's exit status
+    assert ran == [[sys.executable, str(REPO / "pipeline_i3d.py"), "--set", str(tmp_path / "003"), "--live"]]
+    assert (REPO / "pipeline_i3d.py").is_file()
+    assert "Training, then live recognition: python " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("train, headless, interactive, answer, runs", [
+    (None, False, True, "\n", True), (None, False, True, "Y\n", True), (None, False, True, "n\n", False),
+    (None, False, True, "", False),  # end of input: no
+    (None, False, False, "\n", False), (None, True, True, "\n", False),  # not a terminal, headless: no question
+    (True, True, False, "", True), (False, False, True, "\n", False)])
+def test_the_question_at_the_end_of_a_collection(train, headless, interactive, answer, runs, tmp_path, monkeypatch,
+                                                   capsys):
+    ran = []
+    monkeypatch.setattr(collect.subprocess, "call", lambda command: ran.append(command) or 0)
+    monkeypatch.setattr(collect, "is_interactive", lambda: interactive)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(answer))
+    assert collect.offer_training(tmp_path, train, headless) == (0 if runs else None)
+    assert len(ran) == runs
+    asked = "Train on these takes now and start recognising? [Y/n]" in capsys.readouterr().err
+    assert asked == (train is None and interactive and not headless)
+

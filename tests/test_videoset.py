@@ -47,10 +47,12 @@ def test_size_mismatch_refused(own_set, tmp_path):
     assert videoset.resolve_set(str(own_set), root=tmp_path, size="small").num_frames == 16
 
 
-def test_added_label_refused(own_set, tmp_path):
+def test_removed_label_refused(own_set, tmp_path):
     videoset.resolve_set(str(own_set), root=tmp_path)
-    write_takes(own_set, ["d"], takes=2)
-    with pytest.raises(ValueError, match=r"added \['d'\]"):
+    for take in (own_set / "train" / "b").iterdir():
+        take.unlink()
+    (own_set / "train" / "b").rmdir()
+    with pytest.raises(ValueError, match=r"label folders removed \['b'\].*delete .*videoset.json.*data-temp"):
         videoset.resolve_set(str(own_set), root=tmp_path)
 
 
