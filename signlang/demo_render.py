@@ -638,14 +638,23 @@ def _person(preset: Signer, layout: Layout, draws: SceneDraws) -> Person:
                   hair_rgb=np.array(preset.hair_rgb, float), right_handed=preset.right_handed)
 
 
-def _scene(signer: int, layout: Layout, draws: SceneDraws, person: Person) -> tuple:
-    """The static scene: (canvas_h, canvas_w, 3) uint8 BGR wall crop with the person, and the person's mask."""
-    room = _room_texture(signer, layout.height, layout.width)
-    crop_h, crop_w = _room_crop_size(layout, draws.room_zoom)
-    y0, x0 = draws.room_y0, draws.room_x0
-    wall = room[y0:y0 + min(crop_h, room.shape[0]), x0:x0 + min(crop_w, room.shape[1])]
-    wall = cv2.resize(wall, (layout.canvas_w, layout.canvas_h), interpolation=cv2.INTER_AREA)
-    scene = cv2.GaussianBlur(wall, (0, 0), draws.wall_blur * layout.unit)
+def _scene(signer: int, layout: Layout, draws: SceneDraws, person: Person, background=None) -> tuple:
+    """The static scene: (canvas_h, canvas_w, 3) uint8 BGR wall crop with the person, and the person's mask.
+
+    background: an image to use as it is in place of the signer's room (resized to the canvas if it differs).
+    """
+    if background is not None:
+        scene = np.ascontiguousarray(background, np.uint8)
+        if scene.shape[:2] != (layout.canvas_h, layout.canvas_w):
+            scene = cv2.resize(scene, (layout.canvas_w, layout.canvas_h), interpolation=cv2.INTER_AREA)
+        scene = scene.copy()
+    else:
+        room = _room_texture(signer, layout.height, layout.width)
+        crop_h, crop_w = _room_crop_size(layout, draws.room_zoom)
+        y0, x0 = draws.room_y0, draws.room_x0
+        wall = room[y0:y0 + min(crop_h, room.shape[0]), x0:x0 + min(crop_w, room.shape[1])]
+        wall = cv2.resize(wall, (layout.canvas_w, layout.canvas_h), interpolation=cv2.INTER_AREA)
+        scene = cv2.GaussianBlur(wall, (0, 0), draws.wall_blur * layout.unit)
     body = np.zeros((layout.canvas_h, layout.canvas_w), np.uint8)   # where the person is (distractors pass behind)
     _draw_person(scene, body, person)
     return scene, body
@@ -802,6 +811,9 @@ def _composite(canvas: np.ndarray, i: int, shot: "_Shot") -> np.ndarray:
     if distractors.lamp_glow is not None and distractors.lamp_on[i]:
         cv2.add(canvas, distractors.lamp_glow, dst=canvas)
     _draw_arm_and_hand(canvas, i, shot.layout, shot.person, shot.track, shot.elbow_out, shot.sprite)
+    if not shot.film:  # the canvas as drawn, no camera: a caller that films it itself (signlang/standin.py)
+        margin = shot.layout.margin
+        return canvas[margin:margin + shot.layout.height, margin:margin + shot.layout.width].copy()
     return _film(canvas, i, shot.layout, shot.camera)
 
 
@@ -820,32 +832,35 @@ class _Shot:
     distractors: Distractors | None = None
     elbow_out: float = 0.0
     sprite: tuple = ()                     # (image, palm centre) from _hand_sprite
+    film: bool = True                      # through the camera (shake, light, noise), or the canvas as drawn
 
 
-def _shoot(label, signer, rng_seed, width, height, fps, path_only=False) -> _Shot:
+def _shoot(label, signer, rng_seed, width, height, fps, path_only=False, background=None, shirt_rgb=None,
+           film=True) -> _Shot:
     """Draws everything up front, then derives the person, hand track and camera (and, unless path_only, images)."""
     if label not in LABELS:
         raise ValueError(f"Unknown demo class {label!r}; choose one of {', '.join(LABELS)}")
     if signer not in SIGNERS:
         raise ValueError(f"Unknown signer {signer!r}; choose one of {sorted(SIGNERS)}")
-    preset = SIGNERS[signer]
+    preset = SIGNERS[signer] if shirt_rgb is None else SIGNERS[signer]._replace(shirt_rgb=tuple(shirt_rgb))
     layout = Layout(width, height)
     draws = draw_video(label, rng_seed, layout, fps)
     t = np.arange(draws.num_frames) / (draws.num_frames - 1)      # 0..1
     seconds = np.arange(draws.num_frames) / fps
     person = _person(preset, layout, draws.scene)
     track = _hand_track(label, layout, person, draws.hand, t, seconds)
-    shot = _Shot(layout, person, track, _camera(layout, draws.camera, seconds), draws.num_frames)
+    shot = _Shot(layout, person, track, _camera(layout, draws.camera, seconds), draws.num_frames, film=film)
     if path_only:
         return shot
-    scene, body = _scene(signer, layout, draws.scene, person)
+    scene, body = _scene(signer, layout, draws.scene, person, background)
     sprite = _hand_sprite(tuple(person.skin_rgb), track.length_px, not preset.right_handed, draws.hand.hand_shape)
     return replace(shot, scene=scene, body=body, elbow_out=draws.hand.elbow_out, sprite=sprite,
                                distractors=_distractors(layout, draws.distractors, body, seconds))
 
 
 def render_video(label: str, signer: int, rng_seed, width: int = WIDTH_PX, height: int = HEIGHT_PX,
-                 fps: float = FPS, num_samples: int | None = None) -> np.ndarray:
+                 fps: float = FPS, num_samples: int | None = None, *, background: np.ndarray | None = None,
+                 shirt_rgb: tuple | None = None, film: bool = True) -> np.ndarray:
     """Renders one demo video of `label` performed by `signer`.
 
     Args:
@@ -857,12 +872,18 @@ def render_video(label: str, signer: int, rng_seed, width: int = WIDTH_PX, heigh
         fps: frame rate; the duration (2-5 s) is drawn from the seed, so the frame count is fps * duration.
         num_samples: render only this many evenly spaced frames (the pipeline's rule, floor(i * n / k)),
             identical to the same rows of the full video; for quick analysis and tests.
+        background: (canvas_h, canvas_w, 3) uint8 BGR, the frame plus Layout.margin px on each side: used as
+            it is in place of the signer's room (resized to that size if it differs). The draws stay the same.
+        shirt_rgb: the signer's clothes colour in place of the preset's (the draws' shirt_gain still applies).
+        film: False gives the canvas as drawn (its centre, frame-sized) without the camera's shake, light and
+            noise, for a caller that adds its own camera (signlang/standin.py).
+        The defaults give the demo set's frames, bit for bit.
     Returns:
         frames: (n, height, width, 3) uint8 BGR.
     Raises:
         ValueError: unknown label or signer.
     """
-    shot = _shoot(label, signer, rng_seed, width, height, fps)
+    shot = _shoot(label, signer, rng_seed, width, height, fps, background=background, shirt_rgb=shirt_rgb, film=film)
     indices = np.arange(shot.num_frames) if num_samples is None else _evenly_spaced(shot.num_frames, num_samples)
     frames = np.empty((len(indices), height, width, 3), np.uint8)   # (n, h, w, 3) uint8 BGR
     canvas = np.empty_like(shot.scene)
@@ -872,8 +893,9 @@ def render_video(label: str, signer: int, rng_seed, width: int = WIDTH_PX, heigh
 
 
 def hand_path(label: str, signer: int, rng_seed, width: int = WIDTH_PX, height: int = HEIGHT_PX,
-              fps: float = FPS) -> np.ndarray:
-    """Where render_video puts the palm centre: (n, 2) float x, y in frame px (camera shake included)."""
+              fps: float = FPS, film: bool = True) -> np.ndarray:
+    """Where render_video puts the palm centre: (n, 2) float x, y in frame px (camera shake included unless
+    film is False, as render_video's film)."""
     shot = _shoot(label, signer, rng_seed, width, height, fps, path_only=True)
-    margin, shake = shot.layout.margin, shot.camera.shake
+    margin, shake = shot.layout.margin, shot.camera.shake * film
     return np.stack([shot.track.x - margin - shake[:, 1], shot.track.y - margin - shake[:, 0]], axis=1)

@@ -11,7 +11,7 @@ import pytest
 import pipeline_i3d
 from conftest import run_together
 from signlang import synthetic, videoset
-from signlang.video import write_video
+from signlang.video import video_to_frames, write_video
 
 REPO = Path(__file__).resolve().parent.parent
 SIZE = ["--num-frames", "8", "--min-dim", "32", "--crop", "32"]  # the smallest I3D input, as in test_train_i3d
@@ -63,3 +63,55 @@ def test_own_set_end_to_end(tmp_path, monkeypatch, capsys, kinetics_weights):
     assert live.returncode == 0, live.stderr
     prediction = json.loads(live.stdout.strip().splitlines()[-1])
     assert prediction
+
+
+def test_write_set_holds_out_the_last_session_and_reads_back_as_a_set(tmp_path, shared_data):
+    from bench import own_signs
+
+    signs = ["zigzag", "zigzag_reversed", "square_cw"]
+    folder = own_signs.write_set(tmp_path / "hard", True, signs, takes=4, seed=3, size=(96, 72), sessions=2)
+    assert sorted(p.relative_to(folder).as_posix() for p in folder.glob("train/*/*.mp4")) == sorted(
+        f"train/{label}/take_{take:04d}.mp4" for label in signs for take in range(4))
+    assert list(videoset.read_class_table(videoset.class_file_of(folder)).index) == signs
+    # The pipeline holds out the newest takes: exactly the last session's.
+    session_of = own_signs.StandIn(signs, 4, True, seed=3, width=96, height=72, sessions=2).session_of
+    assert session_of == [0, 0, 1, 1]
+    assert videoset.holdout_split(folder) == {label: [f"train/{label}/take_0002.mp4", f"train/{label}/take_0003.mp4"]
+                                              for label in sorted(signs)}
+    frames = video_to_frames(folder / "train" / "zigzag" / "take_0000.mp4", None)
+    assert frames.shape == (90, 72, 96, 3)
+    # A rerun keeps the written takes; the same seed renders the same take, another seed another.
+    before = (folder / "train" / "zigzag" / "take_0000.mp4").stat().st_mtime_ns
+    own_signs.write_set(folder, True, signs, takes=4, seed=3, size=(96, 72), sessions=2)
+    assert (folder / "train" / "zigzag" / "take_0000.mp4").stat().st_mtime_ns == before
+    again = own_signs.StandIn(signs, 4, True, seed=3, width=96, height=72, sessions=2)
+    other = own_signs.StandIn(signs, 4, True, seed=4, width=96, height=72, sessions=2)
+    assert np.array_equal(again.take(0, 1), again.take(0, 1)) and not np.array_equal(again.take(0, 1),
+                                                                                        other.take(0, 1))
+    found = own_signs.difficulty(folder, method="farneback")
+    assert (found["takes"], found["held_out"], found["signs"]) == (12, 6, 3)
+    assert 0 <= found["camera_share"] <= 1 and 0 <= found["nn_accuracy"] <= 1 and found["camera_px"] > 0
+
+
+def test_plain_write_set_renders_the_plain_stand_ins_takes(tmp_path):
+    from bench import own_signs
+
+    folder = own_signs.write_set(tmp_path / "plain", False, ["square_cw", "square_ccw"], takes=2, size=(96, 72))
+    frames = video_to_frames(folder / "train" / "square_ccw" / "take_0001.mp4", None)
+    expected = own_signs.take_frames("square_ccw", 5, (5, 1, 1), 96, 72, 30.0, 90)   # the camera's seeds
+    other = own_signs.take_frames("square_ccw", 5, (5, 0, 1), 96, 72, 30.0, 90)      # the take before it
+    assert frames.shape == expected.shape
+    assert np.abs(frames.astype(int) - expected).mean() < 0.5 * np.abs(frames.astype(int) - other).mean()
+    with pytest.raises(ValueError, match="zigzag_reversed"):
+        own_signs.write_set(tmp_path / "bad", False, ["zigzag_reversed", "zigzag"], takes=2)
+
+
+def test_hard_without_the_real_clip_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    from bench import own_signs
+    from signlang import standin
+
+    monkeypatch.setattr(standin, "REAL_CLIP", tmp_path / "missing" / "signing_clip.mp4")
+    assert own_signs.main(["--hard", "--work", str(tmp_path / "work")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "signing_clip.mp4 is missing" in err and "--hard" in err
+    assert not (tmp_path / "work").exists()
