@@ -392,6 +392,10 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
     Returns:
         dict with the checkpoint paths ("above-best", "entire-best", ...), "csv", "png" and "val_accuracy".
     """
+    if config.stream == "hands":  # the landmark stream's own small network, not an I3D (issue 22, signlang/handsnet.py)
+        from signlang.handsnet import HandsConfig, train_hands
+
+        return train_hands(video_set, HandsConfig(seed=config.seed), fresh=fresh, verbose=verbose, callbacks=callbacks)
     import keras
 
     from signlang.batches import FramesGenerator
@@ -547,8 +551,9 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_set_arguments(parser)
-    parser.add_argument("--stream", choices=("flow", "rgb", "both"), default="flow",
-                        help="flow (the seed's default), rgb, or both (two models, fused by predict.py)")
+    parser.add_argument("--stream", choices=("flow", "rgb", "both", "hands"), default="flow",
+                        help="flow (the seed's default), rgb, or both (two models, fused by predict.py); hands: the "
+                             "small landmark network (hands.py's files, signlang/handsnet.py), not an I3D")
     parser.add_argument("--weights", default=defaults.weights,
                         help=f"pretrained weights: one of {', '.join(model_i3d.WEIGHTS)}, a .h5 path, or 'none'")
     parser.add_argument("--epochs-above", type=int, default=defaults.epochs_above, help="phase 1 epochs (new top)")
