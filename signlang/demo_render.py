@@ -349,6 +349,22 @@ def _hand_sprite(skin_rgb: tuple, length_px: float, mirror: bool, shape: HandSha
 _GAUSS_QUANTILES = np.array([NormalDist().inv_cdf((k + 0.5) / 256) for k in range(256)])
 
 
+def noise_table(sigma: float) -> np.ndarray:
+    """(256,) uint8: a uniform random byte -> 128 + Gaussian noise of `sigma` grey levels (its quantile)."""
+    return np.clip(np.round(128 + sigma * _GAUSS_QUANTILES), 0, 255).astype(np.uint8)
+
+
+def add_noise(image: np.ndarray, table: np.ndarray, key: int, i: int) -> np.ndarray:
+    """image (h, w, 3) uint8 plus frame i's sensor noise of the stream `key` (table: noise_table), saturated.
+
+    Random bytes through the Gaussian quantile table, 128 = no change: a few times cheaper than normal draws.
+    """
+    h, w = image.shape[:2]
+    random_bytes = np.random.default_rng([key, int(i)]).bytes(h * w * 3)
+    noise = cv2.LUT(np.frombuffer(random_bytes, np.uint8).reshape(h, w, 3), table)
+    return cv2.addWeighted(image, 1.0, noise, 1.0, -128.0)
+
+
 def _pt(x, y) -> tuple:
     return int(round(x)), int(round(y))
 
@@ -735,8 +751,7 @@ def _camera(layout: Layout, draws: CameraDraws, seconds: np.ndarray) -> Camera:
     flicker = 1 + 0.03 * np.sin(2 * np.pi * draws.flicker_hz * seconds + draws.flicker_phase)
     shake = np.cumsum(draws.shake_steps, axis=0)      # a slow random walk
     shake = np.clip(shake - shake.mean(axis=0), -layout.margin, layout.margin).round().astype(int)
-    noise_table = np.clip(np.round(128 + draws.noise_sigma * _GAUSS_QUANTILES), 0, 255).astype(np.uint8)
-    return Camera(draws.gain, draws.contrast, bias, flicker, shake, noise_table, draws.noise_key)
+    return Camera(draws.gain, draws.contrast, bias, flicker, shake, noise_table(draws.noise_sigma), draws.noise_key)
 
 
 # ---- compositing one frame ---------------------------------------------------------------------------------
@@ -796,10 +811,7 @@ def _film(canvas: np.ndarray, i: int, layout: Layout, camera: Camera) -> np.ndar
     light[[0, 1, 2], [0, 1, 2]] = camera.contrast * camera.gain * camera.flicker[i]
     light[:, 3] = camera.bias
     lit = cv2.transform(crop, light)
-    # Sensor noise: random bytes through the Gaussian quantile table, 128 = no change.
-    random_bytes = np.random.default_rng([camera.noise_key, int(i)]).bytes(h * w * 3)
-    noise = cv2.LUT(np.frombuffer(random_bytes, np.uint8).reshape(h, w, 3), camera.noise_table)
-    return cv2.addWeighted(lit, 1.0, noise, 1.0, -128.0)
+    return add_noise(lit, camera.noise_table, camera.noise_key, i)
 
 
 def _composite(canvas: np.ndarray, i: int, shot: "_Shot") -> np.ndarray:

@@ -26,7 +26,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from signlang.demo_render import LABELS, Layout, expected_num_frames, hand_path, render_video
+from signlang.demo_render import (LABELS, Layout, add_noise, expected_num_frames, hand_path, noise_table,
+                                  render_video)
 from signlang.video import frame_indices, video_to_frames
 
 # ---- what a stand-in take is --------------------------------------------------------------------------------
@@ -237,13 +238,10 @@ def light(frames: np.ndarray, gain: np.ndarray, gamma: float) -> np.ndarray:
 
 
 def sensor_noise(frames: np.ndarray, sigma: float, key: int) -> np.ndarray:
-    """Gaussian noise of `sigma` grey levels, new in every frame (from key), rounded and clipped to uint8."""
-    rng = np.random.default_rng(key)
-    out = np.empty_like(frames)
-    for i, frame in enumerate(frames):
-        noise = rng.standard_normal(frame.shape, dtype=np.float32) * np.float32(sigma)
-        out[i] = np.clip(np.rint(frame + noise), 0, 255).astype(np.uint8)
-    return out
+    """Gaussian noise of `sigma` grey levels, new in every frame (from key), saturated to uint8 (the demo
+    renderer's own sensor noise, demo_render.add_noise)."""
+    table = noise_table(sigma)
+    return np.stack([add_noise(frame, table, key, i) for i, frame in enumerate(frames)])
 
 
 def compress(frames: np.ndarray, quality: int) -> np.ndarray:
