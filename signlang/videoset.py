@@ -309,7 +309,8 @@ def grow_description(folder: Path, description: dict) -> tuple[dict, str]:
     with_val = (folder / "val").is_dir()
     seen = {label: list(takes) for label, takes in description["seen"].items()}
     holdout = {label: list(takes) for label, takes in description["val_holdout"].items()}
-    added_signs, added_takes = [], []
+    added_signs = {label: f"{label}: no takes in train/" for label in new_labels}
+    added_takes = []
     for label, takes in train_takes(folder).items():
         known = set(seen.get(label, ()))
         new = [take for take in takes if take not in known]
@@ -319,23 +320,23 @@ def grow_description(folder: Path, description: dict) -> tuple[dict, str]:
         if held:
             holdout[label] = holdout.get(label, []) + held
         seen[label] = seen.get(label, []) + new
-        share = f"{len(held)} held out" if not with_val else "to train; val/ validates"
+        share = f"{len(held)} held out" if not with_val else "all train: val/ validates"
         if label in new_labels:
-            added_signs.append(f"{label}: {len(new)} takes, {share}")
+            added_signs[label] = f"{label}: {len(new)} take{'s' * (len(new) > 1)}, {share}"
         else:
             added_takes.append(f"{len(new)} new take{'s' * (len(new) > 1)} of {label} ({share})")
     labels = description["labels"] + new_labels
     grown = {**description, "num_classes": len(labels), "labels": labels, "val_holdout": holdout, "seen": seen}
-    if not (added_signs or added_takes or new_labels):
+    if not (added_signs or added_takes):
         return grown, ""
     parts = []
     if new_labels:
         parts.append(f"added {len(new_labels)} sign{'s' * (len(new_labels) > 1)} ("
-                     + "; ".join(added_signs or [f"{label}: takes in val/ or test/ only" for label in new_labels]) + ")")
+                     + "; ".join(added_signs.values()) + ")")
     parts += added_takes
     kept = sum(len(takes) for takes in description["val_holdout"].values())
     if kept:
-        parts.append(f"kept the {kept} earlier held-out takes")
+        parts.append(f"kept the {kept} earlier held-out take{'s' * (kept > 1)}")
     line = "; ".join(parts)
     return grown, line[0].upper() + line[1:]
 

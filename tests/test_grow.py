@@ -83,6 +83,23 @@ def test_added_sign_and_takes_grow_the_description_keep_choices_and_indices(desc
     assert (described / videoset.DESCRIPTION_FILE).stat().st_mtime_ns == stamp and capsys.readouterr().out == ""
 
 
+def test_a_set_with_its_own_val_folder_grows_its_labels_and_holds_nothing_out(tmp_path, capsys):
+    folder = tmp_path / "data-set" / "own" / "002"
+    for label in ("b", "c"):
+        write_takes(folder, label, range(2))
+        write_video(folder / "val" / label / "v.avi", np.zeros((6, 32, 32, 3), np.uint8), 10.0)
+    videoset.resolve_set(str(folder), root=tmp_path)
+    write_takes(folder, "a", [0])  # one take is enough: val/ validates
+    write_video(folder / "val" / "a" / "v.avi", np.zeros((6, 32, 32, 3), np.uint8), 10.0)
+    write_takes(folder, "b", [2, 3])
+    capsys.readouterr()
+    videoset.resolve_set(str(folder), root=tmp_path)
+    grown = description(folder)
+    assert grown["labels"] == ["b", "c", "a"] and grown["val_holdout"] == {}
+    assert capsys.readouterr().out.startswith(
+        "Added 1 sign (a: 1 take, all train: val/ validates); 2 new takes of b (all train: val/ validates) ->")
+
+
 def test_an_added_sign_with_one_take_is_refused_and_nothing_written(described, tmp_path):
     before = (described / videoset.DESCRIPTION_FILE).read_text()
     write_takes(described, "apple", [0])
@@ -102,13 +119,20 @@ def test_a_version_1_description_is_upgraded_and_later_takes_stay_in_training(tm
     (folder / videoset.DESCRIPTION_FILE).write_text(json.dumps(v1))
     videoset.write_class_table(folder / "class.csv", [("b", "B", "", ""), ("a", "A", "", "")])  # rows unsorted
     write_takes(folder, "a", [4, 5])  # recorded after the version-1 description: it trained on them
+    image_dir = tmp_path / "data-temp" / "own" / "002-4" / "image"
+    assert frame.videos_dir_to_frames_dir(folder, image_dir, 4, 32).done == 10  # as the version-1 toolkit did
     write_takes(folder, "c", range(3))  # a new sign
     video_set = videoset.resolve_set(str(folder), root=tmp_path)
+    assert video_set.image_dir == image_dir
+    summary = frame.videos_dir_to_frames_dir(folder, image_dir, 4, 32)
+    assert (summary.done, summary.skipped) == (3, 10)  # no earlier take moved split: nothing re-extracted
+    assert {path.relative_to(image_dir).as_posix() for path in image_dir.glob("*/*/*")} == {
+        f"{split}/{label}/{path.stem}" for path, split, label in videoset.list_videos(folder)[0]}
     upgraded = description(folder)
     assert upgraded["version"] == 2 and upgraded["number"] == 2 and video_set.tag == "own002"
     assert upgraded["seen"]["a"] == [f"train/a/take_{n:04d}.avi" for n in range(6)]
     assert upgraded["val_holdout"] == {**v1["val_holdout"], "c": ["train/c/take_0002.avi"]}
-    assert capsys.readouterr().out.startswith("Added 1 sign (c: 3 takes, 1 held out); kept the 2 earlier")
+    assert "Added 1 sign (c: 3 takes, 1 held out); kept the 2 earlier held-out takes ->" in capsys.readouterr().out
     # Indices: a, b as version 1 had them (sorted, whatever the row order), c appended.
     assert videoset.VideoClasses(folder / "class.csv").classes == ["a", "b", "c"]
     assert list(videoset.read_class_table(folder / "class.csv")["sClass"]) == ["b", "a", "c"]
