@@ -418,6 +418,8 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.model and len(args.model) > 2:
         parser.error("--model takes one or two paths (a flow and/or an rgb model)")
+    if args.train is not None and not args.collect:
+        parser.error("--train/--no-train go with --collect (train on the takes just recorded)")
 
     if not args.headless and no_display():
         print("livedemo: no display (neither DISPLAY nor WAYLAND_DISPLAY is set), so no window can open; "

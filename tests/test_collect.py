@@ -382,6 +382,12 @@ def test_set_number_beside_a_set_folder_is_one_line_exit_2(tmp_path, capsys):
     assert rc == 2 and "drop --set-number 4" in err and len(err.strip().splitlines()) == 1, err
 
 
+def test_train_without_collect_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        livedemo.main(["--train", "--headless"])
+    assert exit_.value.code == 2 and "--train/--no-train go with --collect" in capsys.readouterr().err
+
+
 def test_train_flag_runs_the_pipeline_then_live_recognition(stream, tmp_path, monkeypatch, capsys):
     ran = []
     monkeypatch.setattr(collect.subprocess, "call", lambda command: ran.append(command) or 5)
