@@ -202,3 +202,14 @@ def test_pipeline_live_starts_the_live_demo_on_the_models_just_trained(described
     assert started == [["--set", str(described), "--model", str(models[0]), "--flow-method", "tvl1-lite",
                         "--headless"]]
     assert pipeline_i3d.main(["--set", str(described)]) == 0 and len(started) == 1  # without --live: no demo
+
+
+def test_a_set_folder_without_a_number_keeps_its_first_class_count_as_nnn(tmp_path):
+    folder = tmp_path / "signs"
+    for label in ("a", "b"):
+        write_takes(folder, label, range(2))
+    first = videoset.resolve_set(str(folder), root=tmp_path)
+    write_takes(folder, "c", range(2))
+    grown = videoset.resolve_set(str(folder), root=tmp_path)
+    assert (first.tag, grown.tag, grown.num_classes) == ("signs002", "signs002", 3)
+    assert grown.temp_dir == tmp_path / "data-temp" / "signs" / "002-16"
