@@ -28,8 +28,9 @@ last session holds exactly the takes the set holds out (the newest 30 %), as for
 Its default vocabulary is 9 signs with two near-duplicate pairs: square_cw/square_ccw (the same square walked
 the other way) and zigzag/zigzag_reversed (the same path from its end). `write_set` writes either stand-in
 straight into a set folder, without the camera and collect step, for benchmarks that want several seeds.
-`--difficulty` trains nothing: it writes both stand-ins and prints cheap measures of how hard they are
-(`difficulty`).
+`--difficulty` trains nothing: it writes both stand-ins (each `--seed`) and prints cheap measures of how hard
+they are (`difficulty`: the share of the flow that is camera motion, and a nearest-neighbour classifier's held-out
+accuracy). `--seed` other than 0 renders other takes of the same vocabulary (seed 0: the plain camera as ever).
 """
 import argparse
 import math
