@@ -20,6 +20,7 @@ a left-handed signer's sign looks like a right-handed one's).
 Importable without TensorFlow: Keras is imported inside the functions that need it (predictor.py reads the run
 files without it).
 """
+import copy
 import math
 import shutil
 import time
@@ -43,9 +44,9 @@ class HandsConfig:
     """Settings of one hands training run; saved beside the checkpoints so that a resumed run uses the same."""
 
     stream: str = STREAM
-    # 9 signs x 7 takes of synthetic trajectories reached 100 % val top-1 by epoch ~40 of 80 (tests/test_handsnet.py's
-    # set, 2026-12-06); 80 epochs of 4-5 steps take ~10-20 s on 2 cores (docs/hands.md).
-    epochs: int = 30
+    # 9 synthetic signs x 7 takes (signlang/handsynth.py) reached 100 % val top-1 after 10 epochs of 16 steps
+    # (2026-12-06, 11 s at load 11 on 2 cores); twice that leaves a margin for real signers (docs/hands.md).
+    epochs: int = 20
     passes: int = 4  # each training clip this many times per epoch (each time augmented anew): fewer, longer
     # epochs, as every epoch end costs a validation and three checkpoint writes
     batch_size: int = 16
@@ -128,6 +129,7 @@ class _Batches:
         self.landmarks, self.labels, self.num_classes = landmarks, labels, num_classes
         self.config, self.train, self.epoch = config, train, 0
         self._order = np.arange(len(labels))
+        self.set_epoch(0)  # the training order holds each clip `passes` times: len() counts them
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -258,7 +260,7 @@ def train_hands(video_set: VideoSet, config: HandsConfig | None = None, fresh: b
     from signlang.training import AtomicCheckpoint, StopOnNonFiniteLoss, plot_curves, restore_rng_state, write_log
 
     start_s = time.monotonic()
-    config = config or HandsConfig()
+    config = copy.deepcopy(config or HandsConfig())  # the run's progress goes into its own copy
     classes = VideoClasses(video_set.class_file)
     data_dir = video_set.stream_dir(STREAM)
     train_x, train_y, _ = load_split(data_dir / "train", classes, split_clips(video_set.video_dir, "train"))
