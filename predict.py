@@ -4,6 +4,7 @@
     python predict.py --set demo --video data-set/demo/010/val/circle_cw/s07_0000.avi
     python predict.py --kinetics ../shared/data/kinetics-i3d/v_CricketShot_g04_c01_rgb.gif
     python predict.py --set demo --export onnx        (or litert; then --model X.onnx runs it)
+    python predict.py --set data-set/mine/009 --stream flow hands   (the hands network fused with the flow I3D)
 
 Models are the .keras files train_i3d.py saved (default: the newest `entire-best` of each stream for the
 set's newest *finished* run: a newer unfinished run is skipped with a note), or their .onnx / .tflite exports (`--export`, modelexport.py: written beside the .keras file with a
@@ -30,8 +31,11 @@ import numpy as np
 import model_i3d
 from signlang import modelexport
 from signlang.flow import METHODS
+from signlang.hands import hand_features
+from signlang.handsnet import load_split
 from signlang.precision import PRECISIONS, PRECISION_HELP, warn_precision
-from signlang.predictor import NO_RECORD_FLAG, Predictor, check_record, find_models, predict_video
+from signlang.predictor import (I3D_STREAMS, NO_RECORD_FLAG, STREAMS, Predictor, check_record, find_models,
+                                predict_video)
 from signlang.safeio import atomic_write
 from signlang.video import bgr_to_model_rgb, frames_crop, frames_downsample, frames_resize_min_side, video_to_frames
 from signlang.videoset import VideoClasses, VideoSet, add_set_arguments, set_from_args, split_clips
@@ -56,21 +60,29 @@ def evaluate(video_set: VideoSet, predictor: Predictor, split: str = "val", out_
 
     classes = VideoClasses(video_set.class_file)
     predictor.check_set(video_set, classes, split=True, allow_no_record=allow_no_record)
-    generators = {}
+    clips = {}  # stream -> (["<label>/<video>", ...], labels, batch i -> model input)
     listed = split_clips(video_set.video_dir, split)  # folders of videos gone from the set stay out
     for stream in predictor.streams:
         data_dir = video_set.stream_dir(stream) / split
-        generators[stream] = FramesGenerator(data_dir, classes, stream, predictor.num_frames, predictor.height,
-                                             batch_size, shuffle=False, augment=False, listed=listed)
-    first = generators[predictor.streams[0]]
-    relative = [p.relative_to(p.parents[1]) for p, _ in first.samples]
-    for stream, generator in generators.items():
-        if [p.relative_to(p.parents[1]) for p, _ in generator.samples] != relative:
-            raise ValueError(f"The {stream} folders of split {split} hold other videos than the "
-                             f"{predictor.streams[0]} folders; re-run frame.py and opticalflow.py")
-    probs = np.concatenate([predictor({s: g[i][0] for s, g in generators.items()}) for i in range(len(first))])
+        if stream == "hands":  # one landmark file per clip (hands.py), all in memory: a few kB each
+            landmarks, labels, files = load_split(data_dir, classes, listed)
+            features = hand_features(landmarks)
+            clips[stream] = ([f"{f.parent.name}/{f.stem}" for f in files], labels,
+                             lambda i, x=features: x[i * batch_size:(i + 1) * batch_size])
+            continue
+        generator = FramesGenerator(data_dir, classes, stream, predictor.num_frames, predictor.height,
+                                    batch_size, shuffle=False, augment=False, listed=listed)
+        clips[stream] = ([f"{p.parent.name}/{p.name}" for p, _ in generator.samples], generator.labels,
+                         lambda i, g=generator: g[i][0])
+    names, labels, _ = clips[predictor.streams[0]]
+    for stream, (other, _, _) in clips.items():
+        if other != names:
+            raise ValueError(f"The {stream} files of split {split} hold other videos than the "
+                             f"{predictor.streams[0]} ones; re-run frame.py, opticalflow.py and hands.py")
+    probs = np.concatenate([predictor({s: batch(i) for s, (_, _, batch) in clips.items()})
+                            for i in range(-(-len(names) // batch_size))])
     checkpoints = " + ".join(re.sub(r"^\d{8}-\d{6}-", "", path.name) for path in predictor.paths)
-    return classification_report(probs, first.labels, classes, out_prefix, split, checkpoints)
+    return classification_report(probs, labels, classes, out_prefix, split, checkpoints)
 
 
 def classification_report(probs: np.ndarray, labels: np.ndarray, classes: VideoClasses,
@@ -217,6 +229,10 @@ def main(argv=None):
     parser.add_argument("--model", type=Path, nargs="+",
                         help="trained model(s), one per stream: .keras, or an .onnx / .tflite export of one; "
                              "default the newest entire-best .keras of each")
+    parser.add_argument("--stream", nargs="+", choices=STREAMS, default=None,
+                        help="the streams whose newest models to use, fused by averaging log-probabilities (default: "
+                             "flow and rgb, those trained); hands: the landmark network (python hands.py, "
+                             "train_i3d.py --stream hands)")
     parser.add_argument("--split", default="val", help="split folder to evaluate (train, val, test)")
     parser.add_argument("--video", type=Path, help="predict this one video instead of evaluating a split")
     parser.add_argument("--flow-method", choices=METHODS,
@@ -272,13 +288,13 @@ def _run(args) -> None:
             check_record(checkpoint, info, video_set if against else None, classes, ("num_frames", "min_dim_px", "crop_px"),
                          allow_no_record=args.no_record_check)
 
-        for checkpoint in args.model or find_models(video_set):
+        for checkpoint in args.model or find_models(video_set, streams=args.stream or I3D_STREAMS):
             target, difference = modelexport.export_checkpoint(checkpoint, args.export, check=check)
             print(f"Exported {target.resolve()} (max |p - Keras p| {difference:.1e} on a random clip); "
                   f"predict.py and livedemo.py run it with --model {target}")
         return
     warn_precision(args.precision)
-    predictor = Predictor(args.model or find_models(video_set), args.precision)
+    predictor = Predictor(args.model or find_models(video_set, streams=args.stream or I3D_STREAMS), args.precision)
     if any(path.suffix == ".keras" for path in predictor.paths):
         computing = f"computing in {predictor.precision}; --precision sets it"
     else:

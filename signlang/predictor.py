@@ -1,7 +1,8 @@
 """A trained model ready to predict: finds a set's checkpoints, loads .keras/.onnx/.tflite, turns clips into probabilities.
 
 With a flow and an RGB model the two streams are fused by averaging their log-probabilities, as DeepMind's
-I3D does. Used by predict.py, livedemo.py and the benchmarks. TensorFlow and Keras are imported only when a
+I3D does; a hands model (signlang/handsnet.py: landmark sequences in, the same classes out) joins that average
+with the same weight, one stream among equals. Used by predict.py, livedemo.py and the benchmarks. TensorFlow and Keras are imported only when a
 .keras model is loaded: an exported model runs with onnxruntime / ai-edge-litert alone.
 
 Wherever a model meets a set or a video (predict.py --split/--video/--export, livedemo.py, the pipeline's
@@ -18,16 +19,23 @@ from pathlib import Path
 
 import numpy as np
 
-from signlang import modelexport, modelinfo
+from signlang import handsnet, modelexport, modelinfo
 from signlang.flow import SEED_FLOW_METHOD, frames_to_flows
+from signlang.hands import hand_features, video_landmarks
 from signlang.precision import PRECISIONS, compute_policies, resolve_precision, with_compute_dtype
 from signlang.stemconv import load_model
 from signlang.video import bgr_to_model_rgb, frames_crop, frames_downsample, video_to_frames
 from signlang.videoset import STREAM_CHANNELS, VideoClasses, VideoSet
 
 
+STREAMS = ("flow", "rgb", "hands")  # every stream a model can be trained on
+I3D_STREAMS = ("flow", "rgb")  # find_models' default: the streams predict.py and livedemo.py fused before hands
+
+
 def model_stream(model) -> str:
-    """'flow' for 2 input channels, 'rgb' for 3."""
+    """'flow' for 2 input channels, 'rgb' for 3; 'hands' for a sequence of landmark features (batch, frames, f)."""
+    if len(model.input_shape) == 3:
+        return "hands"
     channels = model.input_shape[-1]
     if channels not in (2, 3):
         raise ValueError(f"Model {model.name} takes {channels} input channels; an I3D here takes 2 (flow) or 3 (rgb)")
@@ -45,8 +53,8 @@ def _run_progress(state: dict) -> str:
             f"{', '.join(state.get('phases_done') or ()) or 'none'}")
 
 
-def find_models(video_set: VideoSet, which: str = "entire-best", out=None) -> list[Path]:
-    """The `<which>` checkpoint of the newest *finished* run of each stream trained on this set.
+def find_models(video_set: VideoSet, which: str = "entire-best", out=None, streams=I3D_STREAMS) -> list[Path]:
+    """The `<which>` checkpoint of the newest *finished* run of each of `streams` trained on this set.
 
     A run is finished when its state file (model/<run>-state.json, train_i3d.py) lists both phases as done; a
     checkpoint without a state file (copied, or trained before runs kept one) counts as finished. A newer
@@ -55,7 +63,15 @@ def find_models(video_set: VideoSet, which: str = "entire-best", out=None) -> li
     """
     out = sys.stderr if out is None else out
     found = []
-    for stream in ("flow", "rgb"):
+    for stream in streams:
+        if stream == "hands":
+            hands = handsnet.find_checkpoint(video_set, which.split("-")[-1])
+            if hands is not None and not hands[1]:
+                print(f"warning: using {hands[0].resolve()} of an UNFINISHED hands run because none of "
+                      f"{video_set.tag} has finished; run the training command again to finish it, or give --model",
+                      file=out)
+            found += [hands[0]] if hands is not None else []
+            continue
         candidates = sorted(video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-{which}.keras"), reverse=True)
         chosen, unfinished = None, []
         for path in candidates:
@@ -80,10 +96,11 @@ def find_models(video_set: VideoSet, which: str = "entire-best", out=None) -> li
         if chosen is not None:
             found.append(chosen)
     if not found:
+        names = [f"*-{video_set.tag}-{s}-{'net' if s == 'hands' else 'i3d'}-{which}.keras" for s in streams]
         raise FileNotFoundError(
             f"No trained model for {video_set.tag} in {video_set.model_dir.resolve()} "
-            f"(looked for *-{video_set.tag}-{{flow,rgb}}-i3d-{which}.keras); "
-            "run `make demo` or `python train_i3d.py` first"
+            f"(looked for {', '.join(names)}); "
+            "run `make demo` or `python train_i3d.py" + (" --stream hands" if "hands" in streams else "") + "` first"
         )
     return found
 
@@ -203,12 +220,14 @@ class Predictor:
                 raise ValueError(f"Two {stream} models given ({path}); give at most one per stream")
             self.models[stream] = model
             self._forward[stream] = forward
-        shapes = {tuple(m.input_shape[1:4]) for m in self.models.values()}
+        # A hands model takes (frames, features): it must agree on the frames, the I3Ds on the whole clip size.
+        frames = {m.input_shape[1] for m in self.models.values()}
+        shapes = {tuple(m.input_shape[1:4]) for s, m in self.models.items() if s != "hands"}
         classes = {m.output_shape[-1] for m in self.models.values()}
-        if len(shapes) > 1 or len(classes) > 1:
+        if len(frames) > 1 or len(shapes) > 1 or len(classes) > 1:
             raise ValueError(f"The models {[str(p) for p in self.paths]} differ in input size or class count; "
                              "fuse only models trained on the same VideoSet")
-        self.num_frames, self.height, self.width = shapes.pop()
+        self.num_frames, self.height, self.width = shapes.pop() if shapes else (frames.pop(), None, None)
         self.num_classes = classes.pop()
 
     @staticmethod
@@ -249,13 +268,16 @@ class Predictor:
         if split and "flow" in self.models:
             data_flow = modelinfo.flow_method_of(modelinfo.read_flow_settings(video_set.flow_dir))
         for stream, path in zip(self.streams, self.paths):  # the records first: they name what differs
-            check_record(path, self.infos[stream], video_set, classes,
-                         ("num_frames", "min_dim_px", "crop_px") if split else ("min_dim_px",),
+            if stream == "hands":  # landmarks are found at the video's own size: only the frames count
+                sizes = ("num_frames",) if split else ()
+            else:
+                sizes = ("num_frames", "min_dim_px", "crop_px") if split else ("min_dim_px",)
+            check_record(path, self.infos[stream], video_set, classes, sizes,
                          data_flow if stream == "flow" else None, allow_no_record, out)
         if self.num_classes != len(classes):
             raise ValueError(f"{self.paths[0].name} predicts {self.num_classes} classes but {classes.class_file} "
                              f"lists {len(classes)}; use the set the model was trained on (or its class.csv as it was)")
-        if split and (self.num_frames, self.height) != (video_set.num_frames, video_set.crop_px):
+        if split and (self.num_frames, self.height or video_set.crop_px) != (video_set.num_frames, video_set.crop_px):
             raise ValueError(f"{self.paths[0].name} takes {self.num_frames} frames x {self.height} px but set "
                              f"{video_set.tag} has clips of {video_set.num_frames} x {video_set.crop_px}; give the "
                              "size options it was trained with (--num-frames, --crop, --size)")
@@ -282,7 +304,8 @@ class Predictor:
 
     def blank_inputs(self) -> dict:
         """stream -> a batch of one all-zero clip of the models' input shape (to warm up or time a call)."""
-        return {s: np.zeros((1, self.num_frames, self.height, self.width, STREAM_CHANNELS[s]), np.float32)
+        return {s: np.zeros((1, *self.models[s].input_shape[1:]) if s == "hands" else
+                            (1, self.num_frames, self.height, self.width, STREAM_CHANNELS[s]), np.float32)
                 for s in self.streams}
 
     def flow_method(self, requested: str | None = None) -> str:
@@ -307,7 +330,8 @@ class Predictor:
         """Class probabilities (batch, num_classes), fused over streams.
 
         Args:
-            inputs: stream -> (batch, num_frames, h, w, channels) float32 in [-1, 1].
+            inputs: stream -> (batch, num_frames, h, w, channels) float32 in [-1, 1]; "hands": (batch, num_frames,
+                features), hands.hand_features of the clip's landmarks.
         """
         log_probs = []
         for stream in self.models:
@@ -356,8 +380,13 @@ def predict_video(video_path, predictor: Predictor, video_set: VideoSet, classes
     frames = video_to_frames(video_path, min_dim_px=video_set.min_dim_px)
     timing["read_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    inputs = clip_inputs(frames, predictor.streams, predictor.num_frames, predictor.height, flow_method)
+    inputs = clip_inputs(frames, [s for s in predictor.streams if s != "hands"], predictor.num_frames,
+                         predictor.height, flow_method)
     timing["flow_s"] = time.perf_counter() - start
+    if "hands" in predictor.streams:  # landmarks at the video's own size (hands.py's rule), not the network's
+        start = time.perf_counter()
+        inputs["hands"] = hand_features(video_landmarks(video_path, predictor.num_frames))[None]
+        timing["hands_s"] = time.perf_counter() - start
     start = time.perf_counter()
     probs = predictor(inputs)[0]
     timing["model_s"] = time.perf_counter() - start
