@@ -65,6 +65,7 @@ def test_own_set_end_to_end(tmp_path, monkeypatch, capsys, kinetics_weights):
     assert prediction
 
 
+@pytest.mark.slow
 def test_write_set_holds_out_the_last_session_and_reads_back_as_a_set(tmp_path, shared_data):
     from bench import own_signs
 
