@@ -42,9 +42,9 @@ import numpy as np
 from signlang import collect, liveinput
 from signlang.flow import METHODS, SEED_FLOW_METHOD
 from signlang.overlay import (COUNTDOWN_S, GREEN, KEYS, ORANGE, QUIT_KEYS, RED, ScriptedKeys, WINDOW_NAME, draw_box,
-                              draw_lines, flow_strip, preview_image, with_strip)
+                              draw_hands, draw_lines, flow_strip, preview_image, with_strip)
 from signlang.precision import warn_precision
-from signlang.predictor import NO_RECORD_FLAG, Predictor, find_models, top_k
+from signlang.predictor import I3D_STREAMS, NO_RECORD_FLAG, STREAMS, Predictor, find_models, top_k
 from signlang.sources import CameraError, FileSource, ON_END, open_source
 from signlang.video import write_numbered_video
 from signlang.videoset import VideoClasses, add_set_arguments, check_label, set_from_args
@@ -60,8 +60,8 @@ PROB_DIGITS = 4  # the smoothed probability in the JSON lines, as predictor.top_
 # ------------------------------------------------------------------------
 
 
-def load_predictor(video_set, model_paths=None, precision: str = "float32"):
-    """Predictor for `model_paths` (default the newest entire-best per stream of the set), warmed up.
+def load_predictor(video_set, model_paths=None, precision: str = "float32", streams=I3D_STREAMS):
+    """Predictor for `model_paths` (default the newest entire-best of each of `streams` of the set), warmed up.
 
     The first call of a Keras model traces it (seconds); warming up keeps that out of the first latency.
 
@@ -70,7 +70,7 @@ def load_predictor(video_set, model_paths=None, precision: str = "float32"):
     """
 
     warn_precision(precision)
-    predictor = Predictor(model_paths or find_models(video_set), precision)
+    predictor = Predictor(model_paths or find_models(video_set, streams=streams), precision)
     predictor(predictor.blank_inputs())
     return predictor
 
@@ -147,7 +147,7 @@ class LiveDemo:
                  headless: bool = False, continuous: bool = False, once: bool = False, threshold: float = THRESHOLD,
                  hop_s: float = HOP_S, ema_alpha: float = EMA_ALPHA, countdown_s: float = COUNTDOWN_S, keys=None,
                  save_clips=None, mirror: bool = True, out=None, record_at_once: bool = False):
-        if predictor.height > min_dim_px:
+        if predictor.height is not None and predictor.height > min_dim_px:  # None: hands only, no crop
             raise ValueError(f"The model takes {predictor.height} px crops but frames are resized to {min_dim_px} px; "
                              "use the --set (or --min-dim) the model was trained with")
         if len(classes) != predictor.num_classes:
@@ -221,7 +221,7 @@ class LiveDemo:
         num_in = liveinput.clip_length(self.seconds, source.fps)
         return liveinput.ClipRecorder(num_in, self.predictor.num_frames, self.min_dim_px, self.predictor.height,
                                          self.predictor.streams, self.flow_method,
-                                         keep_frames=self.save_clips is not None)
+                                         keep_frames=self.save_clips is not None, fps=source.fps)
 
     def _finish_clip(self, recorder, source, display=None) -> dict:
         """Waits for the last flows, (with a window: shows them as colour), predicts, prints; returns the record."""
@@ -282,6 +282,8 @@ class LiveDemo:
                         continue
                 if self.headless:
                     continue
+                if state == "recording" and recorder.latest_hands is not None:  # the newest sampled frame's hands
+                    draw_hands(display, *recorder.latest_hands, mirror=self.mirror)
                 if state == "ready":
                     draw_box(display, "Press SPACE to start", GREEN)
                 elif state == "countdown":
@@ -313,7 +315,8 @@ class LiveDemo:
 
         windows = liveinput.SlidingWindows(self.predictor.num_frames, stride, hop, self.min_dim_px,
                                            self.predictor.height, on_window, self.predictor.streams,
-                                           self.flow_method, skip_late=getattr(source, "pace", True))
+                                           self.flow_method, skip_late=getattr(source, "pace", True),
+                                           fps=source.fps)
         print(f"Continuous: windows of {window} frames ({window / source.fps:.2f} s, every {stride}th frame), "
               f"a prediction every {hop} frames ({hop / source.fps:.2f} s)", file=sys.stderr)
         smoother = Smoother(self.ema_alpha, self.threshold)
@@ -372,8 +375,12 @@ def main(argv=None) -> int:
                                      epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     add_set_arguments(parser)
     parser.add_argument("--model", type=Path, nargs="+", metavar="MODEL",
-                        help="one or two models (flow and/or rgb): .keras, or an .onnx / .tflite export of one "
-                             "(predict.py --export); default the newest entire-best .keras of --set")
+                        help="one model per stream (flow, rgb, hands): .keras, or an .onnx / .tflite export of "
+                             "one (predict.py --export); default the newest entire-best .keras of --set")
+    parser.add_argument("--stream", nargs="+", choices=STREAMS, default=None,
+                        help="without --model: the streams whose newest models to use (default flow and rgb, those "
+                             "trained); hands: the landmark network, its landmarks found while recording and drawn "
+                             "on the preview")
     parser.add_argument("--class-file", type=Path, help="class.csv of the models' labels (default: the set's)")
     parser.add_argument("--source", type=Path, help="video file or folder of .jpg frames instead of the webcam")
     parser.add_argument("--camera", type=int, default=0, help="webcam index (default 0; falls back to the built-in 0)")
@@ -416,8 +423,8 @@ def main(argv=None) -> int:
                              "(pipeline_i3d.py --set <folder> --live); default: ask at a terminal, else only print "
                              "the command")
     args = parser.parse_args(argv)
-    if args.model and len(args.model) > 2:
-        parser.error("--model takes one or two paths (a flow and/or an rgb model)")
+    if args.model and len(args.model) > len(STREAMS):
+        parser.error("--model takes one path per stream (a flow, an rgb and/or a hands model)")
     if args.train is not None and not args.collect:
         parser.error("--train/--no-train go with --collect (train on the takes just recorded)")
 
@@ -444,7 +451,7 @@ def main(argv=None) -> int:
             # The source first: a missing camera or file is reported before the model takes seconds to load.
             source = stack.enter_context(open_source(
                 args.source, args.camera, fps=video_set.fps, pace=not args.no_pace, on_end=args.at_end))
-            predictor = load_predictor(video_set, args.model, args.precision)
+            predictor = load_predictor(video_set, args.model, args.precision, args.stream or I3D_STREAMS)
             classes = VideoClasses(args.class_file or video_set.class_file)
             # the model's record against the set (classes, resize): a mismatch is refused in one line
             predictor.check_set(video_set, classes, allow_no_record=args.no_record_check)

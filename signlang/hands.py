@@ -81,7 +81,10 @@ class Landmarker:
         return assign_hands(self.detections)
 
     def close(self) -> None:
-        self._landmarker.close()
+        """Frees MediaPipe's graph; the detections so far stay (result()). A second call does nothing."""
+        if self._landmarker is not None:
+            self._landmarker.close()
+            self._landmarker = None
 
     def __enter__(self):
         return self

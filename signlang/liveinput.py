@@ -8,6 +8,11 @@ resized frame (the first flow is zeros), then the center crop: exactly clip_inpu
 difference: it happens in a worker thread WHILE recording, as soon as a sampled frame arrives, so at the
 end of the recording only the network is left to run. OpenCV releases the GIL inside its flow code, so
 capture and preview stay fluent; if flow falls behind, its queue holds only sampled frames to catch up.
+
+The "hands" stream (hands.py's landmarks) is found in the same worker on each sampled frame as captured (not
+resized, as the hands step reads videos), numbered 1/fps apart as the step numbers them; the hands keep their
+slots over the clip (or window) when it is complete (hands.assign_hands), then hands.hand_features. The newest
+sampled frame's hands are in `latest_hands`, for the preview to draw.
 """
 import collections
 import os
@@ -18,6 +23,7 @@ import time
 
 import numpy as np
 from signlang.flow import OpticalFlow, SEED_FLOW_METHOD
+from signlang.hands import Landmarker, assign_hands, hand_features
 from signlang.video import bgr_to_model_rgb, frame_indices, frames_crop, image_resize_min_side
 
 # The flow worker runs at a lower priority (Linux nice, this thread only) so that on a busy machine the
@@ -42,15 +48,20 @@ class _InputWorker:
     Items are processed in queue order; `flow_of(image)` keeps the flow state between consecutive items.
     """
 
-    def __init__(self, min_dim_px: int, crop_px: int, streams, flow_method: str):
+    def __init__(self, min_dim_px: int, crop_px: int | None, streams, flow_method: str, fps: float = 25.0):
         streams = tuple(streams)
-        unknown = set(streams) - {"flow", "rgb"}
+        unknown = set(streams) - {"flow", "rgb", "hands"}
         if not streams or unknown:
-            raise ValueError(f"streams={streams}; use 'flow' and/or 'rgb'")
-        if crop_px > min_dim_px:
+            raise ValueError(f"streams={streams}; use 'flow', 'rgb' and/or 'hands'")
+        if set(streams) - {"hands"} and (crop_px is None or crop_px > min_dim_px):
             raise ValueError(f"crop_px={crop_px} is larger than min_dim_px={min_dim_px}; the crop must fit")
         self.min_dim_px, self.crop_px, self.streams = min_dim_px, crop_px, streams
         self.flow = OpticalFlow(flow_method) if "flow" in streams else None
+        # MediaPipe (imported by the first Landmarker of the process, ~4 s; then ~20 ms each) before the thread
+        self.hands = Landmarker() if "hands" in streams else None
+        self.frame_ms = 1000.0 / fps  # the hands' timestamps: sampled frames 1/fps apart, as hands.py numbers them
+        self.latest_hands: tuple | None = None  # ((h, w) of the frame, [(label, score, points (21, 3))])
+        self.sample = 0  # the number of the sampled frame being prepared (in the clip or the stream)
         self.error: BaseException | None = None
         self.num_done = 0
         self.seconds_busy = 0.0
@@ -60,9 +71,15 @@ class _InputWorker:
         self._thread.start()
 
     def prepare(self, image: np.ndarray) -> dict:
-        """One sampled frame (h, w, 3) uint8 BGR -> stream -> (crop, crop, channels) float32 in [-1, 1]."""
-        resized = image_resize_min_side(image, self.min_dim_px)
+        """One sampled frame (h, w, 3) uint8 BGR -> stream -> (crop, crop, channels) float32 in [-1, 1]; "hands":
+        its detections (hands.Landmarker.add), timed as the `sample`-th sampled frame (set by handle)."""
         out = {}
+        if self.hands is not None:
+            out["hands"] = self.hands.add(image, round(self.sample * self.frame_ms))
+            self.latest_hands = (image.shape[:2], out["hands"])
+        if not set(self.streams) - {"hands"}:
+            return out
+        resized = image_resize_min_side(image, self.min_dim_px)
         if self.flow is not None:
             out["flow"] = frames_crop(self.flow.next(resized), self.crop_px, self.crop_px)
         if "rgb" in self.streams:
@@ -104,6 +121,8 @@ class _InputWorker:
         self._thread.join(timeout)
         if self._thread.is_alive():
             raise TimeoutError(f"Optical flow did not finish within {timeout} s")
+        if self.hands is not None:
+            self.hands.close()
         if self.error is not None:
             raise self.error
 
@@ -119,6 +138,8 @@ class _InputWorker:
         self._thread.join(timeout)
         if self._thread.is_alive():
             print(f"liveinput: warning: the flow worker did not stop within {timeout:g} s", file=sys.stderr)
+        elif self.hands is not None:
+            self.hands.close()
 
 
 class ClipRecorder(_InputWorker):
@@ -132,14 +153,15 @@ class ClipRecorder(_InputWorker):
         num_in: frames to record (`clip_length(duration_s, fps)`).
         num_frames: frames the model takes; the sampled ones are `frame_indices(num_in, num_frames)`.
         min_dim_px: smaller side after resizing (VideoSet.min_dim_px).
-        crop_px: center crop the model takes.
-        streams: "flow" and/or "rgb".
+        crop_px: center crop the model takes (None with only "hands").
+        streams: "flow", "rgb" and/or "hands".
         flow_method: one of METHODS; the one the model was trained with.
         keep_frames: keep every captured frame (for saving the clip).
+        fps: the capture's frame rate (the hands' timestamps).
     """
 
-    def __init__(self, num_in: int, num_frames: int, min_dim_px: int, crop_px: int, streams=("flow",),
-                 flow_method: str = SEED_FLOW_METHOD, keep_frames: bool = False):
+    def __init__(self, num_in: int, num_frames: int, min_dim_px: int, crop_px: int | None, streams=("flow",),
+                 flow_method: str = SEED_FLOW_METHOD, keep_frames: bool = False, fps: float = 25.0):
         if num_in < 1 or num_frames < 1:
             raise ValueError(f"num_in={num_in}, num_frames={num_frames}; both must be >= 1")
         self.num_in, self.num_frames = num_in, num_frames
@@ -152,7 +174,7 @@ class ClipRecorder(_InputWorker):
         self.frames: list[np.ndarray] | None = [] if keep_frames else None
         self.num_recorded = 0
         self.t_start = self.t_end = None  # perf_counter of the first and last frame
-        super().__init__(min_dim_px, crop_px, streams, flow_method)
+        super().__init__(min_dim_px, crop_px, streams, flow_method, fps)
 
     @property
     def done(self) -> bool:
@@ -180,7 +202,10 @@ class ClipRecorder(_InputWorker):
 
     def handle(self, item) -> None:
         position, image = item
+        self.sample = position
         for stream, array in self.prepare(image).items():
+            if stream == "hands":
+                continue  # kept by the landmarker, in position order
             if stream not in self._clip:
                 self._clip[stream] = np.zeros((self.num_frames, *array.shape), dtype=np.float32)
             self._clip[stream][position] = array
@@ -194,6 +219,8 @@ class ClipRecorder(_InputWorker):
         if not self.done:
             raise RuntimeError(f"Recording has {self.num_recorded} of {self.num_in} frames; record the rest first")
         self.finish(timeout)
+        if self.hands is not None:
+            self._clip["hands"] = hand_features(self.hands.result())  # (num_frames, features)
         return {stream: clip[None] for stream, clip in self._clip.items()}
 
 
@@ -223,8 +250,8 @@ class SlidingWindows(_InputWorker):
     window is predicted.
     """
 
-    def __init__(self, num_frames: int, stride: int, hop: int, min_dim_px: int, crop_px: int, on_window,
-                 streams=("flow",), flow_method: str = SEED_FLOW_METHOD, skip_late: bool = True):
+    def __init__(self, num_frames: int, stride: int, hop: int, min_dim_px: int, crop_px: int | None, on_window,
+                 streams=("flow",), flow_method: str = SEED_FLOW_METHOD, skip_late: bool = True, fps: float = 25.0):
         if stride < 1 or hop < stride or hop % stride:
             raise ValueError(f"stride={stride}, hop={hop}; need stride >= 1 and hop a positive multiple of stride")
         self.num_frames, self.stride, self.hop_samples = num_frames, stride, hop // stride
@@ -232,7 +259,7 @@ class SlidingWindows(_InputWorker):
         self.num_recorded = 0
         self.num_windows = self.num_skipped = 0
         self._samples = collections.deque(maxlen=num_frames)
-        super().__init__(min_dim_px, crop_px, streams, flow_method)
+        super().__init__(min_dim_px, crop_px, streams, flow_method, fps)
 
     def add(self, image: np.ndarray) -> None:
         """Feeds one captured frame (h, w, 3) uint8 BGR."""
@@ -242,6 +269,7 @@ class SlidingWindows(_InputWorker):
 
     def handle(self, item) -> None:
         sample, image, t_capture = item
+        self.sample = sample
         self._samples.append(self.prepare(image))
         first = sample - self.num_frames + 1
         if first < 0 or first % self.hop_samples:
@@ -251,6 +279,9 @@ class SlidingWindows(_InputWorker):
             return
         inputs = {}
         for stream in self.streams:
+            if stream == "hands":  # the window's hands get their slots as a recorded clip's do
+                inputs[stream] = hand_features(assign_hands([s[stream] for s in self._samples]))[None]
+                continue
             clip = np.stack([s[stream] for s in self._samples])
             if stream == "flow":
                 clip[0] = 0.0  # a window starts a clip: its first flow is zeros, as for a recorded clip

@@ -81,6 +81,36 @@ def draw_lines(image: np.ndarray, lines) -> tuple[int, int]:
     return (y0, height)
 
 
+# The bones drawn between MediaPipe's 21 hand points: each finger from the wrist (0) out to its tip, and the
+# knuckles across the palm.
+HAND_BONES = tuple((a, b) for finger in range(5) for a, b in zip([0, *range(1 + 4 * finger, 4 + 4 * finger)],
+                                                                range(1 + 4 * finger, 5 + 4 * finger))) + (
+    (5, 9), (9, 13), (13, 17))
+HAND_COLOURS = (ORANGE, GREEN)  # the signer's left, right hand (hands.HANDS order)
+
+
+def draw_hands(display: np.ndarray, frame_hw, detections, mirror: bool = True) -> None:
+    """Draws hands found in a captured frame of size frame_hw = (h, w) onto its preview `display`, in place.
+
+    Args:
+        detections: [(label "Left"/"Right", score, points (21, 3))], x and y from the frame's centre in units of its
+            shorter side (hands.Landmarker.add).
+        mirror: the preview is mirrored (preview_image's default).
+    """
+    height, width = frame_hw
+    scale = display.shape[1] / width
+    for label, _, points in detections:
+        xy = (points[:, :2] * min(height, width) + (width / 2, height / 2)) * scale
+        if mirror:
+            xy[:, 0] = display.shape[1] - 1 - xy[:, 0]
+        xy = np.round(xy).astype(np.int32)
+        colour = HAND_COLOURS[int(label == "Right")]
+        for a, b in HAND_BONES:
+            cv2.line(display, tuple(map(int, xy[a])), tuple(map(int, xy[b])), colour, 2, cv2.LINE_AA)
+        for point in xy:
+            cv2.circle(display, tuple(map(int, point)), 3, WHITE, cv2.FILLED, cv2.LINE_AA)
+
+
 def flow_mosaic(flows: np.ndarray, num_tiles: int = 4) -> np.ndarray:
     """(n, h, w, 2) flows in [-1, 1] -> (h, num_tiles * w, 3) uint8 BGR: evenly spaced flows side by side as colour.
 
