@@ -15,6 +15,7 @@ import sys
 import time
 
 import frame
+import hands
 import livedemo
 import opticalflow
 import predict
@@ -67,9 +68,20 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
     check_step(summary, "flow", video_set.image_dir)
     seconds["flow"] = time.perf_counter() - start
 
+    if "hands" in streams:  # issue 22: the landmark step, then the hands network (its own recipe, handsnet.py)
+        start = time.perf_counter()
+        summary = hands.videos_to_landmarks(video_set, workers=WORKERS, engine=ENGINE, address=ADDRESS)
+        check_step(summary, "hands", video_set.video_dir)
+        seconds["hands"] = time.perf_counter() - start
+
     model_paths, last_paths = [], []  # each stream's entire-best and entire-last checkpoints
     start = time.perf_counter()
     for stream in streams:
+        if stream == "hands":
+            trained = train_i3d.train_i3d(video_set, train_i3d.TrainConfig(stream="hands"), fresh=fresh)
+            model_paths.append(trained["entire-best"])
+            last_paths.append(trained["entire-last"])
+            continue
         config = train_i3d.with_epochs(video_set, train_i3d.TrainConfig(
             stream=stream, weights=WEIGHTS, epochs_above=epochs_above, epochs_entire=epochs_entire,
             batch_size=BATCH_SIZE, workers=WORKERS, precision=train_i3d.resolve_train_precision(precision)))
@@ -87,7 +99,7 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
 
     start = time.perf_counter()
     predictor = Predictor(model_paths)
-    stem = model_paths[0].name.split("-i3d-")[0]
+    stem = model_paths[0].name.split("-i3d-")[0].split("-net-")[0]  # "-net-": a hands run (handsnet.py)
     result = predict.evaluate(video_set, predictor, "val", video_set.log_dir / stem)
     predict.print_evaluation(result, "+".join(predictor.streams) + ", best epoch: chosen on these clips")
     # The best epoch was chosen by its val accuracy, so that number is optimistic; the last epoch's model was fixed
