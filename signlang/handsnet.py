@@ -14,8 +14,8 @@ One phase ("entire": every layer trains from the start; nothing is pretrained).
 The network sees hands.hand_features of each frame (where each hand is, how it moves, its shape) and
 convolves over time; global average and max pooling over the frames make it indifferent to when in the clip
 the sign happens. Augmentation, drawn anew for every clip of every epoch: rotation about the frame's centre,
-scale, shift, speed (the clip resampled in time) and a mirrored signer (x -> -x with the two hands swapped, so
-a left-handed signer's sign looks like a right-handed one's).
+scale, shift, speed (the clip resampled in time) and, when HandsConfig.mirror > 0, a mirrored signer (x -> -x
+with the two hands swapped, so a left-handed signer's sign looks like a right-handed one's; off by default).
 
 Importable without TensorFlow: Keras is imported inside the functions that need it (predictor.py reads the run
 files without it).
@@ -57,7 +57,11 @@ class HandsConfig:
     scale: float = 0.15  # x (1 +- scale)
     shift: float = 0.1  # +- shorter sides
     speed: float = 0.2  # the clip played (1 +- speed) times as fast, resampled to its frames
-    mirror: float = 0.5  # probability of a mirrored signer
+    # Probability of a mirrored signer (x -> -x, the hands swapped). Off by default: on the demo set, whose signs
+    # differ by direction (circle_cw / circle_ccw, swipe_left / swipe_right), 0.5 took the last epoch's val top-1
+    # from 88.3 % to 58.3 % (2026-12-06, docs/hands.md). Set 0.5 for signs that stay the same sign when mirrored
+    # (a sign language with left- and right-handed signers).
+    mirror: float = 0.0
     seed: int = 0
     phases_done: list = field(default_factory=list)
     best: dict = field(default_factory=dict)
