@@ -62,3 +62,20 @@ def test_livedemo_stream_hands_predicts_the_real_clip_in_one_json_line(tmp_path,
     assert line["frames"] == 58 and len(line["top"]) == 3 and {t[0] for t in line["top"]} == set(SIGNS[:3])
     assert abs(sum(t[2] for t in line["top"]) - 1) < 1e-3
     assert 0 < line["latency_s"] < 5
+
+
+@pytest.mark.slow
+def test_sliding_windows_give_each_window_its_hands(shared_data):
+    frames = video_to_frames(shared_data / "real" / "signing_clip.mp4", min_dim_px=None)[::2]  # 29 frames
+    windows = []
+    worker = liveinput.SlidingWindows(8, 2, 4, 128, None, lambda inputs, *_: windows.append(inputs), ("hands",),
+                                      skip_late=False, fps=15.0)
+    try:
+        for frame in frames:
+            worker.add(frame)
+        worker.finish()
+    finally:
+        worker.close()
+    assert len(windows) == 4  # samples 0..14 (every 2nd frame), windows of 8 every 2 samples: ends 7, 9, 11, 13
+    assert all(set(w) == {"hands"} and w["hands"].shape == (1, 8, NUM_FEATURES) for w in windows)
+    assert any(w["hands"].any() for w in windows)  # the raised hand is in the middle of the clip
