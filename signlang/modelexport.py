@@ -2,6 +2,9 @@
 
 Users: `python predict.py --export onnx|litert` exports, Predictor runs the files.
 
+The hands stream's network (handsnet.py) exports the same way: nothing here is specific to an I3D but the
+LiteRT pooling swap below, which finds no 3-D pooling to swap in it.
+
 `export_checkpoint` writes `<name>.onnx` or `<name>.tflite` beside `<name>.keras` with Keras' own
 `model.export`, crash-safe (temporary name, checked, then renamed; safeio), and beside it a copy of the
 checkpoint's modelinfo record (written *before* the export is renamed into place, so that a kill at any moment
