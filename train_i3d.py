@@ -75,6 +75,9 @@ class TrainConfig:
     # resolved before a run starts (resolve_train_precision), so a run records what it computed in.
     precision: str = "float32"
     adapt_bn: bool = True  # re-estimate BatchNorm statistics on the training clips before phase 1 (AdaBN)
+    # The set's classes when the run started (output index i is classes[i]); None in runs before 2026-12-06. A set
+    # that grew since (signlang/videoset.py grow_description) is trained by a new run, never by this one.
+    classes: list | None = None
     phases_done: list = field(default_factory=list)
     best: dict = field(default_factory=dict)  # phase -> best val_accuracy so far
     resume: dict = field(default_factory=dict)  # the last committed epoch: {"phase", "epochs", "file", "rng"}
@@ -249,7 +252,7 @@ def finished_run(video_set: VideoSet, config: TrainConfig) -> dict | None:
     """The newest finished run of this set and config.stream trained with this very recipe (every setting of
     `config` but progress and workers), as {"stamp", "entire-best", "entire-last"} (checkpoint paths); else None."""
     done = newest_run(video_set, config.stream, finished=True)
-    if done is None or settings_kept(done[1], config):
+    if done is None or settings_kept(done[1], config) or not same_classes(done[1], set_classes(video_set)):
         return None
     prefix = run_prefix(video_set, done[0], config.stream)
     return {"stamp": done[0], "entire-best": checkpoint_path(prefix, "entire", "best"),
@@ -264,9 +267,21 @@ def legacy_settings(saved: dict) -> dict:
     return saved
 
 
+def set_classes(video_set: VideoSet) -> list[str]:
+    """The set's classes in output order (class.csv, in videoset.json's order for a folder set)."""
+    return list(VideoClasses(video_set.class_file).classes)
+
+
+def same_classes(saved: TrainConfig, classes: list[str]) -> bool:
+    """Whether a run was trained on these classes (a run from before runs recorded them counts as such)."""
+    return saved.classes is None or list(saved.classes) == list(classes)
+
+
 def settings_kept(saved: TrainConfig, requested: TrainConfig) -> list[str]:
-    """The settings where a resumed run's recorded value differs from the requested one, as "name=saved (not x)"."""
-    progress = {"phases_done", "best", "workers", "resume", "history"}
+    """The settings where a resumed run's recorded value differs from the requested one, as "name=saved (not x)".
+
+    The classes are not among them: a run on other classes is never resumed nor reused (same_classes)."""
+    progress = {"phases_done", "best", "workers", "resume", "history", "classes"}
     return [f"{name}={value!r} (not {getattr(requested, name)!r})" for name, value in asdict(saved).items()
             if name not in progress and value != getattr(requested, name)]
 
@@ -408,8 +423,12 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
     warn_precision(config.precision)
     data_dir = video_set.stream_dir(config.stream)
     classes = VideoClasses(video_set.class_file)
-    config = with_epochs(video_set, config)
+    config = replace(with_epochs(video_set, config), classes=list(classes.classes))
     resumed = None if fresh else newest_run(video_set, config.stream, finished=False)
+    if resumed and not same_classes(resumed[1], config.classes):
+        print(f"Not resuming run {resumed[0]}: it trains {len(resumed[1].classes)} classes and the set now has "
+              f"{len(config.classes)}; starting a new run")
+        resumed = None
     if not fresh and config.distribute != "multiworker":
         # A run killed after its last epoch's commit (or while drawing its PNG) is finished: its leftovers are
         # completed and, when it is the newest run and has this recipe, it is the result (not trained again).
@@ -420,7 +439,7 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
             print(f"Completed run {', '.join(completed)}: every epoch was trained; drew its curves and removed its "
                   "training state")
         if (pending and newest[0] in completed and not settings_kept(newest[1], config)
-                and (resumed is None or resumed[0] < newest[0])):
+                and same_classes(newest[1], config.classes) and (resumed is None or resumed[0] < newest[0])):
             print(f"Run {newest[0]} had trained every epoch when it was stopped: it is the result (--fresh trains "
                   "a new run)")
             for folder in (video_set.model_dir, video_set.log_dir):

@@ -213,3 +213,21 @@ def test_a_set_folder_without_a_number_keeps_its_first_class_count_as_nnn(tmp_pa
     grown = videoset.resolve_set(str(folder), root=tmp_path)
     assert (first.tag, grown.tag, grown.num_classes) == ("signs002", "signs002", 3)
     assert grown.temp_dir == tmp_path / "data-temp" / "signs" / "002-16"
+
+
+@pytest.mark.parametrize("trained_on, reused", [(None, True), (["dir0", "dir1"], True), (["dir0"], False),
+                                                (["dir1", "dir0"], False)])
+def test_a_finished_run_is_reused_only_when_it_trained_the_sets_classes(tmp_path, trained_on, reused):
+    """After a set grew, pipeline_i3d's finished_run must not hand back the run of the smaller vocabulary (a run
+    from before runs recorded their classes, None, counts as matching)."""
+    import train_i3d
+    from signlang import synthetic
+
+    video_set = synthetic.write_set(synthetic.blob_set(tmp_path, num_classes=2, size_px=32), per_class=(2, 1))
+    config = train_i3d.TrainConfig(weights=None)
+    saved = dict(json.loads(json.dumps(train_i3d.asdict(config))), phases_done=list(train_i3d.PHASES),
+                 classes=trained_on)
+    video_set.model_dir.mkdir(parents=True)
+    prefix = train_i3d.run_prefix(video_set, "20261206-000000", config.stream)
+    train_i3d.state_path(prefix).write_text(json.dumps(saved))
+    assert (train_i3d.finished_run(video_set, config) is not None) == reused
