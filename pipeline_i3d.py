@@ -34,6 +34,7 @@ EPOCHS_ABOVE = 1              # phase 1: new top only (the seed: 3); frozen flow
 EPOCHS_ENTIRE = None          # phase 2: everything, Adam 3e-4, warmup + cosine decay; None: from the set's size (demo: 22)
 BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on CPU
 PRECISION = "auto"            # training's compute dtype: bfloat16 on CPUs with AMX, else float32 (train_i3d)
+PREVIEW = True                # first a preview model in ~1-3 min (train_i3d --recipe preview) to try live while the full one trains
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
 ENGINE, ADDRESS = "local", None  # frames/flow on this machine; "ray", "auto" runs them on a Ray cluster (docs/scale-out.md)
 # ------------------------------------------------------------------------
@@ -52,6 +53,7 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
     start = time.perf_counter()
     prepare_demo.ensure_demo_set(video_set, WORKERS)
     seconds["demo data"] = time.perf_counter() - start
+    begun = start
 
     start = time.perf_counter()
     summary = frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
@@ -74,7 +76,7 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
         check_step(summary, "hands", video_set.video_dir)
         seconds["hands"] = time.perf_counter() - start
 
-    model_paths, last_paths = [], []  # each stream's entire-best and entire-last checkpoints
+    model_paths, last_paths, previews = [], [], []  # each stream's entire-best and entire-last checkpoints
     start = time.perf_counter()
     for stream in streams:
         if stream == "hands":
@@ -92,6 +94,13 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
             model_paths.append(done["entire-best"])
             last_paths.append(done["entire-last"])
             continue
+        if PREVIEW:
+            preview = train_i3d.train_preview(video_set, train_i3d.PreviewConfig(stream=stream, weights=WEIGHTS),
+                                              fresh=fresh)
+            previews.append(preview)
+            print(f"Preview {stream} model ready after {time.perf_counter() - begun:.0f} s; try it in another terminal "
+                  f"while the full training goes on: python livedemo.py --set {set_argument(video_set)} --model "
+                  f"{preview['preview']} (livedemo picks the full model once it has finished)")
         trained = train_i3d.train_i3d(video_set, config, fresh=fresh)
         model_paths.append(trained["entire-best"])
         last_paths.append(trained["entire-last"])
@@ -107,6 +116,9 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
     result["top1_last"] = predict.evaluate(video_set, Predictor(last_paths), "val")["top1"]
     print(f"val: top-1 {result['top1_last']:.1%} with the last epoch's model (report this one)")
     seconds["evaluate"] = time.perf_counter() - start
+    if previews:  # the preview's own val accuracy (its weights are an average fixed in advance: nothing selected)
+        result["top1_preview"] = predict.evaluate(video_set, Predictor([p["preview"] for p in previews]), "val")["top1"]
+        print(f"val: top-1 {result['top1_preview']:.1%} with the preview model")
     result["seconds"] = seconds
     result["models"] = model_paths
     result["flow_method"] = flow_method
@@ -115,9 +127,13 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
 
 def livedemo_command(video_set, result) -> str:
     """The exact command that runs the live demo on the models just trained."""
-    set_arg = str(video_set.video_dir) if video_set.folder is not None else _built_in_name(video_set)
-    return (f"python livedemo.py --set {set_arg} --model {' '.join(str(p) for p in result['models'])} "
+    return (f"python livedemo.py --set {set_argument(video_set)} --model {' '.join(str(p) for p in result['models'])} "
             f"--flow-method {result['flow_method']}")
+
+
+def set_argument(video_set) -> str:
+    """What --set takes for this set: its folder, or the built-in set's name."""
+    return str(video_set.video_dir) if video_set.folder is not None else _built_in_name(video_set)
 
 
 def _built_in_name(video_set) -> str:

@@ -19,9 +19,12 @@ import os
 import shutil
 import sys
 import time
+import zlib
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 import model_i3d
 from signlang import modelinfo
@@ -565,6 +568,221 @@ def run_result(prefix: Path, config: TrainConfig, csv_file: Path) -> dict:
     return result
 
 
+# ---- the preview recipe ------------------------------------------------------------------------------------------
+# A model in about a minute, while the full recipe above takes ~13 min for a user's 9 signs on a 2-core laptop: the
+# I3D below PREVIEW_CUT stays frozen (Kinetics weights, BatchNorm adapted to the set's clips), its output for
+# PREVIEW_VIEWS augmented views of every training clip is computed once and cached (signlang/actcache.py), and only
+# Mixed_5b, Mixed_5c and a new top (4.8 M of the 12.3 M weights, ~2 % of the forward pass's multiply-adds at any
+# input size) train on the cached views. On the demo set it scored well below the full recipe (docs/results.md
+# "Preview"), so pipeline_i3d.py trains it first, for livedemo to start on, and the full recipe replaces it.
+PREVIEW_CUT = "MaxPool3d_5a_2x2"  # the last layer of the frozen part; above it Mixed_5b, Mixed_5c, the top
+PREVIEW_VIEWS = 8  # augmented views per training clip (random crop, zoom, temporal jitter as the full recipe's)
+PREVIEW_VIEW_SEED = 0  # the views' augmentation: fixed, so that the cache serves every training seed
+PREVIEW_EMA_FRACTION = 0.1  # the delivered weights average the last ~10 % of the steps (EMA)
+
+
+@dataclass
+class PreviewConfig:
+    """Settings of a preview run (recorded in its model's .keras.json)."""
+
+    stream: str = "flow"
+    weights: str = "rgb_kinetics400"
+    views: int = PREVIEW_VIEWS
+    epochs: int = 8  # passes over every cached view
+    batch_size: int = 16  # views per step: a step on cached activations costs ~1/50 of a full one
+    learning_rate: float = 1e-3
+    warmup: float = 0.1  # linear rise over the first tenth of the steps, then a cosine decay to 0
+    label_smoothing: float = 0.0
+    ema: bool = True  # deliver the exponential moving average of the weights (PREVIEW_EMA_FRACTION)
+    max_zoom: float = 0.25
+    dropout_prob: float = 0.2
+    seed: int = 0
+
+
+def preview_path(video_set: VideoSet, stamp: str, stream: str) -> Path:
+    """model/<stamp>-<name><NNN>-<stream>-i3d-preview.keras"""
+    return run_prefix(video_set, stamp, stream).with_name(f"{run_prefix(video_set, stamp, stream).name}-preview.keras")
+
+
+def newest_preview(video_set: VideoSet, stream: str) -> Path | None:
+    """The newest preview model of this set and stream, if any."""
+    found = sorted(p for p in video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-preview.keras")
+                   if not p.name.startswith("."))
+    return found[-1] if found else None
+
+
+def lower_layers(model: keras.Model, cut: str = PREVIEW_CUT) -> list:
+    """The layers of the frozen part: every layer the output of `cut` depends on."""
+    import keras
+
+    lower = keras.Model(model.input, model.get_layer(cut).output)
+    return [layer for layer in lower.layers if layer.weights]
+
+
+def frozen_part(model: keras.Model, lower_file: Path, adapt) -> Path:
+    """Loads the frozen part's weights from lower_file, or adapts its BatchNorm (`adapt(model)`) and saves them there
+    first (atomically). Kept per set and stream, so that the cached activations stay valid when the set grows."""
+    from signlang.safeio import atomic_write
+
+    layers = lower_layers(model)
+    if lower_file.is_file():
+        with np.load(lower_file) as saved:
+            for layer in layers:
+                layer.set_weights([saved[f"{layer.name}:{i}"] for i in range(len(layer.weights))])
+        return lower_file
+    adapt(model)
+    arrays = {f"{layer.name}:{i}": w for layer in layers for i, w in enumerate(layer.get_weights())}
+    with atomic_write(lower_file) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+    return lower_file
+
+
+def start_from(model: keras.Model, previous: Path, classes: list[str], cut: str = PREVIEW_CUT) -> list[str]:
+    """Copies the trained layers above `cut` from a previous model of the same set whose classes begin `classes`
+    (a set that grew: new classes come last); the new classes' rows of the top stay newly initialised.
+
+    Returns:
+        The classes it had (nothing copied when it does not fit: []).
+    """
+    try:
+        info = modelinfo.read_model_info(previous)
+    except (OSError, ValueError):
+        return []
+    old = list(info.get("classes") or [])
+    if not old or len(old) > len(classes) or old != classes[:len(old)]:
+        return []
+    source = model_i3d.load_model(previous, compile=False)
+    frozen = {layer.name for layer in lower_layers(model, cut)}
+    for layer in model.layers:
+        if layer.name in frozen or not layer.weights:
+            continue
+        try:
+            weights = source.get_layer(layer.name).get_weights()
+        except ValueError:
+            continue
+        mine = layer.get_weights()
+        if [w.shape for w in weights] == [w.shape for w in mine]:
+            layer.set_weights(weights)
+        elif layer.name.startswith(TOP_PREFIX):  # the top's conv: the old classes' outputs are the first ones
+            layer.set_weights([np.concatenate([w, m[..., w.shape[-1]:]], axis=-1) for w, m in zip(weights, mine)])
+    return old
+
+
+def preview_optimizer(config: PreviewConfig, steps: int):
+    """Adam with a linear warmup over config.warmup of `steps`, then a cosine decay to 0; with config.ema it keeps
+    an exponential moving average of the weights with momentum 1 - 1 / (PREVIEW_EMA_FRACTION * steps), i.e.
+    over about the last tenth of the steps, which Keras' fit() puts into the model when it ends."""
+    import keras
+
+    steps = max(1, steps)
+    warmup = min(steps - 1, round(config.warmup * steps))
+    rate = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=max(1, steps - warmup),
+                                                  warmup_target=config.learning_rate, warmup_steps=warmup)
+    momentum = 1.0 - 1.0 / max(1.0, PREVIEW_EMA_FRACTION * steps)
+    return keras.optimizers.Adam(rate, use_ema=config.ema, ema_momentum=momentum)
+
+
+def train_preview(video_set: VideoSet, config: PreviewConfig, fresh: bool = False, verbose: int = 0,
+                  callbacks=()) -> dict:
+    """Trains the preview model (the recipe above); returns {"preview": path, "val_accuracy", "csv", "png"}.
+
+    Reuses the set's frozen-part weights and cached activations unless fresh; starts from the newest preview of
+    the set when the set only grew since (its classes first), else from the Kinetics weights.
+    """
+    import keras
+
+    from signlang import actcache
+    from signlang.batches import FramesGenerator
+    from signlang.training import plot_curves, save_model, write_log
+
+    if config.stream not in ("flow", "rgb"):
+        raise ValueError(f"stream={config.stream!r}; the preview recipe trains an I3D stream: flow or rgb")
+    start = time.perf_counter()
+    data_dir = video_set.stream_dir(config.stream)
+    classes = VideoClasses(video_set.class_file)
+    names = list(classes.classes)
+    listed = {split: split_clips(video_set.video_dir, split) for split in ("train", "val")}
+    common = dict(stream=config.stream, num_frames=video_set.num_frames, crop_px=video_set.crop_px, batch_size=8)
+    train = FramesGenerator(data_dir / "train", classes, shuffle=False, augment=True, max_zoom=config.max_zoom,
+                            listed=listed["train"], **common)
+    val = FramesGenerator(data_dir / "val", classes, shuffle=False, augment=False, listed=listed["val"], **common)
+    keras.utils.set_random_seed(config.seed)
+    model = build_model(video_set, TrainConfig(stream=config.stream, weights=config.weights,
+                                               dropout_prob=config.dropout_prob), len(names))
+    data_root = video_set.temp_dir
+    lower_file = data_root / actcache.CACHE_FOLDER / f"{config.stream}-lower.npz"
+    if fresh:
+        lower_file.unlink(missing_ok=True)
+
+    def adapt(model):
+        print(f"Adapting BatchNorm statistics to the {config.stream} clips (AdaBN) ...")
+        adapt_batchnorm(model, FramesGenerator(data_dir / "train", classes, shuffle=True, augment=False,
+                                               listed=listed["train"], **common))
+
+    frozen_part(model, lower_file, adapt)
+    key = actcache.cache_key(lower=actcache.file_sha256(lower_file), cut=PREVIEW_CUT, num_frames=video_set.num_frames,
+                             crop_px=video_set.crop_px, views=config.views, max_zoom=config.max_zoom,
+                             view_seed=PREVIEW_VIEW_SEED)
+    folder = actcache.cache_dir(data_root, config.stream, key)
+    lower = tf_function(keras.Model(model.input, model.get_layer(PREVIEW_CUT).output))
+
+    def views(index: int) -> np.ndarray:
+        path = train.samples[index][0]  # seeded by the clip's name, not its index: its views stay when the set grows
+        rng = np.random.default_rng([PREVIEW_VIEW_SEED, zlib.crc32(f"{path.parent.name}/{path.name}".encode())])
+        return lower(np.stack([train.clip(index, rng) for _ in range(config.views)]), training=False).numpy()
+
+    def centre(index: int) -> np.ndarray:
+        return lower(val.clip(index)[None], training=False).numpy()
+
+    x_train, computed = actcache.cached_views(folder / "train", [p for p, _ in train.samples], views,
+                                              desc=f"{config.stream} activations, {config.views} views")
+    x_val, computed_val = actcache.cached_views(folder / "val", [p for p, _ in val.samples], centre,
+                                                desc=f"{config.stream} activations, held out")
+    cached_s = time.perf_counter() - start
+    print(f"Activations of the frozen part (below Mixed_5b): {computed + computed_val} clips computed, "
+          f"{len(x_train) + len(x_val) - computed - computed_val} read from {folder.resolve()} ({cached_s:.0f} s)")
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = preview_path(video_set, stamp, config.stream)
+    previous = None if fresh else newest_preview(video_set, config.stream)
+    had = start_from(model, previous, names) if previous is not None else []
+    upper = keras.Model(model.get_layer(PREVIEW_CUT).output, model.output)
+    for layer in upper.layers:
+        layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)  # inference-mode BN (set_trainable)
+    x = np.concatenate(x_train).astype(np.float32)  # (clips * views, t, h, w, c)
+    y = keras.utils.to_categorical(np.repeat(train.labels, config.views), len(names))
+    xv = np.concatenate(x_val).astype(np.float32)
+    yv = keras.utils.to_categorical(val.labels, len(names))
+    upper.compile(optimizer=preview_optimizer(config, config.epochs * math.ceil(len(x) / config.batch_size)),
+                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+                  metrics=["accuracy"])
+    print(f"Preview: training Mixed_5b, Mixed_5c and the top on {len(x)} cached views of {len(x_train)} clips, "
+          f"{len(names)} classes, {config.epochs} epochs"
+          + (f", starting from {previous.name} ({len(had)} of its classes kept)" if had else ""))
+    history = upper.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, verbose=verbose,
+                        validation_data=(xv, yv) if len(xv) else None, shuffle=True, callbacks=list(callbacks))
+    # With config.ema, fit() has put the averaged weights into the model (Optimizer.finalize_variable_values).
+    val_accuracy = float(np.mean(np.argmax(upper.predict(xv, verbose=0), 1) == val.labels)) if len(xv) else float("nan")
+    video_set.model_dir.mkdir(parents=True, exist_ok=True)
+    video_set.log_dir.mkdir(parents=True, exist_ok=True)
+    save_model(keras.Model(model.input, model.output, name=model.name), path)
+    info = modelinfo.describe_run(video_set, config.stream, names,
+                                  video_set.flow_dir if config.stream == "flow" else None)
+    modelinfo.write_model_info(path, {**info, "epochs": config.epochs, "phase": "preview", "which": "last",
+                                      "selected_on": None, "score": val_accuracy, "recipe": asdict(config),
+                                      "started_from": previous.name if had else None})
+    rows = [{"epoch": e, **{k: float(v[e]) for k, v in history.history.items()}, "phase": 1}
+            for e in range(config.epochs)]
+    csv_file = video_set.log_dir / f"{path.stem}.csv"
+    if rows:
+        write_log(csv_file, rows)
+        plot_curves(csv_file, csv_file.with_suffix(".png"))
+    print(f"Preview done in {time.perf_counter() - start:.0f} s: val accuracy {val_accuracy:.3f} "
+          f"(the delivered, averaged weights; nothing selected on val), model {path.resolve()}")
+    return {"preview": path, "val_accuracy": val_accuracy, "csv": csv_file, "png": csv_file.with_suffix(".png"),
+            "seconds": time.perf_counter() - start}
+
+
 def main(argv=None):
     defaults = TrainConfig()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
@@ -591,6 +809,9 @@ def main(argv=None):
     parser.add_argument("--mixed-precision", dest="precision", action="store_const", const="float16",
                         help="the same as --precision float16")
     parser.add_argument("--fresh", action="store_true", help="start a new run instead of resuming an unfinished one")
+    parser.add_argument("--recipe", choices=("full", "preview"), default="full",
+                        help="full: both phases, every layer (the delivered model); preview: a model in about a minute "
+                             "(frozen I3D below Mixed_5b, cached activations, the rest trained on them; less accurate)")
     args = parser.parse_args(argv)
     streams = ("flow", "rgb") if args.stream == "both" else (args.stream,)
     video_set, stream = None, streams[0]
@@ -598,6 +819,11 @@ def main(argv=None):
     try:
         video_set = set_from_args(args)
         for stream in streams:
+            if args.recipe == "preview":
+                train_preview(video_set, PreviewConfig(stream=stream, weights=None if args.weights == "none"
+                                                       else args.weights), fresh=args.fresh,
+                              callbacks=(stopper,))
+                continue
             config = TrainConfig(stream=stream, weights=None if args.weights == "none" else args.weights,
                                  epochs_above=args.epochs_above, epochs_entire=args.epochs_entire,
                                  batch_size=args.batch_size, workers=args.workers, distribute=args.distribute,

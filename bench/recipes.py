@@ -1,0 +1,111 @@
+"""Compares train_i3d.py's recipes (preview and its variants, full) on the demo set and the two own-signs stand-ins.
+
+    python -m bench.recipes                                  # preview variants x 3 seeds on demo, plain, hard
+    python -m bench.recipes --sets hard --full-seeds 1       # and the full recipe once (~15-35 min per run on 2 cores)
+
+Each set is prepared first (the demo set by prepare_demo.py; the stand-ins by bench.own_signs.write_set: 9 signs x
+10 takes at 480x360, 30 fps, the newest 3 takes of each held out, in data-temp/bench_recipes/), then frames and
+tvl1-lite flow at the size a folder set gets (16 frames, 128 px). Every accuracy is the top-1 on the set's held-out
+clips of the model the recipe delivers: the preview's averaged weights, the full recipe's last epoch (its best
+epoch is chosen on those clips, so it is not reported). The preview's first seed fills the activation cache; its
+seconds are given apart ("cache s"). Headed and ended by the load average and numpy's matmul speed.
+"""
+import argparse
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import frame
+import opticalflow
+import prepare_demo
+import train_i3d
+from bench import loadgen
+from bench.own_signs import write_set
+from signlang.flow import DEFAULT_FLOW_METHOD
+from signlang.videoset import DEMO_SET, resolve_set
+
+WORK = Path("data-temp/bench_recipes")
+# The preview variants compared (issue 21 section 1); each is PreviewConfig's defaults with these changes.
+VARIANTS = {
+    "preview": {},
+    "preview, no EMA": {"ema": False},
+    "preview, label smoothing 0.1": {"label_smoothing": 0.1},
+    "preview, 16 epochs": {"epochs": 16},
+}
+
+
+def prepared(name: str):
+    """The VideoSet `name` ("demo", "plain", "hard") with its frames and flow extracted."""
+    if name == "demo":
+        video_set = DEMO_SET
+        prepare_demo.ensure_demo_set(video_set, 2)
+    else:
+        folder = WORK / name / "001"
+        if not (folder / "class.csv").is_file():
+            write_set(folder, hard=name == "hard")
+        video_set = resolve_set(str(folder))
+    frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
+                                   video_set.min_dim_px, workers=2)
+    opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, DEFAULT_FLOW_METHOD, workers=2)
+    return video_set
+
+
+def preview_row(video_set, variant: str, seeds) -> dict:
+    scores, seconds, cache_s = [], [], None
+    for seed in seeds:
+        config = replace(train_i3d.PreviewConfig(), seed=seed, **VARIANTS[variant])
+        start = time.perf_counter()
+        result = train_i3d.train_preview(video_set, config)
+        took = time.perf_counter() - start
+        scores.append(result["val_accuracy"])
+        if cache_s is None:
+            cache_s = took
+        else:
+            seconds.append(took)
+    return {"recipe": variant, "scores": scores, "s": statistics.median(seconds) if seconds else cache_s,
+            "cache_s": cache_s}
+
+
+def full_row(video_set, seeds) -> dict:
+    scores, seconds = [], []
+    for seed in seeds:
+        config = train_i3d.with_epochs(video_set, train_i3d.TrainConfig(
+            seed=seed, workers=2, precision=train_i3d.resolve_train_precision("auto")))
+        start = time.perf_counter()
+        result = train_i3d.train_i3d(video_set, config, fresh=True)
+        seconds.append(time.perf_counter() - start)
+        scores.append(result["last_val_accuracy"])
+    return {"recipe": "full (last epoch)", "scores": scores, "s": statistics.median(seconds), "cache_s": None}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--sets", nargs="+", choices=("demo", "plain", "hard"), default=("demo", "plain", "hard"))
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of every preview variant")
+    parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS), default=tuple(VARIANTS))
+    parser.add_argument("--full-seeds", type=int, default=0, help="runs of the full recipe per set (slow)")
+    args = parser.parse_args(argv)
+    print(f"# {loadgen.machine_line()}", flush=True)
+    rows = []
+    for name in args.sets:
+        video_set = prepared(name)
+        for variant in args.variants:
+            rows.append({"set": name, **preview_row(video_set, variant, range(args.seeds))})
+        if args.full_seeds:
+            rows.append({"set": name, **full_row(video_set, range(args.full_seeds))})
+    print(f"\n# {loadgen.machine_line()}")
+    print("| set | recipe | held-out top-1 per seed | mean | spread (max-min) | train s (median) | first run s |")
+    print("|---|---|---|---|---|---|---|")
+    for row in rows:
+        scores = row["scores"]
+        first = "" if row["cache_s"] is None else f"{row['cache_s']:.0f}"
+        print(f"| {row['set']} | {row['recipe']} | {', '.join(f'{s:.1%}' for s in scores)} | "
+              f"{statistics.mean(scores):.1%} | {max(scores) - min(scores):.1%} | {row['s']:.0f} | {first} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

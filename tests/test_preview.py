@@ -1,0 +1,135 @@
+"""The preview recipe (issue 21): the activation cache (written once, reused, invalidated, crash-safe), the averaged
+weights it delivers (checked against an average computed by hand), and a preview run on a set that grew (the earlier
+classes' top copied, the new class appended)."""
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+import model_i3d
+import train_i3d
+from signlang import actcache, modelinfo, synthetic
+
+
+def clip_folders(root, names=("a/one", "a/two", "b/three")):
+    folders = []
+    for name in names:
+        folder = root / "oflow" / "train" / name
+        folder.mkdir(parents=True)
+        (folder / "flow000.jpg").write_bytes(name.encode())
+        folders.append(folder)
+    return folders
+
+
+def test_activations_are_computed_once_then_read_back(tmp_path):
+    clips = clip_folders(tmp_path)
+    calls = []
+
+    def compute(index):
+        calls.append(index)
+        return np.full((2, 3), index + 0.5)
+
+    cache = actcache.cache_dir(tmp_path, "flow", actcache.cache_key(lower="abc", views=2)) / "train"
+    first, computed = actcache.cached_views(cache, clips, compute)
+    again, recomputed = actcache.cached_views(cache, clips, compute)
+    assert (computed, recomputed, calls) == (3, 0, [0, 1, 2])
+    for a, b, index in zip(first, again, range(3)):
+        assert a.dtype == actcache.CACHE_DTYPE and np.array_equal(a, b) and float(a[0, 0]) == index + 0.5
+
+
+def test_a_changed_clip_or_key_is_computed_again_and_its_old_file_removed(tmp_path):
+    clips = clip_folders(tmp_path)
+    folder = actcache.cache_dir(tmp_path, "flow", actcache.cache_key(lower="abc")) / "train"
+    actcache.cached_views(folder, clips, lambda i: np.zeros(2))
+    (clips[1] / "flow000.jpg").write_bytes(b"extracted again, other bytes")
+    calls = []
+    actcache.cached_views(folder, clips, lambda i: calls.append(i) or np.ones(2))
+    assert calls == [1]
+    assert len(list((folder / "a").glob("two-*.npy"))) == 1  # the stale one is gone
+    assert len(list((folder / "a").glob("one-*.npy"))) == 1  # "one" is not mistaken for a stale "two"
+    # Another frozen part (other weights, layer, size or views) is another folder: nothing read from the first.
+    assert actcache.cache_key(lower="abc") != actcache.cache_key(lower="abd")
+    other = actcache.cache_dir(tmp_path, "flow", actcache.cache_key(lower="abd")) / "train"
+    assert actcache.cached_views(other, clips, lambda i: np.ones(2))[1] == 3
+
+
+def test_a_run_killed_while_filling_the_cache_keeps_the_finished_clips_and_no_partial_file(tmp_path):
+    clips = clip_folders(tmp_path)
+    folder = tmp_path / "cache" / "train"
+
+    def dies_at_the_third(index):
+        if index == 2:
+            raise KeyboardInterrupt
+        return np.zeros(4)
+
+    with pytest.raises(KeyboardInterrupt):
+        actcache.cached_views(folder, clips, dies_at_the_third)
+    files = sorted(p.name for p in folder.rglob("*") if p.is_file())
+    assert len(files) == 2 and not any(name.startswith(".") for name in files)
+    assert actcache.cached_views(folder, clips, lambda i: np.zeros(4))[1] == 1
+
+
+def test_the_delivered_weights_are_the_average_of_the_last_steps(tmp_path):
+    """preview_optimizer's EMA, finalized, equals an exponential moving average of the per-step weights computed
+    here by hand (momentum 1 - 1 / (0.1 * steps), the first step's weights as its start)."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    steps = 40
+    config = train_i3d.PreviewConfig(learning_rate=0.05, batch_size=8, epochs=steps)
+    model.compile(optimizer=train_i3d.preview_optimizer(config, steps), loss="categorical_crossentropy")
+    seen = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append([w.copy() for w in model.get_weights()])
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 4)).astype("float32")
+    y = keras.utils.to_categorical(rng.integers(0, 3, 8), 3)
+    model.fit(x, y, batch_size=8, epochs=steps, verbose=0, shuffle=False, callbacks=[Record()])
+    raw = seen[-1]  # the last step's own weights; fit() ends by putting the average into the model
+    momentum = 1 - 1 / (train_i3d.PREVIEW_EMA_FRACTION * steps)
+    average = seen[0]
+    for weights in seen[1:]:
+        average = [momentum * a + (1 - momentum) * w for a, w in zip(average, weights)]
+    for delivered, expected, last in zip(model.get_weights(), average, raw):
+        assert np.allclose(delivered, expected, atol=1e-6)
+        assert not np.allclose(delivered, last, atol=1e-4)  # it is not simply the last step's weights
+
+
+@pytest.mark.slow
+def test_a_preview_reuses_its_cache_and_a_grown_set_starts_from_the_previous_preview(tmp_path, capsys):
+    """First two classes, then the set grows by a third (appended last, as videoset.grow_description does): the
+    frozen part and the earlier clips' activations are reused, the first preview's top copied for its classes."""
+    grown = synthetic.write_set(synthetic.blob_set(tmp_path, num_classes=3, num_frames=8, size_px=32), per_class=(3, 1))
+    later = tmp_path / "later"
+    rows = grown.class_file.read_text()
+    for split in ("train", "val"):
+        for stream in ("image", "oflow"):
+            (later / split / stream).mkdir(parents=True)
+            (grown.temp_dir / stream / split / "dir2").rename(later / split / stream / "dir2")
+    grown.class_file.write_text("\n".join(rows.splitlines()[:3]) + "\n")
+    video_set = replace(grown, num_classes=2, number=3)  # the same folders, two classes recorded so far
+
+    first = train_i3d.train_preview(video_set, train_i3d.PreviewConfig(weights=None, views=2, epochs=2, batch_size=4))
+    record = modelinfo.read_model_info(first["preview"])
+    assert record["phase"] == "preview" and record["classes"] == ["dir0", "dir1"] and record["started_from"] is None
+    assert "8 clips computed, 0 read" in capsys.readouterr().out  # 2 x 3 training clips + 2 held out
+
+    for split in ("train", "val"):
+        for stream in ("image", "oflow"):
+            (later / split / stream / "dir2").rename(grown.temp_dir / stream / split / "dir2")
+    grown.class_file.write_text(rows)
+    time.sleep(1.1)  # a new stamp for the second preview
+    second = train_i3d.train_preview(grown, train_i3d.PreviewConfig(weights=None, views=2, epochs=0, batch_size=4))
+    assert "4 clips computed, 8 read" in capsys.readouterr().out
+    record = modelinfo.read_model_info(second["preview"])
+    assert record["classes"] == ["dir0", "dir1", "dir2"] and record["started_from"] == first["preview"].name
+    before = model_i3d.load_model(first["preview"], compile=False)
+    after = model_i3d.load_model(second["preview"], compile=False)
+    for layer in before.layers:
+        for w_old, w_new in zip(layer.get_weights(), after.get_layer(layer.name).get_weights()):
+            assert np.array_equal(w_old, w_new[..., :w_old.shape[-1]]), layer.name  # 0 epochs: copied as it was
