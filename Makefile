@@ -35,13 +35,17 @@ demo: weights
 demo-lstm: $(STAMP)
 	$(PY) pipeline_mobile_lstm.py
 
-test: weights xvfb
-	$(PY) -m pytest -q --durations=15 tests
+# Both run the tests in TEST_WORKERS processes (pytest-xdist), a test file per process at a time (--dist loadfile:
+# a file's module fixtures are built once); TEST_WORKERS=0 runs them in this process, one after the other.
+TEST_WORKERS ?= 2
+XDIST := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
-# The tests not marked slow (pytest.ini): ~4 min on 2 cores (2026-12-02), for the edit-test loop; `make test` runs all.
-# Both print the 15 slowest tests.
+test: weights xvfb
+	$(PY) -m pytest -q $(XDIST) --durations=15 tests
+
+# The tests not marked slow (pytest.ini), for the edit-test loop; `make test` runs all. Both print the 15 slowest tests.
 test-fast: weights
-	$(PY) -m pytest -q -m "not slow" --durations=15 tests
+	$(PY) -m pytest -q $(XDIST) -m "not slow" --durations=15 tests
 
 # The benchmarks behind docs/speed.md and docs/flow.md (each prints medians; ~10 min together on 2 cores).
 bench: weights
