@@ -693,6 +693,7 @@ def train_preview(video_set: VideoSet, config: PreviewConfig, fresh: bool = Fals
 
     from signlang import actcache
     from signlang.batches import FramesGenerator
+    from signlang.i3d_weights import file_sha256
     from signlang.training import plot_curves, save_model, write_log
 
     if config.stream not in ("flow", "rgb"):
@@ -720,7 +721,7 @@ def train_preview(video_set: VideoSet, config: PreviewConfig, fresh: bool = Fals
                                                listed=listed["train"], **common))
 
     frozen_part(model, lower_file, adapt)
-    key = actcache.cache_key(lower=actcache.file_sha256(lower_file), cut=PREVIEW_CUT, num_frames=video_set.num_frames,
+    key = actcache.cache_key(lower=file_sha256(lower_file), cut=PREVIEW_CUT, num_frames=video_set.num_frames,
                              crop_px=video_set.crop_px, views=config.views, max_zoom=config.max_zoom,
                              view_seed=PREVIEW_VIEW_SEED)
     folder = actcache.cache_dir(data_root, config.stream, key)

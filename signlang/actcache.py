@@ -34,14 +34,6 @@ def cache_key(**parts) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def clip_signature(clip_dir: Path) -> str:
     """8 hex digits naming a clip folder's present state: its files' names, sizes and modification times."""
     stats = [(p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(Path(clip_dir).iterdir()) if p.is_file()]
