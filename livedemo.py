@@ -27,6 +27,7 @@ then recognition); --train runs it without asking, --no-train never.
 """
 import argparse
 import contextlib
+import io
 import json
 import math
 import os
@@ -73,6 +74,34 @@ def load_predictor(video_set, model_paths=None, precision: str = "float32", stre
     predictor = Predictor(model_paths or find_models(video_set, streams=streams), precision)
     predictor(predictor.blank_inputs())
     return predictor
+
+
+def newer_model_check(video_set, predictor, classes, streams, precision: str = "float32"):
+    """For LiveDemo(newer_model=...): a function returning a Predictor on the set's newest models when they are
+    other files than `predictor`'s (find_models' choice: a full run that finished after the preview in use) and fit
+    the set; else None. Says on stderr which model it switched to."""
+    current = [Path(p).resolve() for p in predictor.paths]
+
+    def check():
+        nonlocal current
+        try:
+            paths = find_models(video_set, streams=streams, out=io.StringIO())  # its notes: not at every clip
+        except (FileNotFoundError, ValueError, OSError):
+            return None
+        if [p.resolve() for p in paths] == current:
+            return None
+        try:
+            newer = load_predictor(video_set, paths, precision, streams)
+            newer.check_set(video_set, classes)
+        except (FileNotFoundError, ValueError, OSError) as error:  # e.g. a model of the set before it grew
+            print(f"livedemo: not switching to {', '.join(p.name for p in paths)}: {error}", file=sys.stderr)
+            current = [p.resolve() for p in paths]
+            return None
+        current = [p.resolve() for p in paths]
+        print(f"livedemo: switched to the newer model {', '.join(str(p) for p in current)}", file=sys.stderr)
+        return newer
+
+    return check
 
 
 def result_lines(top, latency_s: float, not_sure: bool = False) -> list[str]:
@@ -146,7 +175,7 @@ class LiveDemo:
     def __init__(self, predictor, classes, min_dim_px: int, seconds: float, flow_method: str = SEED_FLOW_METHOD,
                  headless: bool = False, continuous: bool = False, once: bool = False, threshold: float = THRESHOLD,
                  hop_s: float = HOP_S, ema_alpha: float = EMA_ALPHA, countdown_s: float = COUNTDOWN_S, keys=None,
-                 save_clips=None, mirror: bool = True, out=None, record_at_once: bool = False):
+                 save_clips=None, mirror: bool = True, out=None, record_at_once: bool = False, newer_model=None):
         if predictor.height is not None and predictor.height > min_dim_px:  # None: hands only, no crop
             raise ValueError(f"The model takes {predictor.height} px crops but frames are resized to {min_dim_px} px; "
                              "use the --set (or --min-dim) the model was trained with")
@@ -171,6 +200,9 @@ class LiveDemo:
         self.lines: list[str] = []
         self.flow_strip: np.ndarray | None = None  # the last recording's flow as colour, shown with its result
         self.warned: list[str] = []  # input far from the training clips, said once each
+        # () -> a Predictor to use from the next recording on, or None: a full model that finished training after a
+        # preview (pipeline_i3d.py) takes over while the demo runs
+        self.newer_model = newer_model
 
     # ---- shared ----
     def _record(self, probs: np.ndarray, latency_s: float, stream_s: float, **extra) -> dict:
@@ -273,6 +305,8 @@ class LiveDemo:
                 if state == "recording" and recorder.add(image):
                     record = self._finish_clip(recorder, source, display)
                     recorder = None
+                    if self.newer_model is not None:
+                        self.predictor = self.newer_model() or self.predictor
                     self.lines = result_lines(record["top"], record["latency_s"], record["not_sure"])
                     self.keys.result_shown()
                     if self.once:
@@ -473,7 +507,9 @@ def main(argv=None) -> int:
                         once=args.once, threshold=args.threshold, hop_s=args.hop, countdown_s=args.countdown,
                         keys=ScriptedKeys(args.keys, gui=not args.headless), save_clips=args.save_clips,
                         mirror=not args.no_mirror,
-                        record_at_once=isinstance(source, FileSource) and args.at_end == "stop")
+                        record_at_once=isinstance(source, FileSource) and args.at_end == "stop",
+                        newer_model=None if args.model else newer_model_check(
+                            video_set, predictor, classes, args.stream or I3D_STREAMS, args.precision))
         try:
             demo.run(source)
         except (CameraError, FileNotFoundError) as error:  # e.g. the camera went away during the run

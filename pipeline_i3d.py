@@ -34,7 +34,8 @@ EPOCHS_ABOVE = 1              # phase 1: new top only (the seed: 3); frozen flow
 EPOCHS_ENTIRE = None          # phase 2: everything, Adam 3e-4, warmup + cosine decay; None: from the set's size (demo: 22)
 BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on CPU
 PRECISION = "auto"            # training's compute dtype: bfloat16 on CPUs with AMX, else float32 (train_i3d)
-PREVIEW = True                # first a preview model in ~1-3 min (train_i3d --recipe preview) to try live while the full one trains
+PREVIEW = False               # True (--preview): first a preview model (train_i3d --recipe preview) to try live while the full
+                              # one trains; off: on 2 cores it took ~4 min and scored far below the full model (docs/results.md)
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
 ENGINE, ADDRESS = "local", None  # frames/flow on this machine; "ray", "auto" runs them on a Ray cluster (docs/scale-out.md)
 # ------------------------------------------------------------------------
@@ -47,7 +48,7 @@ def check_step(summary, step: str, source):
 
 
 def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_ABOVE,
-        epochs_entire=EPOCHS_ENTIRE, precision=PRECISION) -> dict:
+        epochs_entire=EPOCHS_ENTIRE, precision=PRECISION, preview=PREVIEW) -> dict:
     """Runs every step; returns the evaluation of the val split and the time each step took (s)."""
     seconds = {}
     start = time.perf_counter()
@@ -94,7 +95,7 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
             model_paths.append(done["entire-best"])
             last_paths.append(done["entire-last"])
             continue
-        if PREVIEW:
+        if preview:
             preview = train_i3d.train_preview(video_set, train_i3d.PreviewConfig(stream=stream, weights=WEIGHTS),
                                               fresh=fresh)
             previews.append(preview)
@@ -154,6 +155,9 @@ def main(argv=None):
                         default=(EPOCHS_ABOVE, EPOCHS_ENTIRE), help="epochs of phase 1 (new top) and phase 2 (all); phase 2 None: from the training set's size")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=PRECISION,
                         help="training's compute dtype; auto: bfloat16 on a CPU with AMX, else float32 (docs/speed.md)")
+    parser.add_argument("--preview", action="store_true", default=PREVIEW,
+                        help="first train a preview model (train_i3d.py --recipe preview) that livedemo.py can use "
+                             "while the full training goes on (less accurate; docs/training.md)")
     parser.add_argument("--live", action="store_true",
                         help="after training, start live recognition (livedemo.py) on the models just trained; "
                              "headless (JSON lines) where no display is open")
@@ -163,7 +167,7 @@ def main(argv=None):
             (args.size, args.num_frames, args.min_dim, args.crop)) else set_from_args(
             argparse.Namespace(**{**vars(args), "set": args.set or "demo"}))
         result = run(video_set, fresh=args.fresh, epochs_above=args.epochs[0], epochs_entire=args.epochs[1],
-                     precision=args.precision)
+                     precision=args.precision, preview=args.preview)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -32,7 +32,8 @@ VARIANTS = {
     "preview": {},
     "preview, no EMA": {"ema": False},
     "preview, label smoothing 0.1": {"label_smoothing": 0.1},
-    "preview, 16 epochs": {"epochs": 16},
+    "preview, 8 epochs": {"epochs": 8},
+    "preview, rgb stream": {"stream": "rgb"},
 }
 
 

@@ -133,3 +133,36 @@ def test_a_preview_reuses_its_cache_and_a_grown_set_starts_from_the_previous_pre
     for layer in before.layers:
         for w_old, w_new in zip(layer.get_weights(), after.get_layer(layer.name).get_weights()):
             assert np.array_equal(w_old, w_new[..., :w_old.shape[-1]]), layer.name  # 0 epochs: copied as it was
+    # A rerun on the same clips (another seed, say) starts afresh, not from the preview before it.
+    time.sleep(1.1)
+    third = train_i3d.train_preview(grown, train_i3d.PreviewConfig(weights=None, views=2, epochs=0, batch_size=4))
+    assert modelinfo.read_model_info(third["preview"])["started_from"] is None
+
+
+def test_the_live_demo_switches_to_the_full_model_once_it_has_finished(tmp_path, monkeypatch, capsys):
+    """livedemo started on a preview (no --model) takes the set's newest models from the next recording on; a model
+    that does not fit the set (trained before it grew) is named and not taken."""
+    import livedemo
+
+    preview, full, other = tmp_path / "p-preview.keras", tmp_path / "f-entire-best.keras", tmp_path / "o.keras"
+    newest = [preview]
+    monkeypatch.setattr(livedemo, "find_models", lambda video_set, streams, out: list(newest))
+
+    class FakePredictor:
+        def __init__(self, paths):
+            self.paths = paths
+
+        def check_set(self, video_set, classes):
+            if self.paths == [other]:
+                raise ValueError("trained on 2 classes, the set has 3")
+
+    monkeypatch.setattr(livedemo, "load_predictor", lambda video_set, paths, precision, streams: FakePredictor(paths))
+    check = livedemo.newer_model_check("set", FakePredictor([preview]), "classes", ("flow",))
+    assert check() is None  # still the preview
+    newest[:] = [full]
+    switched = check()
+    assert switched.paths == [full] and "switched to the newer model" in capsys.readouterr().err
+    assert check() is None  # already on it
+    newest[:] = [other]
+    assert check() is None and "not switching to o.keras: trained on 2 classes" in capsys.readouterr().err
+    assert check() is None and capsys.readouterr().err == ""  # said once
