@@ -864,9 +864,17 @@ def stop_on_ctrl_c():
         if stopper.training and not stopper.requested:
             stopper.requested = True
             return
+        # Also remembered: a KeyboardInterrupt raised here can land in a weakref callback, where Python prints and
+        # ignores it (seen between the two phases); the next fit() then stops at its start (StopOnRequest).
+        stopper.requested = True
         raise KeyboardInterrupt
 
+    def unraisable(hook_args, default=sys.unraisablehook):
+        if hook_args.exc_type is not KeyboardInterrupt:
+            default(hook_args)  # a Ctrl-C lost in a weakref callback is not printed: it is remembered (above)
+
     signal.signal(signal.SIGINT, on_sigint)
+    sys.unraisablehook = unraisable
     return stopper
 
 

@@ -64,6 +64,7 @@ class StopOnRequest(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.training = True
+        self._check()  # requested before this fit() began, and the KeyboardInterrupt raised then was lost
 
     def on_train_end(self, logs=None):
         self.training = False
