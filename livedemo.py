@@ -45,7 +45,7 @@ from signlang.flow import METHODS, SEED_FLOW_METHOD
 from signlang.overlay import (COUNTDOWN_S, GREEN, KEYS, ORANGE, QUIT_KEYS, RED, ScriptedKeys, WINDOW_NAME, draw_box,
                               draw_hands, draw_lines, flow_strip, preview_image, with_strip)
 from signlang.precision import warn_precision
-from signlang.predictor import I3D_STREAMS, NO_RECORD_FLAG, STREAMS, Predictor, find_models, top_k
+from signlang.predictor import I3D_STREAMS, NO_RECORD_FLAG, STREAMS, Predictor, add_model_arguments, find_models, top_k
 from signlang.sources import CameraError, FileSource, ON_END, open_source
 from signlang.video import write_numbered_video
 from signlang.videoset import VideoClasses, add_set_arguments, check_label, set_from_args
@@ -408,13 +408,8 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog="\n\n".join(__doc__.split("\n\n")[1:]))
     add_set_arguments(parser)
-    parser.add_argument("--model", type=Path, nargs="+", metavar="MODEL",
-                        help="one model per stream (flow, rgb, hands): .keras, or an .onnx / .tflite export of "
-                             "one (predict.py --export); default the newest entire-best .keras of --set")
-    parser.add_argument("--stream", nargs="+", choices=STREAMS, default=None,
-                        help="without --model: the streams whose newest models to use (default flow and rgb, those "
-                             "trained); hands: the landmark network, its landmarks found while recording and drawn "
-                             "on the preview")
+    add_model_arguments(parser, "hands: the landmark network, its landmarks found while recording and drawn on "
+                                "the preview")
     parser.add_argument("--class-file", type=Path, help="class.csv of the models' labels (default: the set's)")
     parser.add_argument("--source", type=Path, help="video file or folder of .jpg frames instead of the webcam")
     parser.add_argument("--camera", type=int, default=0, help="webcam index (default 0; falls back to the built-in 0)")

@@ -34,7 +34,7 @@ from signlang.flow import METHODS
 from signlang.hands import hand_features
 from signlang.handsnet import load_split
 from signlang.precision import PRECISIONS, PRECISION_HELP, warn_precision
-from signlang.predictor import (I3D_STREAMS, NO_RECORD_FLAG, STREAMS, Predictor, check_record, find_models,
+from signlang.predictor import (I3D_STREAMS, NO_RECORD_FLAG, Predictor, add_model_arguments, check_record, find_models,
                                 predict_video)
 from signlang.safeio import atomic_write
 from signlang.video import bgr_to_model_rgb, frames_crop, frames_downsample, frames_resize_min_side, video_to_frames
@@ -226,13 +226,7 @@ def kinetics_top_k(video_path, k: int = 5, weights: str = "rgb_kinetics400", lab
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_set_arguments(parser, default=None)  # None: not given (an export then checks no set); "demo" below
-    parser.add_argument("--model", type=Path, nargs="+",
-                        help="trained model(s), one per stream: .keras, or an .onnx / .tflite export of one; "
-                             "default the newest entire-best .keras of each")
-    parser.add_argument("--stream", nargs="+", choices=STREAMS, default=None,
-                        help="the streams whose newest models to use, fused by averaging log-probabilities (default: "
-                             "flow and rgb, those trained); hands: the landmark network (python hands.py, "
-                             "train_i3d.py --stream hands)")
+    add_model_arguments(parser, "hands: the landmark network (python hands.py, train_i3d.py --stream hands)")
     parser.add_argument("--split", default="val", help="split folder to evaluate (train, val, test)")
     parser.add_argument("--video", type=Path, help="predict this one video instead of evaluating a split")
     parser.add_argument("--flow-method", choices=METHODS,

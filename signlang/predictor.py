@@ -53,6 +53,16 @@ def _run_progress(state: dict) -> str:
             f"{', '.join(state.get('phases_done') or ()) or 'none'}")
 
 
+def add_model_arguments(parser, stream_note: str) -> None:
+    """--model and --stream, as predict.py and livedemo.py take them; `stream_note` ends --stream's help."""
+    parser.add_argument("--model", type=Path, nargs="+", metavar="MODEL",
+                        help="one model per stream (flow, rgb, hands): .keras, or an .onnx / .tflite export of one "
+                             "(predict.py --export); default the newest finished model of each stream of --set")
+    parser.add_argument("--stream", nargs="+", choices=STREAMS, default=None,
+                        help="without --model: the streams whose newest models to use, fused by averaging "
+                             f"log-probabilities (default flow and rgb, those trained); {stream_note}")
+
+
 def find_models(video_set: VideoSet, which: str = "entire-best", out=None, streams=I3D_STREAMS) -> list[Path]:
     """The `<which>` checkpoint of the newest *finished* run of each of `streams` trained on this set.
 
