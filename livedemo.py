@@ -78,7 +78,7 @@ def load_predictor(video_set, model_paths=None, precision: str = "float32", stre
 
 def newer_model_check(video_set, predictor, classes, streams, precision: str = "float32"):
     """For LiveDemo(newer_model=...): a function returning a Predictor on the set's newest models when they are
-    other files than `predictor`'s (find_models' choice: a full run that finished after the preview in use) and fit
+    other files than `predictor`'s (find_models' choice: a run that finished after the model in use) and fit
     the set; else None. Says on stderr which model it switched to."""
     current = [Path(p).resolve() for p in predictor.paths]
 
@@ -200,8 +200,8 @@ class LiveDemo:
         self.lines: list[str] = []
         self.flow_strip: np.ndarray | None = None  # the last recording's flow as colour, shown with its result
         self.warned: list[str] = []  # input far from the training clips, said once each
-        # () -> a Predictor to use from the next recording on, or None: a full model that finished training after a
-        # preview (pipeline_i3d.py) takes over while the demo runs
+        # () -> a Predictor to use from the next recording on, or None: a model trained while the demo runs (the set
+        # grew, pipeline_i3d.py ran again) takes over
         self.newer_model = newer_model
 
     # ---- shared ----

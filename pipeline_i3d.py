@@ -3,12 +3,13 @@
     python pipeline_i3d.py                                   # the built-in demo set, the constants below
     python pipeline_i3d.py --set data-set/mine/005 [--size small|seed] [--fresh]   # any set folder
     python pipeline_i3d.py --set data-set/mine/005 --live   # then live recognition on the models just trained
+    python pipeline_i3d.py --set data-set/mine/005 --recipe full   # the two-phase fine-tune of every layer
 
 `make demo` runs this on the built-in demo set. A set folder needs only <set>/train/<label>/<video>; its
 description (videoset.json, class.csv, a held-out val split) is written on the first run (videoset.py).
-Phase 2's epochs follow the training set's size (train_i3d.auto_schedule: about as many steps as the
-demo recipe). Every step skips what is already done, so an interrupted pipeline continues where it stopped
-when run again.
+Training is train_i3d's fast recipe (the I3D's lower part frozen, its activations cached, the rest trained) unless
+--recipe full. Every step skips what is already done (a set's unchanged clips are not trained again), so an
+interrupted pipeline continues where it stopped when run again.
 """
 import argparse
 import sys
@@ -30,12 +31,13 @@ VIDEO_SET = DEMO_SET          # or CHALEARN_020 / CHALEARN_249 (prepare_chalearn
 STREAMS = ("flow",)           # the seed trained on optical flow; ("flow", "rgb") trains both and fuses them
 FLOW_METHOD = DEFAULT_FLOW_METHOD  # tvl1-lite: TV-L1 at 0.3x the seed's tvl1-fast cost, same demo accuracy
 WEIGHTS = "rgb_kinetics400"   # Kinetics-400 RGB I3D; the flow stream starts from it by cross-modality init
-EPOCHS_ABOVE = 1              # phase 1: new top only (the seed: 3); frozen flow features carry little here
-EPOCHS_ENTIRE = None          # phase 2: everything, Adam 3e-4, warmup + cosine decay; None: from the set's size (demo: 22)
+EPOCHS_ABOVE = 1              # full recipe, phase 1: new top only (the seed: 3); frozen flow features carry little here
+EPOCHS_ENTIRE = None          # full recipe, phase 2: everything, Adam 3e-4, warmup + cosine decay; None: from the set's size (demo: 22)
 BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on CPU
 PRECISION = "auto"            # training's compute dtype: bfloat16 on CPUs with AMX, else float32 (train_i3d)
-PREVIEW = False               # True (--preview): first a preview model (train_i3d --recipe preview) to try live while the full
-                              # one trains; off: on 2 cores it took ~4 min and scored far below the full model (docs/results.md)
+RECIPE = "fast"               # fast: the I3D up to Mixed_4a frozen and cached, the rest trained (train_i3d.train_fast);
+                              # full: two phases, every layer (~5x the time); the table in docs/training.md chose fast
+EPOCHS_FAST = None            # the fast recipe's epochs over the cached views; None: about 360 steps (train_i3d.fast_epochs)
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
 ENGINE, ADDRESS = "local", None  # frames/flow on this machine; "ray", "auto" runs them on a Ray cluster (docs/scale-out.md)
 # ------------------------------------------------------------------------
@@ -48,13 +50,12 @@ def check_step(summary, step: str, source):
 
 
 def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_ABOVE,
-        epochs_entire=EPOCHS_ENTIRE, precision=PRECISION, preview=PREVIEW) -> dict:
+        epochs_entire=EPOCHS_ENTIRE, precision=PRECISION, recipe=RECIPE, epochs_fast=EPOCHS_FAST) -> dict:
     """Runs every step; returns the evaluation of the val split and the time each step took (s)."""
     seconds = {}
     start = time.perf_counter()
     prepare_demo.ensure_demo_set(video_set, WORKERS)
     seconds["demo data"] = time.perf_counter() - start
-    begun = start
 
     start = time.perf_counter()
     summary = frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
@@ -77,13 +78,19 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
         check_step(summary, "hands", video_set.video_dir)
         seconds["hands"] = time.perf_counter() - start
 
-    model_paths, last_paths, previews = [], [], []  # each stream's entire-best and entire-last checkpoints
+    model_paths, last_paths = [], []  # each stream's entire-best and entire-last checkpoints (fast: its model twice)
     start = time.perf_counter()
     for stream in streams:
         if stream == "hands":
             trained = train_i3d.train_i3d(video_set, train_i3d.TrainConfig(stream="hands"), fresh=fresh)
             model_paths.append(trained["entire-best"])
             last_paths.append(trained["entire-last"])
+            continue
+        if recipe == "fast":
+            trained = train_i3d.train_fast(video_set, train_i3d.FastConfig(stream=stream, weights=WEIGHTS,
+                                                                          epochs=epochs_fast), fresh=fresh)
+            model_paths.append(trained["model"])
+            last_paths.append(trained["model"])
             continue
         config = train_i3d.with_epochs(video_set, train_i3d.TrainConfig(
             stream=stream, weights=WEIGHTS, epochs_above=epochs_above, epochs_entire=epochs_entire,
@@ -95,13 +102,6 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
             model_paths.append(done["entire-best"])
             last_paths.append(done["entire-last"])
             continue
-        if preview:
-            preview = train_i3d.train_preview(video_set, train_i3d.PreviewConfig(stream=stream, weights=WEIGHTS),
-                                              fresh=fresh)
-            previews.append(preview)
-            print(f"Preview {stream} model ready after {time.perf_counter() - begun:.0f} s; try it in another terminal "
-                  f"while the full training goes on: python livedemo.py --set {set_argument(video_set)} --model "
-                  f"{preview['preview']} (livedemo picks the full model once it has finished)")
         trained = train_i3d.train_i3d(video_set, config, fresh=fresh)
         model_paths.append(trained["entire-best"])
         last_paths.append(trained["entire-last"])
@@ -111,15 +111,16 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
     predictor = Predictor(model_paths)
     stem = model_paths[0].name.split("-i3d-")[0].split("-net-")[0]  # "-net-": a hands run (handsnet.py)
     result = predict.evaluate(video_set, predictor, "val", video_set.log_dir / stem)
-    predict.print_evaluation(result, "+".join(predictor.streams) + ", best epoch: chosen on these clips")
-    # The best epoch was chosen by its val accuracy, so that number is optimistic; the last epoch's model was fixed
-    # before training (the epoch count), so its val accuracy is the honest one to report (docs/results.md).
-    result["top1_last"] = predict.evaluate(video_set, Predictor(last_paths), "val")["top1"]
-    print(f"val: top-1 {result['top1_last']:.1%} with the last epoch's model (report this one)")
+    if model_paths == last_paths:  # the fast recipe (and hands): one model per stream, nothing chosen on val
+        predict.print_evaluation(result, "+".join(predictor.streams) + ", the delivered model: nothing chosen on these clips")
+        result["top1_last"] = result["top1"]
+    else:
+        predict.print_evaluation(result, "+".join(predictor.streams) + ", best epoch: chosen on these clips")
+        # The best epoch was chosen by its val accuracy, so that number is optimistic; the last epoch's model was
+        # fixed before training (the epoch count), so its val accuracy is the honest one to report (docs/results.md).
+        result["top1_last"] = predict.evaluate(video_set, Predictor(last_paths), "val")["top1"]
+        print(f"val: top-1 {result['top1_last']:.1%} with the last epoch's model (report this one)")
     seconds["evaluate"] = time.perf_counter() - start
-    if previews:  # the preview's own val accuracy (its weights are an average fixed in advance: nothing selected)
-        result["top1_preview"] = predict.evaluate(video_set, Predictor([p["preview"] for p in previews]), "val")["top1"]
-        print(f"val: top-1 {result['top1_preview']:.1%} with the preview model")
     result["seconds"] = seconds
     result["models"] = model_paths
     result["flow_method"] = flow_method
@@ -151,13 +152,15 @@ def main(argv=None):
     add_set_arguments(parser, default=None)
     parser.add_argument("--fresh", action="store_true",
                         help="train anew instead of resuming an unfinished run or reusing a finished one")
+    parser.add_argument("--recipe", choices=train_i3d.RECIPES, default=RECIPE,
+                        help="fast: the I3D up to Mixed_4a frozen, its activations cached, the rest trained; full: "
+                             "two phases, every layer, ~5x the time (docs/training.md)")
     parser.add_argument("--epochs", type=int, nargs=2, metavar=("ABOVE", "ENTIRE"),
-                        default=(EPOCHS_ABOVE, EPOCHS_ENTIRE), help="epochs of phase 1 (new top) and phase 2 (all); phase 2 None: from the training set's size")
+                        default=(EPOCHS_ABOVE, EPOCHS_ENTIRE), help="--recipe full: epochs of phase 1 (new top) and phase 2 (all); phase 2 None: from the training set's size")
+    parser.add_argument("--fast-epochs", type=int, default=EPOCHS_FAST,
+                        help="--recipe fast: epochs over the cached views; default: about 360 steps of 16 views")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=PRECISION,
                         help="training's compute dtype; auto: bfloat16 on a CPU with AMX, else float32 (docs/speed.md)")
-    parser.add_argument("--preview", action="store_true", default=PREVIEW,
-                        help="first train a preview model (train_i3d.py --recipe preview) that livedemo.py can use "
-                             "while the full training goes on (less accurate; docs/training.md)")
     parser.add_argument("--live", action="store_true",
                         help="after training, start live recognition (livedemo.py) on the models just trained; "
                              "headless (JSON lines) where no display is open")
@@ -167,14 +170,15 @@ def main(argv=None):
             (args.size, args.num_frames, args.min_dim, args.crop)) else set_from_args(
             argparse.Namespace(**{**vars(args), "set": args.set or "demo"}))
         result = run(video_set, fresh=args.fresh, epochs_above=args.epochs[0], epochs_entire=args.epochs[1],
-                     precision=args.precision, preview=args.preview)
+                     precision=args.precision, recipe=args.recipe, epochs_fast=args.fast_epochs)
     except (FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print("\n| set | streams | val clips | top-1, last epoch | top-1 / top-5, best epoch (chosen on val) | "
-          + " | ".join(result["seconds"]) + " |")
-    print("|---" * (5 + len(result["seconds"])) + "|")
-    print(f"| {video_set.tag} | {'+'.join(STREAMS)} | {result['num_clips']} | {result['top1_last']:.1%} | "
+    chosen = "" if args.recipe == "fast" else ", best epoch (chosen on val)"
+    print(f"\n| set | recipe | streams | val clips | top-1, {'delivered model' if args.recipe == 'fast' else 'last epoch'} | "
+          f"top-1 / top-5{chosen} | " + " | ".join(result["seconds"]) + " |")
+    print("|---" * (6 + len(result["seconds"])) + "|")
+    print(f"| {video_set.tag} | {args.recipe} | {'+'.join(STREAMS)} | {result['num_clips']} | {result['top1_last']:.1%} | "
           f"{result['top1']:.1%} / {result['top5']:.1%} | "
           + " | ".join(f"{s:.0f} s" for s in result["seconds"].values()) + " |")
     print(f"\nLive demo with this model:\n    {livedemo_command(video_set, result)}")

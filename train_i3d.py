@@ -1,12 +1,15 @@
-"""Fine-tune a Kinetics-pretrained I3D on a VideoSet, in two phases as the seed did.
+"""Fine-tune a Kinetics-pretrained I3D on a VideoSet: the fast recipe (the default) or the seed's two phases (full).
 
-    python train_i3d.py --set demo --stream flow
+    python train_i3d.py --set demo --stream flow                  # fast: model/<stamp>-<name><NNN>-flow-i3d-fast.keras
+    python train_i3d.py --set demo --stream flow --recipe full    # full: the two phases below
 
-Phase 1 ("above") freezes the backbone and trains a new top (Adam 1e-3); phase 2 ("entire") unfreezes
-everything (Adam 1e-4). Writes
+Fast (train_fast): the I3D up to Mixed_4a stays frozen, its activations for 8 augmented views of every clip are
+computed once and cached in data-temp/ (a rerun, another seed or a grown set reads them back), and the layers above
+train on them; the delivered weights are an average over the last steps. Full (train_i3d): phase 1 ("above") trains
+a new top on the frozen backbone, phase 2 ("entire") every layer, each clip decoded and augmented at every step. Writes
     model/<stamp>-<name><NNN>-<stream>-i3d-{above,entire}-{last,best}.keras
     log/<stamp>-<name><NNN>-<stream>-i3d.{csv,png}
-An interrupted run (even by kill -9) resumes after its last finished epoch: run the same command again
+An interrupted full run (even by kill -9) resumes after its last finished epoch: run the same command again
 (`--fresh` starts anew); its state is in model/<run>-state.json and model/.resume-<run>/ (docs/training.md).
 """
 from __future__ import annotations  # "keras.Model" in signatures without importing Keras
@@ -44,6 +47,10 @@ if TYPE_CHECKING:
 # The seed's words, kept in checkpoint names users have: "above" = head-only fine-tuning (the new top above
 # the frozen backbone), "entire" = full fine-tuning (every layer but BatchNorm).
 PHASES = ("above", "entire")
+# --recipe: "fast" (the default: train_fast, the I3D's lower part frozen and cached) or "full" (train_i3d, two phases).
+RECIPES = ("fast", "full")
+FULL_ONLY = ("--epochs-above", "--epochs-entire", "--batch-size", "--workers", "--distribute", "--precision",
+             "--mixed-precision")  # train_i3d.py's options of the full recipe
 # TrainConfig.precision -> the Keras dtype policy training runs under (None: Keras' default, float32).
 TRAIN_POLICIES = {"float32": None, "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 
@@ -568,52 +575,63 @@ def run_result(prefix: Path, config: TrainConfig, csv_file: Path) -> dict:
     return result
 
 
-# ---- the preview recipe ------------------------------------------------------------------------------------------
-# A model in about a minute, while the full recipe above takes ~13 min for a user's 9 signs on a 2-core laptop: the
-# I3D below PREVIEW_CUT stays frozen (Kinetics weights, BatchNorm adapted to the set's clips), its output for
-# PREVIEW_VIEWS augmented views of every training clip is computed once and cached (signlang/actcache.py), and only
-# Mixed_5b, Mixed_5c and a new top (4.8 M of the 12.3 M weights, ~2 % of the forward pass's multiply-adds at any
-# input size) train on the cached views. On the demo set it scored well below the full recipe (docs/results.md
-# "Preview"), so pipeline_i3d.py trains it first, for livedemo to start on, and the full recipe replaces it.
-PREVIEW_CUT = "MaxPool3d_5a_2x2"  # the last layer of the frozen part; above it Mixed_5b, Mixed_5c, the top
-PREVIEW_VIEWS = 8  # augmented views per training clip (random crop, zoom, temporal jitter as the full recipe's)
-PREVIEW_VIEW_SEED = 0  # the views' augmentation: fixed, so that the cache serves every training seed
-PREVIEW_EMA_FRACTION = 0.1  # the delivered weights average the last ~10 % of the steps (EMA)
+# ---- the fast recipe --------------------------------------------------------------------------------------------
+# The default since 2026-12-06 (docs/training.md "The fast recipe"): the I3D up to FAST_CUT stays frozen (Kinetics
+# weights, BatchNorm adapted to the set's clips), its output for FAST_VIEWS augmented views of every training clip is
+# computed once and cached (signlang/actcache.py), and only the layers above (Mixed_4b to Mixed_5c and a new top,
+# 11.3 M of the 12.3 M weights) train on the cached views. A step on 16 cached views took 0.73 s against 0.97 s for
+# a full-recipe step of 4 clips (16 x 128 flow, AMD EPYC, float32, 2026-12-06): ~5x less per clip seen. The full
+# recipe above stays one option away (--recipe full).
+FAST_CUT = "MaxPool3d_4a_3x3"  # the last layer of the frozen part; above it Mixed_4b ... Mixed_5c, the top
+FAST_VIEWS = 8  # augmented views per training clip (random crop, zoom, temporal jitter as the full recipe's)
+FAST_VIEW_SEED = 0  # the views' augmentation: fixed, so that the cache serves every training seed
+FAST_EMA_FRACTION = 0.1  # the delivered weights average the last ~10 % of the steps (EMA)
+# Steps of 16 views when FastConfig.epochs is None: the plain own-signs stand-in's 24 epochs of 15 steps (30 clips).
+FAST_STEPS = 360
+FAST_MIN_EPOCHS = 4
+# Training holds every cached view in memory (float32): 8 views of a 16x128 clip take 3.9 MB at Mixed_4a, so a few
+# thousand clips fit; ChaLearn's 40x224 clips (30 MB each) need the full recipe.
+FAST_MAX_GIB = 4.0
 
 
 @dataclass
-class PreviewConfig:
-    """Settings of a preview run (recorded in its model's .keras.json)."""
+class FastConfig:
+    """Settings of a fast-recipe run (recorded in its model's .keras.json)."""
 
     stream: str = "flow"
     weights: str = "rgb_kinetics400"
-    views: int = PREVIEW_VIEWS
-    # Passes over every cached view: on the plain own-signs stand-in (6 signs x 8 takes, seed 0) 8 epochs gave 33 %,
-    # 24 gave 61 % held-out top-1 (2026-12-06, EPYC at load 3); on the demo set 68 % (3 seeds) and 75 % (30 epochs).
-    epochs: int = 24
-    batch_size: int = 16  # views per step: a step on cached activations costs ~1/50 of a full one
+    cut: str = FAST_CUT  # the last frozen layer; its output is what the cache holds
+    views: int = FAST_VIEWS
+    epochs: int | None = None  # passes over every cached view; None: about FAST_STEPS steps (fast_epochs)
+    batch_size: int = 16  # views per step
     learning_rate: float = 1e-3
     warmup: float = 0.1  # linear rise over the first tenth of the steps, then a cosine decay to 0
     label_smoothing: float = 0.0
-    ema: bool = True  # deliver the exponential moving average of the weights (PREVIEW_EMA_FRACTION)
+    ema: bool = True  # deliver the exponential moving average of the weights (FAST_EMA_FRACTION)
     max_zoom: float = 0.25
     dropout_prob: float = 0.2
     seed: int = 0
 
 
-def preview_path(video_set: VideoSet, stamp: str, stream: str) -> Path:
-    """model/<stamp>-<name><NNN>-<stream>-i3d-preview.keras"""
-    return run_prefix(video_set, stamp, stream).with_name(f"{run_prefix(video_set, stamp, stream).name}-preview.keras")
+def fast_epochs(num_views: int, batch_size: int) -> int:
+    """Epochs of about FAST_STEPS steps over num_views cached views (at least FAST_MIN_EPOCHS)."""
+    steps = max(1, math.ceil(num_views / batch_size))
+    return max(FAST_MIN_EPOCHS, math.ceil(FAST_STEPS / steps))
 
 
-def newest_preview(video_set: VideoSet, stream: str) -> Path | None:
-    """The newest preview model of this set and stream, if any."""
-    found = sorted(p for p in video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-preview.keras")
-                   if not p.name.startswith("."))
-    return found[-1] if found else None
+def fast_path(video_set: VideoSet, stamp: str, stream: str) -> Path:
+    """model/<stamp>-<name><NNN>-<stream>-i3d-fast.keras"""
+    prefix = run_prefix(video_set, stamp, stream)
+    return prefix.with_name(f"{prefix.name}-fast.keras")
 
 
-def lower_layers(model: keras.Model, cut: str = PREVIEW_CUT) -> list:
+def fast_models(video_set: VideoSet, stream: str) -> list[Path]:
+    """This set's fast-recipe models of `stream`, oldest first."""
+    return sorted(p for p in video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-fast.keras")
+                  if not p.name.startswith("."))
+
+
+def lower_layers(model: keras.Model, cut: str = FAST_CUT) -> list:
     """The layers of the frozen part: every layer the output of `cut` depends on."""
     import keras
 
@@ -621,12 +639,20 @@ def lower_layers(model: keras.Model, cut: str = PREVIEW_CUT) -> list:
     return [layer for layer in lower.layers if layer.weights]
 
 
+def adapted_layers(model: keras.Model) -> list:
+    """The layers whose weights a run starts from: all but the new top's classifier (its shape is the class count's,
+    its initial weights the seed's). The BatchNorm statistics of every layer, above the cut too, are the set's."""
+    return [layer for layer in model.layers
+            if layer.weights and (not layer.name.startswith(TOP_PREFIX) or "BatchNorm" in layer.name)]
+
+
 def frozen_part(model: keras.Model, lower_file: Path, adapt) -> Path:
-    """Loads the frozen part's weights from lower_file, or adapts its BatchNorm (`adapt(model)`) and saves them there
-    first (atomically). Kept per set and stream, so that the cached activations stay valid when the set grows."""
+    """Loads the start weights (Kinetics, BatchNorm adapted to the set) from lower_file, or adapts the BatchNorm
+    (`adapt(model)`) and saves them there first (atomically). Kept per set and stream, so that the cached activations
+    stay valid when the set grows, and every run of the set starts from the same statistics."""
     from signlang.safeio import atomic_write
 
-    layers = lower_layers(model)
+    layers = adapted_layers(model)
     if lower_file.is_file():
         with np.load(lower_file) as saved:
             for layer in layers:
@@ -640,10 +666,10 @@ def frozen_part(model: keras.Model, lower_file: Path, adapt) -> Path:
 
 
 def start_from(model: keras.Model, previous: Path, classes: list[str], clips: list[str],
-               cut: str = PREVIEW_CUT) -> list[str]:
-    """Copies the trained layers above `cut` from the previous preview of a set that grew since: its classes begin
+               cut: str = FAST_CUT) -> list[str]:
+    """Copies the trained layers above `cut` from the previous fast model of a set that grew since: its classes begin
     `classes` (new classes come last) and its training clips are some of `clips`, not all. The new classes' outputs
-    of the top stay newly initialised. A preview of the same clips is not started from (a rerun starts afresh).
+    of the top stay newly initialised. A model of the same clips is not started from (a rerun starts afresh).
 
     Returns:
         The classes it had (nothing copied when it does not fit: []).
@@ -673,9 +699,20 @@ def start_from(model: keras.Model, previous: Path, classes: list[str], clips: li
     return old
 
 
-def preview_optimizer(config: PreviewConfig, steps: int):
+def same_fast_run(path: Path, config: FastConfig, classes: list[str], data: str) -> dict | None:
+    """The record of the fast model `path` when it was trained by `config` on the clips whose signature is `data`
+    with these classes; else None."""
+    try:
+        info = modelinfo.read_model_info(path)
+    except (OSError, ValueError):
+        return None
+    kept = info.get("phase") == "fast" and info.get("recipe") == asdict(config)
+    return info if kept and info.get("data") == data and info.get("classes") == classes else None
+
+
+def fast_optimizer(config: FastConfig, steps: int):
     """Adam with a linear warmup over config.warmup of `steps`, then a cosine decay to 0; with config.ema it keeps
-    an exponential moving average of the weights with momentum 1 - 1 / (PREVIEW_EMA_FRACTION * steps), i.e.
+    an exponential moving average of the weights with momentum 1 - 1 / (FAST_EMA_FRACTION * steps), i.e.
     over about the last tenth of the steps, which Keras' fit() puts into the model when it ends."""
     import keras
 
@@ -683,16 +720,18 @@ def preview_optimizer(config: PreviewConfig, steps: int):
     warmup = min(steps - 1, round(config.warmup * steps))
     rate = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=max(1, steps - warmup),
                                                   warmup_target=config.learning_rate, warmup_steps=warmup)
-    momentum = 1.0 - 1.0 / max(1.0, PREVIEW_EMA_FRACTION * steps)
+    momentum = 1.0 - 1.0 / max(1.0, FAST_EMA_FRACTION * steps)
     return keras.optimizers.Adam(rate, use_ema=config.ema, ema_momentum=momentum)
 
 
-def train_preview(video_set: VideoSet, config: PreviewConfig, fresh: bool = False, verbose: int = 0,
-                  callbacks=()) -> dict:
-    """Trains the preview model (the recipe above); returns {"preview": path, "val_accuracy", "csv", "png"}.
+def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, verbose: int = 2,
+               callbacks=(), reuse: bool = True) -> dict:
+    """Trains a model by the fast recipe (above); returns {"model": path, "val_accuracy", "csv", "png", "seconds"}.
 
-    Reuses the set's frozen-part weights and cached activations unless fresh; starts from the newest preview of
-    the set when the set only grew since (its classes first), else from the Kinetics weights.
+    Unless fresh: reuses the set's adapted weights and cached activations; returns the newest fast model of the set
+    untrained when it was made by this recipe from the same training clips (a rerun of the pipeline; not with
+    reuse=False: the benchmarks' repeated runs); starts from it when the set only grew since (its classes first), else
+    from the Kinetics weights.
     """
     import keras
 
@@ -702,7 +741,7 @@ def train_preview(video_set: VideoSet, config: PreviewConfig, fresh: bool = Fals
     from signlang.training import plot_curves, save_model, write_log
 
     if config.stream not in ("flow", "rgb"):
-        raise ValueError(f"stream={config.stream!r}; the preview recipe trains an I3D stream: flow or rgb")
+        raise ValueError(f"stream={config.stream!r}; the fast recipe trains an I3D stream: flow or rgb")
     start = time.perf_counter()
     data_dir = video_set.stream_dir(config.stream)
     classes = VideoClasses(video_set.class_file)
@@ -712,11 +751,28 @@ def train_preview(video_set: VideoSet, config: PreviewConfig, fresh: bool = Fals
     train = FramesGenerator(data_dir / "train", classes, shuffle=False, augment=True, max_zoom=config.max_zoom,
                             listed=listed["train"], **common)
     val = FramesGenerator(data_dir / "val", classes, shuffle=False, augment=False, listed=listed["val"], **common)
+    # What the model is made of: the clips' files (names, sizes, times), both splits (the record holds val's score).
+    data = actcache.cache_key(clips=[actcache.clip_signature(path) for path, _ in train.samples + val.samples])
+    earlier = [] if fresh else fast_models(video_set, config.stream)
+    same = reuse and earlier and same_fast_run(earlier[-1], config, names, data)
+    if same:
+        print(f"Fast recipe: {earlier[-1].name} was trained by this recipe on these clips; reusing it "
+              "(--fresh trains anew)")
+        return {"model": earlier[-1], "val_accuracy": same["score"], "csv": video_set.log_dir / f"{earlier[-1].stem}.csv",
+                "png": video_set.log_dir / f"{earlier[-1].stem}.png", "seconds": time.perf_counter() - start}
+    epochs = config.epochs if config.epochs is not None else fast_epochs(len(train.samples) * config.views,
+                                                                         config.batch_size)
     keras.utils.set_random_seed(config.seed)
     model = build_model(video_set, TrainConfig(stream=config.stream, weights=config.weights,
                                                dropout_prob=config.dropout_prob), len(names))
+    lower_model = keras.Model(model.input, model.get_layer(config.cut).output)
+    gib = len(train.samples) * config.views * math.prod(lower_model.output.shape[1:]) * 4 / 2 ** 30
+    if gib > FAST_MAX_GIB:
+        raise ValueError(f"The fast recipe holds the activations of all {len(train.samples) * config.views} training "
+                         f"views in memory, {gib:.1f} GiB for this set and input size (at most {FAST_MAX_GIB} GiB); "
+                         "train it with --recipe full")
     data_root = video_set.temp_dir
-    lower_file = data_root / actcache.CACHE_FOLDER / f"{config.stream}-lower.npz"
+    lower_file = data_root / actcache.CACHE_FOLDER / f"{config.stream}-adapted.npz"
     if fresh:
         lower_file.unlink(missing_ok=True)
 
@@ -726,15 +782,15 @@ def train_preview(video_set: VideoSet, config: PreviewConfig, fresh: bool = Fals
                                                listed=listed["train"], **common))
 
     frozen_part(model, lower_file, adapt)
-    key = actcache.cache_key(lower=file_sha256(lower_file), cut=PREVIEW_CUT, num_frames=video_set.num_frames,
+    key = actcache.cache_key(lower=file_sha256(lower_file), cut=config.cut, num_frames=video_set.num_frames,
                              crop_px=video_set.crop_px, views=config.views, max_zoom=config.max_zoom,
-                             view_seed=PREVIEW_VIEW_SEED)
+                             view_seed=FAST_VIEW_SEED)
     folder = actcache.cache_dir(data_root, config.stream, key)
-    lower = tf_function(keras.Model(model.input, model.get_layer(PREVIEW_CUT).output))
+    lower = tf_function(lower_model)
 
     def views(index: int) -> np.ndarray:
         path = train.samples[index][0]  # seeded by the clip's name, not its index: its views stay when the set grows
-        rng = np.random.default_rng([PREVIEW_VIEW_SEED, zlib.crc32(f"{path.parent.name}/{path.name}".encode())])
+        rng = np.random.default_rng([FAST_VIEW_SEED, zlib.crc32(f"{path.parent.name}/{path.name}".encode())])
         return lower(np.stack([train.clip(index, rng) for _ in range(config.views)]), training=False).numpy()
 
     def centre(index: int) -> np.ndarray:
@@ -745,48 +801,50 @@ def train_preview(video_set: VideoSet, config: PreviewConfig, fresh: bool = Fals
     x_val, computed_val = actcache.cached_views(folder / "val", [p for p, _ in val.samples], centre,
                                                 desc=f"{config.stream} activations, held out")
     cached_s = time.perf_counter() - start
-    print(f"Activations of the frozen part (below Mixed_5b): {computed + computed_val} clips computed, "
+    print(f"Activations of the frozen part (up to {config.cut}): {computed + computed_val} clips computed, "
           f"{len(x_train) + len(x_val) - computed - computed_val} read from {folder.resolve()} ({cached_s:.0f} s)")
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = preview_path(video_set, stamp, config.stream)
-    previous = None if fresh else newest_preview(video_set, config.stream)
+    path = fast_path(video_set, stamp, config.stream)
+    previous = earlier[-1] if earlier else None
     clips = [f"{p.parent.name}/{p.name}" for p, _ in train.samples]
-    had = start_from(model, previous, names, clips) if previous is not None else []
-    upper = keras.Model(model.get_layer(PREVIEW_CUT).output, model.output)
+    had = start_from(model, previous, names, clips, config.cut) if previous is not None else []
+    upper = keras.Model(model.get_layer(config.cut).output, model.output)
     for layer in upper.layers:
         layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)  # inference-mode BN (set_trainable)
     x = np.concatenate(x_train).astype(np.float32)  # (clips * views, t, h, w, c)
     y = keras.utils.to_categorical(np.repeat(train.labels, config.views), len(names))
     xv = np.concatenate(x_val).astype(np.float32)
     yv = keras.utils.to_categorical(val.labels, len(names))
-    upper.compile(optimizer=preview_optimizer(config, config.epochs * math.ceil(len(x) / config.batch_size)),
+    upper.compile(optimizer=fast_optimizer(config, epochs * math.ceil(len(x) / config.batch_size)),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
-    print(f"Preview: training Mixed_5b, Mixed_5c and the top on {len(x)} cached views of {len(x_train)} clips, "
-          f"{len(names)} classes, {config.epochs} epochs"
+    print(f"Fast recipe: training the layers above {config.cut} on {len(x)} cached views of {len(x_train)} clips, "
+          f"{len(names)} classes, {epochs} epochs of {math.ceil(len(x) / config.batch_size)} steps"
           + (f", starting from {previous.name} ({len(had)} of its classes kept)" if had else ""))
-    history = upper.fit(x, y, batch_size=config.batch_size, epochs=config.epochs, verbose=verbose,
+    history = upper.fit(x, y, batch_size=config.batch_size, epochs=epochs, verbose=verbose,
                         validation_data=(xv, yv) if len(xv) else None, shuffle=True, callbacks=list(callbacks))
     # With config.ema, fit() has put the averaged weights into the model (Optimizer.finalize_variable_values).
     val_accuracy = float(np.mean(np.argmax(upper.predict(xv, verbose=0), 1) == val.labels)) if len(xv) else float("nan")
     video_set.model_dir.mkdir(parents=True, exist_ok=True)
     video_set.log_dir.mkdir(parents=True, exist_ok=True)
-    save_model(keras.Model(model.input, model.output, name=model.name), path)
     info = modelinfo.describe_run(video_set, config.stream, names,
                                   video_set.flow_dir if config.stream == "flow" else None)
-    modelinfo.write_model_info(path, {**info, "epochs": config.epochs, "phase": "preview", "which": "last",
+    # The record first: a model file (what the set's users look for) never lacks its record, even after a kill.
+    modelinfo.write_model_info(path, {**info, "epochs": epochs, "phase": "fast", "which": "last",
                                       "selected_on": None, "score": val_accuracy, "recipe": asdict(config),
-                                      "started_from": previous.name if had else None, "train_clips": clips})
+                                      "started_from": previous.name if had else None, "train_clips": clips,
+                                      "data": data})
+    save_model(keras.Model(model.input, model.output, name=model.name), path)
     rows = [{"epoch": e, **{k: float(v[e]) for k, v in history.history.items()}, "phase": 1}
-            for e in range(config.epochs)]
+            for e in range(epochs)]
     csv_file = video_set.log_dir / f"{path.stem}.csv"
     if rows:
         write_log(csv_file, rows)
         plot_curves(csv_file, csv_file.with_suffix(".png"))
-    print(f"Preview done in {time.perf_counter() - start:.0f} s: val accuracy {val_accuracy:.3f} "
+    print(f"Fast recipe done in {time.perf_counter() - start:.0f} s: val accuracy {val_accuracy:.3f} "
           f"(the delivered, averaged weights; nothing selected on val), model {path.resolve()}")
-    return {"preview": path, "val_accuracy": val_accuracy, "csv": csv_file, "png": csv_file.with_suffix(".png"),
+    return {"model": path, "val_accuracy": val_accuracy, "csv": csv_file, "png": csv_file.with_suffix(".png"),
             "seconds": time.perf_counter() - start}
 
 
@@ -816,20 +874,25 @@ def main(argv=None):
     parser.add_argument("--mixed-precision", dest="precision", action="store_const", const="float16",
                         help="the same as --precision float16")
     parser.add_argument("--fresh", action="store_true", help="start a new run instead of resuming an unfinished one")
-    parser.add_argument("--recipe", choices=("full", "preview"), default="full",
-                        help="full: both phases, every layer (the delivered model); preview: a model in about a minute "
-                             "(frozen I3D below Mixed_5b, cached activations, the rest trained on them; less accurate)")
+    parser.add_argument("--recipe", choices=RECIPES, default="fast",
+                        help="fast: the I3D up to Mixed_4a frozen, its activations for 8 augmented views of each clip "
+                             "cached, the layers above trained on them (one model, the averaged weights); full: the "
+                             "two phases below, every layer, each clip decoded at every step (~5x the time)")
     args = parser.parse_args(argv)
+    given = [arg.split("=")[0] for arg in (sys.argv[1:] if argv is None else argv) if arg in FULL_ONLY
+             or arg.split("=")[0] in FULL_ONLY]
+    if args.recipe == "fast" and given and args.stream != "hands":
+        parser.error(f"{', '.join(given)} set{'s' if len(given) == 1 else ''} the full recipe's training; add "
+                     "--recipe full (the default recipe, fast, has its own schedule: docs/training.md)")
     streams = ("flow", "rgb") if args.stream == "both" else (args.stream,)
     video_set, stream = None, streams[0]
     stopper = stop_on_ctrl_c()
     try:
         video_set = set_from_args(args)
         for stream in streams:
-            if args.recipe == "preview":
-                train_preview(video_set, PreviewConfig(stream=stream, weights=None if args.weights == "none"
-                                                       else args.weights), fresh=args.fresh,
-                              callbacks=(stopper,))
+            if args.recipe == "fast" and stream != "hands":
+                train_fast(video_set, FastConfig(stream=stream, weights=None if args.weights == "none" else args.weights),
+                           fresh=args.fresh, callbacks=(stopper,))
                 continue
             config = TrainConfig(stream=stream, weights=None if args.weights == "none" else args.weights,
                                  epochs_above=args.epochs_above, epochs_entire=args.epochs_entire,

@@ -1,14 +1,14 @@
-"""Compares train_i3d.py's recipes (preview and its variants, full) on the demo set and the two own-signs stand-ins.
+"""Compares train_i3d.py's recipes (fast and its variants, full) on the demo set and the two own-signs stand-ins.
 
-    python -m bench.recipes                                  # preview variants x 3 seeds on demo, plain, hard
-    python -m bench.recipes --sets hard --full-seeds 1       # and the full recipe once (~15-35 min per run on 2 cores)
+    python -m bench.recipes                                  # the fast recipe x 3 seeds on demo, plain, hard
+    python -m bench.recipes --variants fast "fast, no EMA" --sets plain --full-seeds 1   # variants; the full recipe
 
 Each set is prepared first (the demo set by prepare_demo.py; the stand-ins by bench.own_signs.write_set: 9 signs x
 10 takes at 480x360, 30 fps, the newest 3 takes of each held out, in data-temp/bench_recipes/), then frames and
 tvl1-lite flow at the size a folder set gets (16 frames, 128 px). Every accuracy is the top-1 on the set's held-out
-clips of the model the recipe delivers: the preview's averaged weights, the full recipe's last epoch (its best
-epoch is chosen on those clips, so it is not reported). The preview's first seed fills the activation cache; its
-seconds are given apart ("cache s"). Headed and ended by the load average and numpy's matmul speed.
+clips of the model the recipe delivers: the fast recipe's averaged weights, the full recipe's last epoch (its best
+epoch is chosen on those clips, so it is not reported). The first seed of a variant may fill the activation cache;
+its seconds are given apart ("first run s"). Headed and ended by the load average and numpy's matmul speed.
 """
 import argparse
 import statistics
@@ -23,22 +23,25 @@ import prepare_demo
 import train_i3d
 from bench import loadgen
 from bench.own_signs import write_set
-from signlang.flow import DEFAULT_FLOW_METHOD
+from signlang.flow import DEFAULT_FLOW_METHOD, METHODS
 from signlang.videoset import DEMO_SET, resolve_set
 
 WORK = Path("data-temp/bench_recipes")
-# The preview variants compared (issue 21 section 1); each is PreviewConfig's defaults with these changes.
+# The fast recipe's variants compared (issue 21 sections 1 and 2); each is FastConfig's defaults with these changes.
 VARIANTS = {
-    "preview": {},
-    "preview, no EMA": {"ema": False},
-    "preview, label smoothing 0.1": {"label_smoothing": 0.1},
-    "preview, 8 epochs": {"epochs": 8},
-    "preview, rgb stream": {"stream": "rgb"},
+    "fast": {},
+    "fast, no EMA": {"ema": False},
+    "fast, label smoothing 0.1": {"label_smoothing": 0.1},
+    "fast, half the steps": {"epochs": "half"},
+    "fast, frozen up to Mixed_5a (the earlier preview)": {"cut": "MaxPool3d_5a_2x2"},
+    "fast, rgb stream": {"stream": "rgb"},
 }
+DEFAULT_VARIANTS = ("fast",)
 
 
-def prepared(name: str):
-    """The VideoSet `name` ("demo", "plain", "hard") with its frames and flow extracted."""
+def prepared(name: str, flow: str = DEFAULT_FLOW_METHOD):
+    """The VideoSet `name` ("demo", "plain", "hard") with its frames and `flow` extracted (another flow than the
+    set's: in data-temp/<name>-<flow>/, the set's videos unchanged)."""
     if name == "demo":
         video_set = DEMO_SET
         prepare_demo.ensure_demo_set(video_set, 2)
@@ -47,18 +50,24 @@ def prepared(name: str):
         if not (folder / "class.csv").is_file():
             write_set(folder, hard=name == "hard")
         video_set = resolve_set(str(folder))
+    if flow != video_set.flow_method:
+        video_set = replace(video_set, name=f"{video_set.name}-{flow}", flow_method=flow)
     frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
                                    video_set.min_dim_px, workers=2)
-    opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, DEFAULT_FLOW_METHOD, workers=2)
+    opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, video_set.flow_method, workers=2)
     return video_set
 
 
-def preview_row(video_set, variant: str, seeds) -> dict:
+def fast_row(video_set, variant: str, seeds) -> dict:
     scores, seconds, cache_s = [], [], None
     for seed in seeds:
-        config = replace(train_i3d.PreviewConfig(), seed=seed, **VARIANTS[variant])
+        changes = dict(VARIANTS[variant])
+        if changes.get("epochs") == "half":
+            clips = len(train_i3d.split_clips(video_set.video_dir, "train"))
+            changes["epochs"] = max(1, train_i3d.fast_epochs(clips * train_i3d.FAST_VIEWS, 16) // 2)
+        config = replace(train_i3d.FastConfig(), seed=seed, **changes)
         start = time.perf_counter()
-        result = train_i3d.train_preview(video_set, config)
+        result = train_i3d.train_fast(video_set, config, verbose=0, reuse=False)
         took = time.perf_counter() - start
         scores.append(result["val_accuracy"])
         if cache_s is None:
@@ -85,18 +94,21 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--sets", nargs="+", choices=("demo", "plain", "hard"), default=("demo", "plain", "hard"))
-    parser.add_argument("--seeds", type=int, default=3, help="seeds of every preview variant")
-    parser.add_argument("--variants", nargs="+", choices=tuple(VARIANTS), default=tuple(VARIANTS))
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of every fast-recipe variant")
+    parser.add_argument("--variants", nargs="*", choices=tuple(VARIANTS), default=DEFAULT_VARIANTS)
     parser.add_argument("--full-seeds", type=int, default=0, help="runs of the full recipe per set (slow)")
+    parser.add_argument("--flow", choices=METHODS, default=DEFAULT_FLOW_METHOD,
+                        help="the flow every set is trained on (tvl1-steady: the camera's motion removed)")
     args = parser.parse_args(argv)
     print(f"# {loadgen.machine_line()}", flush=True)
     rows = []
     for name in args.sets:
-        video_set = prepared(name)
+        video_set = prepared(name, args.flow)
+        label = name if args.flow == DEFAULT_FLOW_METHOD else f"{name}, {args.flow} flow"
         for variant in args.variants:
-            rows.append({"set": name, **preview_row(video_set, variant, range(args.seeds))})
+            rows.append({"set": label, **fast_row(video_set, variant, range(args.seeds))})
         if args.full_seeds:
-            rows.append({"set": name, **full_row(video_set, range(args.full_seeds))})
+            rows.append({"set": label, **full_row(video_set, range(args.full_seeds))})
     print(f"\n# {loadgen.machine_line()}")
     print("| set | recipe | held-out top-1 per seed | mean | spread (max-min) | train s (median) | first run s |")
     print("|---|---|---|---|---|---|---|")

@@ -2,7 +2,7 @@
 
     data-temp/<name>/<NNN>-<frames>/cache/<stream>-<key>/<split>/<label>/<video>-<clip>.npy   (views, ...) float16
 
-train_i3d.py's preview recipe trains only the layers above a frozen part of the I3D, so that part's output for a
+train_i3d.py's fast recipe trains only the layers above a frozen part of the I3D, so that part's output for a
 clip never changes: it is computed here once per view and read back by every later run (a second run on the set, a
 run after the set grew, another seed). What the activations depend on is in the two names, so a change never
 reads a stale file:

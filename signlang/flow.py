@@ -18,13 +18,18 @@ from signlang.video import files_to_frames, write_jpg
 DEFAULT_FLOW_METHOD = "tvl1-lite"
 # The seed's final preset: what a model or set recorded before flow methods were recorded was computed with.
 SEED_FLOW_METHOD = "tvl1-fast"
-METHODS = ("tvl1-fast", "tvl1-lite", "tvl1-warps1", "tvl1-quality", "farneback", "dis")
+METHODS = ("tvl1-fast", "tvl1-lite", "tvl1-steady", "tvl1-warps1", "tvl1-quality", "farneback", "dis")
 METHOD_HELP = {
     # The seed's final preset: coarser pyramid steps, fewer warps, looser stopping than OpenCV's defaults.
     "tvl1-fast": "TV-L1, scaleStep=0.5 warps=3 epsilon=0.02 (the seed's final preset)",
     # tvl1-fast with a looser stopping threshold: on the real signing clip at 224 px, 1 thread, 3.0x faster
     # (122 vs 363 ms per pair) for a mean end-point difference of 0.51 px from tvl1-fast (mean |flow| 3.2 px).
     "tvl1-lite": "TV-L1, scaleStep=0.5 warps=3 epsilon=0.05 (tvl1-fast stopping earlier: ~3x cheaper, same demo accuracy; default)",
+    # A hand-held camera moves the whole picture, and whole-frame flow then shows the shake as motion everywhere.
+    # Subtracting each frame pair's global flow is the "mean flow subtraction" of Simonyan & Zisserman, "Two-Stream
+    # Convolutional Networks for Action Recognition in Videos" (NIPS 2014), section 3.1; the median here, so that a
+    # hand moving across much of the frame does not count as the camera's motion.
+    "tvl1-steady": "tvl1-lite with the camera's motion removed (each frame pair's median flow subtracted; for hand-held cameras)",
     # The seed's earlier preset (cv2.DualTVL1OpticalFlow_create(warps=1)): only the warps changed.
     "tvl1-warps1": "TV-L1, warps=1, other parameters OpenCV defaults (the seed's earlier preset)",
     "tvl1-quality": "TV-L1 with OpenCV's defaults (scaleStep=0.8, 5 scales, 5 warps, epsilon=0.01; slowest)",
@@ -46,6 +51,9 @@ def _flow_engine(method: str):
         tvl1 = cv2.optflow.DualTVL1OpticalFlow_create(scaleStep=0.5, warps=3, epsilon=0.02)
     elif method == "tvl1-lite":
         tvl1 = cv2.optflow.DualTVL1OpticalFlow_create(scaleStep=0.5, warps=3, epsilon=0.05)
+    elif method == "tvl1-steady":
+        lite = _flow_engine("tvl1-lite")
+        return lambda prev, nxt: remove_camera_motion(lite(prev, nxt))
     elif method == "tvl1-warps1":
         tvl1 = cv2.optflow.DualTVL1OpticalFlow_create(warps=1)
     elif method == "tvl1-quality":
@@ -61,6 +69,11 @@ def _flow_engine(method: str):
     else:
         raise ValueError(f"Unknown optical flow method={method!r}; choose one of {METHODS}")
     return lambda prev, nxt: tvl1.calc(prev, nxt, None)
+
+
+def remove_camera_motion(flow_px: np.ndarray) -> np.ndarray:
+    """(h, w, 2) flow minus its median x and y: what is left moved against the picture as a whole."""
+    return (flow_px - np.median(flow_px.reshape(-1, 2), axis=0)).astype(np.float32)
 
 
 def check_method(method: str) -> None:

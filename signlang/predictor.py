@@ -66,8 +66,8 @@ def add_model_arguments(parser, stream_note: str) -> None:
 def find_models(video_set: VideoSet, which: str = "entire-best", out=None, streams=I3D_STREAMS) -> list[Path]:
     """The `<which>` checkpoint of the newest *finished* run of each of `streams` trained on this set.
 
-    A preview model (train_i3d.py --recipe preview) newer than that run is taken instead, with a note: pipeline_i3d.py
-    trains one first, for the live demo to start on, and the full run replaces it when it finishes.
+    A model of the fast recipe (train_i3d.py's default, model/<stamp>-<tag>-<stream>-i3d-fast.keras) newer than that
+    run is taken instead: whichever recipe trained last wins.
     A run is finished when its state file (model/<run>-state.json, train_i3d.py) lists both phases as done; a
     checkpoint without a state file (copied, or trained before runs kept one) counts as finished. A newer
     unfinished run (stopped with Ctrl-C, or still training) is skipped with a note on `out` (stderr); when a
@@ -96,14 +96,10 @@ def find_models(video_set: VideoSet, which: str = "entire-best", out=None, strea
                 chosen = path
                 break
             unfinished.append((path, _run_progress(state)))
-        previews = sorted(p for p in video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-preview.keras")
-                          if not p.name.startswith("."))
-        if previews and which.startswith("entire") and (chosen is None or previews[-1].name > chosen.name):
-            # A preview (train_i3d --recipe preview) newer than the newest finished full run: trained while the full
-            # recipe goes on, or after the set grew. The full run's model replaces it once that has finished.
-            chosen, unfinished = previews[-1], []
-            print(f"note: using the preview model {chosen.name} (no newer finished full training of {stream}; "
-                  "--model picks another)", file=out)
+        fast = sorted(p for p in video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-fast.keras")
+                      if not p.name.startswith("."))
+        if fast and which.startswith("entire") and (chosen is None or fast[-1].name > chosen.name):
+            chosen, unfinished = fast[-1], []  # the fast recipe's model, newer than any finished full run
         if chosen is None and unfinished:
             chosen, why = unfinished[0]
             print(f"warning: using {chosen.resolve()} of an UNFINISHED run ({why}) because no {stream} run of "

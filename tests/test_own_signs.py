@@ -37,13 +37,12 @@ def test_own_set_end_to_end(tmp_path, monkeypatch, capsys, kinetics_weights):
     assert train == ["python", "pipeline_i3d.py", "--set", "data-set/mine/003"]
     monkeypatch.chdir(tmp_path)  # data-temp/, model/, log/ are relative to the working folder
 
-    assert pipeline_i3d.main([*train[2:], *SIZE, "--epochs", "1", "1", "--preview"]) == 0
+    assert pipeline_i3d.main([*train[2:], *SIZE, "--fast-epochs", "2"]) == 0
     out = capsys.readouterr().out
-    # --preview: a preview model first, with its own livedemo command; the full model, finished after it, is what
-    # livedemo.py --set takes from then on.
-    preview = next(line for line in out.splitlines() if line.startswith("Preview flow model ready"))
-    assert preview.split("--model ")[1].split()[0].endswith("-flow-i3d-preview.keras")
-    assert [p.name for p in find_models(videoset.resolve_set("data-set/mine/003"))][0].endswith("-entire-best.keras")
+    # The default recipe, fast: its model is what livedemo.py --set takes; the table says which recipe ran.
+    assert [p.name for p in find_models(videoset.resolve_set("data-set/mine/003"))][0].endswith("-flow-i3d-fast.keras")
+    row = next(line for line in out.splitlines() if line.startswith("| mine003 |"))
+    assert row.startswith("| mine003 | fast | flow | 6 |"), row  # 6 held-out takes, two of each sign
     description = json.loads((folder / "videoset.json").read_text())
     assert description["num_frames"] == 8 and sorted(description["val_holdout"]) == ["left", "right", "up"]
     held_out = [folder / take for takes in description["val_holdout"].values() for take in takes]

@@ -10,7 +10,7 @@ import pytest
 import train_i3d
 from signlang import synthetic
 
-ARGS = ["--weights", "none", "--epochs-above", "1", "--epochs-entire", "1", "--batch-size", "4",
+ARGS = ["--recipe", "full", "--weights", "none", "--epochs-above", "1", "--epochs-entire", "1", "--batch-size", "4",
         "--precision", "float32"]
 
 

@@ -39,7 +39,7 @@ CLI = textwrap.dedent("""
     sys.path[:0] = [{repo!r}]
     from signlang import synthetic, videoset
     videoset.set_from_args = lambda args, root=None: synthetic.blob_set(Path({root!r}), size_px={size})
-    sys.argv = ["train_i3d.py", "--weights", "none", "--epochs-above", "1", "--epochs-entire", "2",
+    sys.argv = ["train_i3d.py", "--recipe", "full", "--weights", "none", "--epochs-above", "1", "--epochs-entire", "2",
                 "--batch-size", "4", "--precision", "float32"]
     runpy.run_path({script!r}, run_name="__main__")
 """)

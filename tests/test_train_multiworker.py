@@ -32,7 +32,7 @@ REPO = Path(__file__).resolve().parents[1]
 # epoch: 1 + 2 epochs, so that worker 1 can be killed inside phase 2. No pretrained weights (not needed here).
 SIZE = ["--num-frames", "8", "--min-dim", "32", "--crop", "32"]
 # float32: the figures below were measured so, and on an AMX CPU the default (auto) would compute in bfloat16
-ARGS = ["--set", "demo", *SIZE, "--weights", "none", "--epochs-above", "1", "--epochs-entire", "2",
+ARGS = ["--set", "demo", *SIZE, "--recipe", "full", "--weights", "none", "--epochs-above", "1", "--epochs-entire", "2",
         "--batch-size", "10", "--precision", "float32"]
 AUDITED = textwrap.dedent("""
     import os, runpy, sys

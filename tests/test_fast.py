@@ -1,6 +1,6 @@
-"""The preview recipe (issue 21): the activation cache (written once, reused, invalidated, crash-safe), the averaged
-weights it delivers (checked against an average computed by hand), and a preview run on a set that grew (the earlier
-classes' top copied, the new class appended)."""
+"""The fast recipe (issue 21): the activation cache (written once, reused, invalidated, crash-safe), the averaged
+weights it delivers (checked against an average computed by hand), a run on a set that grew (the earlier classes' top
+copied, the new class appended), a rerun that reuses its model, and which model the set's users take."""
 import time
 from dataclasses import replace
 
@@ -71,15 +71,15 @@ def test_a_run_killed_while_filling_the_cache_keeps_the_finished_clips_and_no_pa
 
 
 def test_the_delivered_weights_are_the_average_of_the_last_steps(tmp_path):
-    """preview_optimizer's EMA, finalized, equals an exponential moving average of the per-step weights computed
+    """fast_optimizer's EMA, finalized, equals an exponential moving average of the per-step weights computed
     here by hand (momentum 1 - 1 / (0.1 * steps), the first step's weights as its start)."""
     import keras
 
     keras.utils.set_random_seed(3)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
     steps = 40
-    config = train_i3d.PreviewConfig(learning_rate=0.05, batch_size=8, epochs=steps)
-    model.compile(optimizer=train_i3d.preview_optimizer(config, steps), loss="categorical_crossentropy")
+    config = train_i3d.FastConfig(learning_rate=0.05, batch_size=8, epochs=steps)
+    model.compile(optimizer=train_i3d.fast_optimizer(config, steps), loss="categorical_crossentropy")
     seen = []
 
     class Record(keras.callbacks.Callback):
@@ -91,7 +91,7 @@ def test_the_delivered_weights_are_the_average_of_the_last_steps(tmp_path):
     y = keras.utils.to_categorical(rng.integers(0, 3, 8), 3)
     model.fit(x, y, batch_size=8, epochs=steps, verbose=0, shuffle=False, callbacks=[Record()])
     raw = seen[-1]  # the last step's own weights; fit() ends by putting the average into the model
-    momentum = 1 - 1 / (train_i3d.PREVIEW_EMA_FRACTION * steps)
+    momentum = 1 - 1 / (train_i3d.FAST_EMA_FRACTION * steps)
     average = seen[0]
     for weights in seen[1:]:
         average = [momentum * a + (1 - momentum) * w for a, w in zip(average, weights)]
@@ -101,9 +101,9 @@ def test_the_delivered_weights_are_the_average_of_the_last_steps(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_preview_reuses_its_cache_and_a_grown_set_starts_from_the_previous_preview(tmp_path, capsys):
+def test_a_run_reuses_its_cache_and_a_grown_set_starts_from_the_previous_model(tmp_path, capsys):
     """First two classes, then the set grows by a third (appended last, as videoset.grow_description does): the
-    frozen part and the earlier clips' activations are reused, the first preview's top copied for its classes."""
+    frozen part and the earlier clips' activations are reused, the first model's top copied for its classes."""
     grown = synthetic.write_set(synthetic.blob_set(tmp_path, num_classes=3, num_frames=8, size_px=32), per_class=(3, 1))
     later = tmp_path / "later"
     rows = grown.class_file.read_text()
@@ -114,38 +114,50 @@ def test_a_preview_reuses_its_cache_and_a_grown_set_starts_from_the_previous_pre
     grown.class_file.write_text("\n".join(rows.splitlines()[:3]) + "\n")
     video_set = replace(grown, num_classes=2, number=3)  # the same folders, two classes recorded so far
 
-    first = train_i3d.train_preview(video_set, train_i3d.PreviewConfig(weights=None, views=2, epochs=2, batch_size=4))
-    record = modelinfo.read_model_info(first["preview"])
-    assert record["phase"] == "preview" and record["classes"] == ["dir0", "dir1"] and record["started_from"] is None
+    first = train_i3d.train_fast(video_set, train_i3d.FastConfig(weights=None, views=2, epochs=2, batch_size=4))
+    record = modelinfo.read_model_info(first["model"])
+    assert record["phase"] == "fast" and record["classes"] == ["dir0", "dir1"] and record["started_from"] is None
     assert "8 clips computed, 0 read" in capsys.readouterr().out  # 2 x 3 training clips + 2 held out
 
     for split in ("train", "val"):
         for stream in ("image", "oflow"):
             (later / split / stream / "dir2").rename(grown.temp_dir / stream / split / "dir2")
     grown.class_file.write_text(rows)
-    time.sleep(1.1)  # a new stamp for the second preview
-    second = train_i3d.train_preview(grown, train_i3d.PreviewConfig(weights=None, views=2, epochs=0, batch_size=4))
+    time.sleep(1.1)  # a new stamp for the second model
+    second = train_i3d.train_fast(grown, train_i3d.FastConfig(weights=None, views=2, epochs=0, batch_size=4))
     assert "4 clips computed, 8 read" in capsys.readouterr().out
-    record = modelinfo.read_model_info(second["preview"])
-    assert record["classes"] == ["dir0", "dir1", "dir2"] and record["started_from"] == first["preview"].name
-    before = model_i3d.load_model(first["preview"], compile=False)
-    after = model_i3d.load_model(second["preview"], compile=False)
+    record = modelinfo.read_model_info(second["model"])
+    assert record["classes"] == ["dir0", "dir1", "dir2"] and record["started_from"] == first["model"].name
+    before = model_i3d.load_model(first["model"], compile=False)
+    after = model_i3d.load_model(second["model"], compile=False)
     for layer in before.layers:
         for w_old, w_new in zip(layer.get_weights(), after.get_layer(layer.name).get_weights()):
             assert np.array_equal(w_old, w_new[..., :w_old.shape[-1]]), layer.name  # 0 epochs: copied as it was
-    # A rerun on the same clips (another seed, say) starts afresh, not from the preview before it.
+    # A run with another recipe (another seed, say) on the same clips starts afresh, not from the model before it.
     time.sleep(1.1)
-    third = train_i3d.train_preview(grown, train_i3d.PreviewConfig(weights=None, views=2, epochs=0, batch_size=4))
-    assert modelinfo.read_model_info(third["preview"])["started_from"] is None
+    third = train_i3d.train_fast(grown, train_i3d.FastConfig(weights=None, views=2, epochs=0, batch_size=4, seed=1))
+    assert modelinfo.read_model_info(third["model"])["started_from"] is None
+    # ... from the set's adapted BatchNorm statistics above the cut too (not the initial ones: moving mean 0), as
+    # the first run did, which adapted them.
+    afresh = model_i3d.load_model(third["model"], compile=False)
+    for layer in ("Mixed_5c__Branch_0__Conv3d_0a_1x1__batch_norm", "Top__BatchNorm"):
+        mean = afresh.get_layer(layer).moving_mean.numpy()
+        assert np.abs(mean).max() > 0 and np.array_equal(mean, before.get_layer(layer).moving_mean.numpy()), layer
+    # The same recipe again on the same clips (the pipeline run again): that model, not trained again.
+    capsys.readouterr()
+    again = train_i3d.train_fast(grown, train_i3d.FastConfig(weights=None, views=2, epochs=0, batch_size=4, seed=1))
+    assert again["model"] == third["model"] and "reusing it" in capsys.readouterr().out
+    assert len(train_i3d.fast_models(grown, "flow")) == 3
 
 
-def test_the_live_demo_switches_to_the_full_model_once_it_has_finished(tmp_path, monkeypatch, capsys):
-    """livedemo started on a preview (no --model) takes the set's newest models from the next recording on; a model
-    that does not fit the set (trained before it grew) is named and not taken."""
+def test_the_live_demo_switches_to_a_model_trained_while_it_runs(tmp_path, monkeypatch, capsys):
+    """livedemo started without --model takes the set's newest models from the next recording on (the set grew and
+    pipeline_i3d.py ran again meanwhile); a model that does not fit the set (trained before it grew) is named and not
+    taken."""
     import livedemo
 
-    preview, full, other = tmp_path / "p-preview.keras", tmp_path / "f-entire-best.keras", tmp_path / "o.keras"
-    newest = [preview]
+    fast, full, other = tmp_path / "p-fast.keras", tmp_path / "f-entire-best.keras", tmp_path / "o.keras"
+    newest = [fast]
     monkeypatch.setattr(livedemo, "find_models", lambda video_set, streams, out: list(newest))
 
     class FakePredictor:
@@ -157,8 +169,8 @@ def test_the_live_demo_switches_to_the_full_model_once_it_has_finished(tmp_path,
                 raise ValueError("trained on 2 classes, the set has 3")
 
     monkeypatch.setattr(livedemo, "load_predictor", lambda video_set, paths, precision, streams: FakePredictor(paths))
-    check = livedemo.newer_model_check("set", FakePredictor([preview]), "classes", ("flow",))
-    assert check() is None  # still the preview
+    check = livedemo.newer_model_check("set", FakePredictor([fast]), "classes", ("flow",))
+    assert check() is None  # still the same model
     newest[:] = [full]
     switched = check()
     assert switched.paths == [full] and "switched to the newer model" in capsys.readouterr().err
@@ -166,3 +178,41 @@ def test_the_live_demo_switches_to_the_full_model_once_it_has_finished(tmp_path,
     newest[:] = [other]
     assert check() is None and "not switching to o.keras: trained on 2 classes" in capsys.readouterr().err
     assert check() is None and capsys.readouterr().err == ""  # said once
+
+
+def test_the_sets_users_take_the_newest_model_of_either_recipe(tmp_path):
+    """predict.py --set and livedemo.py --set (find_models): the fast model when it is newer than the newest finished
+    full run, the full run's when that finished later."""
+    from signlang.predictor import find_models
+
+    video_set = synthetic.blob_set(tmp_path, num_classes=2)
+    video_set.model_dir.mkdir()
+    full = video_set.model_dir / f"20261206-100000-{video_set.tag}-flow-i3d-entire-best.keras"
+    fast = video_set.model_dir / f"20261206-110000-{video_set.tag}-flow-i3d-fast.keras"
+    full.write_bytes(b"")  # no state file beside it: counts as finished
+    assert find_models(video_set) == [full]
+    fast.write_bytes(b"")
+    assert find_models(video_set) == [fast]
+    later = video_set.model_dir / f"20261206-120000-{video_set.tag}-flow-i3d-entire-best.keras"
+    later.write_bytes(b"")
+    assert find_models(video_set) == [later]
+
+
+def test_a_set_too_big_for_the_fast_recipe_is_refused_with_the_fix(tmp_path, monkeypatch, capsys):
+    """The fast recipe keeps every cached view in memory: past FAST_MAX_GIB train_i3d.py says so and names --recipe
+    full (exit 2), before computing anything."""
+    video_set = synthetic.write_set(synthetic.blob_set(tmp_path, num_classes=2, num_frames=8, size_px=32),
+                                    per_class=(2, 1))
+    monkeypatch.setattr(train_i3d, "set_from_args", lambda args: video_set)
+    monkeypatch.setattr(train_i3d, "FAST_MAX_GIB", 1e-6)
+    assert train_i3d.main(["--weights", "none"]) == 2
+    err = capsys.readouterr().err
+    assert "activations of all 32 training views in memory" in err  # 2 x 2 clips x 8 views and "--recipe full" in err
+    assert not list((video_set.temp_dir / "cache").glob("flow-*"))  # nothing computed
+
+
+def test_the_full_recipes_options_need_recipe_full(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        train_i3d.main(["--set", "demo", "--epochs-entire", "3"])
+    assert stopped.value.code == 2 and "--epochs-entire sets the full recipe's training; add --recipe full" in (
+        capsys.readouterr().err)
