@@ -14,7 +14,8 @@ the checkpoint itself, holding:
     classes       the sorted sClass list (output index i is classes[i])
     set           the set it was trained on: name, video folder, tag
     epochs        the epochs trained into this checkpoint (all phases)
-    phase         "above" (the seed's word for head-only fine-tuning), "entire" (full fine-tuning) or "lstm"
+    phase         "above" (the seed's word for head-only fine-tuning), "entire" (full fine-tuning), "fast" (the fast
+                  recipe: train_i3d.train_fast) or "lstm"
     which         "last" or "best"; `selected_on` names the metric `best` was chosen by, `score` its value
 
 A consumer checks what it needs (`check_flow_method`; a model against a set: predictor.check_record) and refuses a

@@ -216,3 +216,10 @@ def test_the_full_recipes_options_need_recipe_full(capsys):
         train_i3d.main(["--set", "demo", "--epochs-entire", "3"])
     assert stopped.value.code == 2 and "--epochs-entire sets the full recipe's training; add --recipe full" in (
         capsys.readouterr().err)
+
+
+def test_the_fast_recipes_epochs_give_about_360_steps():
+    assert train_i3d.fast_epochs(30 * 8, 16) == 24  # the plain stand-in: 15 steps per epoch
+    assert train_i3d.fast_epochs(63 * 8, 16) == 12  # the hard one: 32 steps
+    assert train_i3d.fast_epochs(160 * 8, 16) == 5  # the demo set: 80 steps
+    assert train_i3d.fast_epochs(2000 * 8, 16) == train_i3d.FAST_MIN_EPOCHS  # a large set: at least 4 passes
