@@ -37,7 +37,7 @@ BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on
 PRECISION = "auto"            # training's compute dtype: bfloat16 on CPUs with AMX, else float32 (train_i3d)
 RECIPE = "fast"               # fast: the I3D up to Mixed_4a frozen and cached, the rest trained (train_i3d.train_fast);
                               # full: two phases, every layer (~5x the time); the table in docs/training.md chose fast
-EPOCHS_FAST = None            # the fast recipe's epochs over the cached views; None: about 360 steps (train_i3d.fast_epochs)
+EPOCHS_FAST = None            # fast recipe: epochs over the cached views; None: ~360 steps (train_i3d.fast_epochs)
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
 ENGINE, ADDRESS = "local", None  # frames/flow on this machine; "ray", "auto" runs them on a Ray cluster (docs/scale-out.md)
 # ------------------------------------------------------------------------

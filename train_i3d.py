@@ -760,8 +760,9 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     if same:
         print(f"Fast recipe: {earlier[-1].name} was trained by this recipe on these clips; reusing it "
               "(--fresh trains anew)")
-        return {"model": earlier[-1], "val_accuracy": same["score"], "csv": video_set.log_dir / f"{earlier[-1].stem}.csv",
-                "png": video_set.log_dir / f"{earlier[-1].stem}.png", "seconds": time.perf_counter() - start}
+        log = video_set.log_dir / earlier[-1].stem
+        return {"model": earlier[-1], "val_accuracy": same["score"], "csv": log.with_suffix(".csv"),
+                "png": log.with_suffix(".png"), "seconds": time.perf_counter() - start}
     epochs = config.epochs if config.epochs is not None else fast_epochs(len(train.samples) * config.views,
                                                                          config.batch_size)
     keras.utils.set_random_seed(config.seed)
@@ -893,8 +894,8 @@ def main(argv=None):
         video_set = set_from_args(args)
         for stream in streams:
             if args.recipe == "fast" and stream != "hands":
-                train_fast(video_set, FastConfig(stream=stream, weights=None if args.weights == "none" else args.weights),
-                           fresh=args.fresh, callbacks=(stopper,))
+                weights = None if args.weights == "none" else args.weights
+                train_fast(video_set, FastConfig(stream=stream, weights=weights), fresh=args.fresh, callbacks=(stopper,))
                 continue
             config = TrainConfig(stream=stream, weights=None if args.weights == "none" else args.weights,
                                  epochs_above=args.epochs_above, epochs_entire=args.epochs_entire,
