@@ -6,12 +6,12 @@
     python predict.py --set demo --export onnx        (or litert; then --model X.onnx runs it)
     python predict.py --set data-set/mine/009 --stream flow hands   (the hands network fused with the flow I3D)
 
-Models are the .keras files train_i3d.py saved (default: the newest `entire-best` of each stream for the
-set's newest *finished* run: a newer unfinished run is skipped with a note), or their .onnx / .tflite exports (`--export`, modelexport.py: written beside the .keras file with a
+Models are the .keras files train_i3d.py saved (default: each stream's newest model of the set, the fast recipe's
+or the `entire-best` of the newest *finished* full run: a newer unfinished run is skipped with a note), or their .onnx / .tflite exports (`--export`, modelexport.py: written beside the .keras file with a
 copy of its .keras.json record, run with onnxruntime / ai-edge-litert instead of TensorFlow). With a flow and an RGB model the two streams are fused by averaging their logits, as DeepMind's I3D
 does. Every model is checked against the set first (its .keras.json record: classes, input size, flow; a
 mismatch is refused, a model without a record runs only with --no-record-check). Evaluation says which
-checkpoint it evaluated (entire-best: the epoch chosen on the val clips, so optimistic there), writes a
+checkpoint it evaluated (a full run's entire-best: the epoch chosen on the val clips, so optimistic there), writes a
 per-class accuracy CSV and a confusion-matrix PNG named after that checkpoint
 (log/<checkpoint>-<split>-{classes.csv,confusion.png}; the pipeline's own are log/<run>-<split>-...) and lists
 the most frequent confusions. `--kinetics` classifies any video into the 400 Kinetics

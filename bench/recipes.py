@@ -104,6 +104,7 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--sets", nargs="+", choices=("demo", "plain", "hard"), default=("demo", "plain", "hard"))
     parser.add_argument("--seeds", type=int, default=3, help="seeds of every fast-recipe variant")
+    parser.add_argument("--first-seed", type=int, default=0, help="the seeds are first-seed, first-seed + 1, ...")
     parser.add_argument("--variants", nargs="*", choices=tuple(VARIANTS), default=DEFAULT_VARIANTS)
     parser.add_argument("--full-seeds", type=int, default=0, help="runs of the full recipe per set (slow)")
     parser.add_argument("--flow", choices=METHODS, default=DEFAULT_FLOW_METHOD,
@@ -115,7 +116,8 @@ def main(argv=None) -> int:
         video_set = prepared(name, args.flow)
         label = name if args.flow == DEFAULT_FLOW_METHOD else f"{name}, {args.flow} flow"
         for variant in args.variants:
-            rows.append({"set": label, **fast_row(video_set, variant, range(args.seeds))})
+            seeds = range(args.first_seed, args.first_seed + args.seeds)
+            rows.append({"set": label, **fast_row(video_set, variant, seeds)})
         if args.full_seeds:
             rows.append({"set": label, **full_row(video_set, range(args.full_seeds))})
     print(f"\n# {loadgen.machine_line()}")
