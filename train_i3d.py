@@ -589,6 +589,9 @@ FAST_EMA_FRACTION = 0.1  # the delivered weights average the last ~10 % of the s
 # Steps of 16 views when FastConfig.epochs is None: the plain own-signs stand-in's 24 epochs of 15 steps (30 clips).
 FAST_STEPS = 360
 FAST_MIN_EPOCHS = 4
+# An update (a set that grew, started from its previous fast model) trains about this many steps over all the cached
+# views, old and new: a few epochs of a small set, one of a larger one (bench.recipes --grow measures it).
+FAST_UPDATE_STEPS = 60
 # Training holds every cached view in memory (float32): 8 views of a 16x128 clip take 3.9 MB at Mixed_4a, so a few
 # thousand clips fit; ChaLearn's 40x224 clips (30 MB each) need the full recipe.
 FAST_MAX_GIB = 4.0
@@ -602,7 +605,7 @@ class FastConfig:
     weights: str = "rgb_kinetics400"
     cut: str = FAST_CUT  # the last frozen layer; its output is what the cache holds
     views: int = FAST_VIEWS
-    epochs: int | None = None  # passes over every cached view; None: about FAST_STEPS steps (fast_epochs)
+    epochs: int | None = None  # passes over every cached view; None: about FAST_STEPS steps, an update fewer
     batch_size: int = 16  # views per step
     # The full recipe's phase-2 rate. At 1e-3 one of 3 seeds on the hard own-signs stand-in stayed at chance through
     # all its epochs and the other two for their first 2-6 (docs/training.md, "What it scored"); at 3e-4 all learned.
@@ -615,9 +618,12 @@ class FastConfig:
     seed: int = 0
 
 
-def fast_epochs(num_views: int, batch_size: int) -> int:
-    """Epochs of about FAST_STEPS steps over num_views cached views (at least FAST_MIN_EPOCHS)."""
+def fast_epochs(num_views: int, batch_size: int, update: bool = False) -> int:
+    """Epochs of about FAST_STEPS steps over num_views cached views (at least FAST_MIN_EPOCHS); of an update
+    (starting from the previous model of a grown set) about FAST_UPDATE_STEPS (at least 1)."""
     steps = max(1, math.ceil(num_views / batch_size))
+    if update:
+        return max(1, round(FAST_UPDATE_STEPS / steps))
     return max(FAST_MIN_EPOCHS, math.ceil(FAST_STEPS / steps))
 
 
@@ -727,13 +733,13 @@ def fast_optimizer(config: FastConfig, steps: int):
 
 
 def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, verbose: int = 2,
-               callbacks=(), reuse: bool = True) -> dict:
+               callbacks=(), reuse: bool = True, grow: bool = True) -> dict:
     """Trains a model by the fast recipe (above); returns {"model": path, "val_accuracy", "csv", "png", "seconds"}.
 
     Unless fresh: reuses the set's adapted weights and cached activations; returns the newest fast model of the set
     untrained when it was made by this recipe from the same training clips (a rerun of the pipeline; not with
-    reuse=False: the benchmarks' repeated runs); starts from it when the set only grew since (its classes first), else
-    from the Kinetics weights.
+    reuse=False: the benchmarks' repeated runs); starts from it when the set only grew since (its classes first;
+    not with grow=False) and then trains an update (FAST_UPDATE_STEPS), else from the Kinetics weights.
     """
     import keras
 
@@ -763,8 +769,6 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
         log = video_set.log_dir / earlier[-1].stem
         return {"model": earlier[-1], "val_accuracy": same["score"], "csv": log.with_suffix(".csv"),
                 "png": log.with_suffix(".png"), "seconds": time.perf_counter() - start}
-    epochs = config.epochs if config.epochs is not None else fast_epochs(len(train.samples) * config.views,
-                                                                         config.batch_size)
     keras.utils.set_random_seed(config.seed)
     model = build_model(video_set, TrainConfig(stream=config.stream, weights=config.weights,
                                                dropout_prob=config.dropout_prob), len(names))
@@ -809,9 +813,11 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
 
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = fast_path(video_set, stamp, config.stream)
-    previous = earlier[-1] if earlier else None
+    previous = earlier[-1] if earlier and grow else None
     clips = [f"{p.parent.name}/{p.name}" for p, _ in train.samples]
     had = start_from(model, previous, names, clips, config.cut) if previous is not None else []
+    epochs = config.epochs if config.epochs is not None else fast_epochs(len(train.samples) * config.views,
+                                                                         config.batch_size, update=bool(had))
     upper = keras.Model(model.get_layer(config.cut).output, model.output)
     for layer in upper.layers:
         layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)  # inference-mode BN (set_trainable)

@@ -2,6 +2,7 @@
 
     python -m bench.recipes                                  # the fast recipe x 3 seeds on demo, plain, hard
     python -m bench.recipes --variants fast "fast, no EMA" --sets plain --full-seeds 1   # variants; the full recipe
+    python -m bench.recipes --grow --sets plain          # a sign added to a trained set: the update against a new run
 
 Each set is prepared first (the demo set by prepare_demo.py; the stand-ins by bench.own_signs.write_set: 9 signs x
 10 takes at 480x360, 30 fps, the newest 3 takes of each held out, in data-temp/bench_recipes/), then frames and
@@ -9,9 +10,17 @@ tvl1-lite flow at the size a folder set gets (16 frames, 128 px). Every accuracy
 clips of the model the recipe delivers: the fast recipe's averaged weights, the full recipe's last epoch (its best
 epoch is chosen on those clips, so it is not reported). The first seed of a variant may fill the activation cache;
 its seconds are given apart ("first run s"). Headed and ended by the load average and numpy's matmul speed.
+
+--grow measures a vocabulary that grows (issue 21, section 3): per seed, a copy of the set without its last sign
+(data-temp/bench_recipes/<set>-grow<seed>/001) is extracted and trained by the fast recipe, then the sign's takes are
+copied in (the set grows as after `livedemo.py --collect`: the new sign gets its own held-out takes) and the update
+runs (it starts from the first model: train_i3d.FAST_UPDATE_STEPS steps). Its seconds are the whole update: the new
+takes' frames, flow and activations, and the training. With --grow-baseline a new model is also trained on the grown
+set from the Kinetics weights (the same frozen part and cache), the comparison for the update's accuracy.
 """
 import argparse
 import csv
+import shutil
 import statistics
 import sys
 import time
@@ -24,6 +33,7 @@ import prepare_demo
 import train_i3d
 from bench import loadgen
 from bench.own_signs import write_set
+from signlang import modelinfo
 from signlang.flow import DEFAULT_FLOW_METHOD, METHODS
 from signlang.videoset import DEMO_SET, resolve_set
 
@@ -87,6 +97,53 @@ def fast_row(video_set, variant: str, seeds) -> dict:
             "cache_s": cache_s}
 
 
+def extracted(folder: Path, flow: str):
+    """The folder set at `folder` with its frames and `flow` extracted (as pipeline_i3d.py does)."""
+    video_set = replace(resolve_set(str(folder)), flow_method=flow)
+    frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
+                                   video_set.min_dim_px, workers=2)
+    opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, video_set.flow_method, workers=2)
+    return video_set
+
+
+def grow_rows(name: str, flow: str, seeds, baseline: bool) -> list[dict]:
+    """--grow (module docstring): rows of the first model, the update, and (baseline) a new model of the grown set."""
+    source = prepared(name, flow)
+    labels = sorted(p.name for p in (source.folder / "train").iterdir() if p.is_dir())
+    rows = {"first": [], "update": [], "new": []}
+    for seed in seeds:
+        folder = WORK / f"{name}-grow{seed}" / "001"
+        shutil.rmtree(folder.parent, ignore_errors=True)
+        (folder / "train").mkdir(parents=True)
+        for label in labels[:-1]:
+            shutil.copytree(source.folder / "train" / label, folder / "train" / label)
+        described = resolve_set(str(folder))
+        shutil.rmtree(described.temp_dir, ignore_errors=True)  # an earlier run's frames, flow and cache
+        for old in described.model_dir.glob(f"*-{described.tag}-*"):
+            old.unlink()
+        video_set = extracted(folder, flow)
+        config = replace(train_i3d.FastConfig(), seed=seed)
+        first = train_i3d.train_fast(video_set, config, verbose=0, reuse=False)
+        rows["first"].append((first["val_accuracy"], first["seconds"]))
+        shutil.copytree(source.folder / "train" / labels[-1], folder / "train" / labels[-1])
+        start = time.perf_counter()
+        grown = extracted(folder, flow)
+        update = train_i3d.train_fast(grown, config, verbose=0, reuse=False)
+        if modelinfo.read_model_info(update["model"])["started_from"] != first["model"].name:
+            raise RuntimeError(f"the update {update['model']} did not start from {first['model']}")
+        rows["update"].append((update["val_accuracy"], time.perf_counter() - start))
+        if baseline:
+            new = train_i3d.train_fast(grown, config, verbose=0, reuse=False, grow=False)
+            rows["new"].append((new["val_accuracy"], new["seconds"]))
+    label = name if flow == DEFAULT_FLOW_METHOD else f"{name}, {flow} flow"
+    titles = {"first": f"fast, without its last sign ({len(labels) - 1} signs)",
+              "update": f"update: + {labels[-1]} ({train_i3d.FAST_UPDATE_STEPS} steps, from the model above)",
+              "new": f"new model of the {len(labels)} signs (fast, from Kinetics)"}
+    return [{"set": label, "recipe": titles[kind], "scores": [score for score, _ in runs], "raw": [],
+             "s": statistics.median(s for _, s in runs), "cache_s": None}
+            for kind, runs in rows.items() if runs]
+
+
 def full_row(video_set, seeds) -> dict:
     scores, seconds = [], []
     for seed in seeds:
@@ -109,10 +166,20 @@ def main(argv=None) -> int:
     parser.add_argument("--full-seeds", type=int, default=0, help="runs of the full recipe per set (slow)")
     parser.add_argument("--flow", choices=METHODS, default=DEFAULT_FLOW_METHOD,
                         help="the flow every set is trained on (tvl1-steady: the camera's motion removed)")
+    parser.add_argument("--grow", action="store_true",
+                        help="instead of the variants: a sign added to a trained set, the update measured")
+    parser.add_argument("--grow-baseline", action="store_true",
+                        help="with --grow: also a new model of the grown set, for comparison")
     args = parser.parse_args(argv)
+    if args.grow and "demo" in args.sets:
+        parser.error("--grow takes --sets plain and/or hard (the stand-ins, whose folders it copies)")
     print(f"# {loadgen.machine_line()}", flush=True)
     rows = []
     for name in args.sets:
+        if args.grow:
+            rows += grow_rows(name, args.flow, range(args.first_seed, args.first_seed + args.seeds),
+                              args.grow_baseline)
+            continue
         video_set = prepared(name, args.flow)
         label = name if args.flow == DEFAULT_FLOW_METHOD else f"{name}, {args.flow} flow"
         for variant in args.variants:

@@ -147,7 +147,12 @@ def test_a_run_reuses_its_cache_and_a_grown_set_starts_from_the_previous_model(t
     capsys.readouterr()
     again = train_i3d.train_fast(grown, train_i3d.FastConfig(weights=None, views=2, epochs=0, batch_size=4, seed=1))
     assert again["model"] == third["model"] and "reusing it" in capsys.readouterr().out
-    assert len(train_i3d.fast_models(grown, "flow")) == 3
+    # grow=False (the benchmark's comparison): a new model of the grown set, not started from the one before.
+    time.sleep(1.1)
+    apart = train_i3d.train_fast(grown, train_i3d.FastConfig(weights=None, views=2, epochs=0, batch_size=4),
+                                 reuse=False, grow=False)
+    assert modelinfo.read_model_info(apart["model"])["started_from"] is None
+    assert len(train_i3d.fast_models(grown, "flow")) == 4
 
 
 def test_the_live_demo_switches_to_a_model_trained_while_it_runs(tmp_path, monkeypatch, capsys):
@@ -223,3 +228,10 @@ def test_the_fast_recipes_epochs_give_about_360_steps():
     assert train_i3d.fast_epochs(63 * 8, 16) == 12  # the hard one: 32 steps
     assert train_i3d.fast_epochs(160 * 8, 16) == 5  # the demo set: 80 steps
     assert train_i3d.fast_epochs(2000 * 8, 16) == train_i3d.FAST_MIN_EPOCHS  # a large set: at least 4 passes
+
+
+def test_an_update_of_a_grown_set_trains_about_60_steps():
+    assert train_i3d.fast_epochs(30 * 8, 16, update=True) == 4  # 60 steps
+    assert train_i3d.fast_epochs(63 * 8, 16, update=True) == 2  # 64
+    assert train_i3d.fast_epochs(160 * 8, 16, update=True) == 1  # 80: at least one pass over every view
+    assert train_i3d.fast_epochs(2000 * 8, 16, update=True) == 1
