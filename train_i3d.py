@@ -610,6 +610,9 @@ class FastConfig:
     # The full recipe's phase-2 rate. At 1e-3 one of 3 seeds on the hard own-signs stand-in stayed at chance through
     # all its epochs and the other two for their first 2-6 (docs/training.md, "What it scored"); at 3e-4 all learned.
     learning_rate: float = 3e-4
+    # An update (a grown set, started from its previous model; FAST_UPDATE_STEPS): on a plain stand-in that grew from
+    # 5 to 6 signs it scored 77.8 % at 1e-4 and 72.2 % at 3e-4, a new model 77.8 % (bench.recipes --grow, seed 0).
+    update_learning_rate: float = 1e-4
     warmup: float = 0.1  # linear rise over the first tenth of the steps, then a cosine decay to 0
     label_smoothing: float = 0.0
     ema: bool = True  # deliver the exponential moving average of the weights (FAST_EMA_FRACTION)
@@ -718,16 +721,18 @@ def same_fast_run(path: Path, config: FastConfig, classes: list[str], data: str)
     return info if kept and info.get("data") == data and info.get("classes") == classes else None
 
 
-def fast_optimizer(config: FastConfig, steps: int):
-    """Adam with a linear warmup over config.warmup of `steps`, then a cosine decay to 0; with config.ema it keeps
-    an exponential moving average of the weights with momentum 1 - 1 / (FAST_EMA_FRACTION * steps), i.e.
-    over about the last tenth of the steps, which Keras' fit() puts into the model when it ends."""
+def fast_optimizer(config: FastConfig, steps: int, update: bool = False):
+    """Adam with a linear warmup over config.warmup of `steps` to config.learning_rate (an update:
+    update_learning_rate), then a cosine decay to 0; with config.ema it keeps an exponential moving average of the
+    weights with momentum 1 - 1 / (FAST_EMA_FRACTION * steps), i.e. over about the last tenth of the steps, which
+    Keras' fit() puts into the model when it ends."""
     import keras
 
     steps = max(1, steps)
     warmup = min(steps - 1, round(config.warmup * steps))
+    target = config.update_learning_rate if update else config.learning_rate
     rate = keras.optimizers.schedules.CosineDecay(0.0, decay_steps=max(1, steps - warmup),
-                                                  warmup_target=config.learning_rate, warmup_steps=warmup)
+                                                  warmup_target=target, warmup_steps=warmup)
     momentum = 1.0 - 1.0 / max(1.0, FAST_EMA_FRACTION * steps)
     return keras.optimizers.Adam(rate, use_ema=config.ema, ema_momentum=momentum)
 
@@ -825,12 +830,13 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     y = keras.utils.to_categorical(np.repeat(train.labels, config.views), len(names))
     xv = np.concatenate(x_val).astype(np.float32)
     yv = keras.utils.to_categorical(val.labels, len(names))
-    upper.compile(optimizer=fast_optimizer(config, epochs * math.ceil(len(x) / config.batch_size)),
+    upper.compile(optimizer=fast_optimizer(config, epochs * math.ceil(len(x) / config.batch_size), update=bool(had)),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
     print(f"Fast recipe: training the layers above {config.cut} on {len(x)} cached views of {len(x_train)} clips, "
           f"{len(names)} classes, {epochs} epochs of {math.ceil(len(x) / config.batch_size)} steps"
-          + (f", starting from {previous.name} ({len(had)} of its classes kept)" if had else ""))
+          + (f", an update of {previous.name} ({len(had)} of its classes kept; Adam {config.update_learning_rate:g})"
+             if had else ""))
     history = upper.fit(x, y, batch_size=config.batch_size, epochs=epochs, verbose=verbose,
                         validation_data=(xv, yv) if len(xv) else None, shuffle=True, callbacks=list(callbacks))
     # With config.ema, fit() has put the averaged weights into the model (Optimizer.finalize_variable_values).

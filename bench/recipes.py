@@ -137,7 +137,8 @@ def grow_rows(name: str, flow: str, seeds, baseline: bool) -> list[dict]:
             rows["new"].append((new["val_accuracy"], new["seconds"]))
     label = name if flow == DEFAULT_FLOW_METHOD else f"{name}, {flow} flow"
     titles = {"first": f"fast, without its last sign ({len(labels) - 1} signs)",
-              "update": f"update: + {labels[-1]} ({train_i3d.FAST_UPDATE_STEPS} steps, from the model above)",
+              "update": f"update: + {labels[-1]} ({train_i3d.FAST_UPDATE_STEPS} steps, Adam "
+                        f"{train_i3d.FastConfig().update_learning_rate:g}, from the model above)",
               "new": f"new model of the {len(labels)} signs (fast, from Kinetics)"}
     return [{"set": label, "recipe": titles[kind], "scores": [score for score, _ in runs], "raw": [],
              "s": statistics.median(s for _, s in runs), "cache_s": None}
