@@ -151,7 +151,8 @@ def main(argv=None):
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_set_arguments(parser, default=None)
     parser.add_argument("--fresh", action="store_true",
-                        help="train anew instead of resuming an unfinished run or reusing a finished one")
+                        help="train anew instead of resuming an unfinished run or reusing a finished one (the fast "
+                             "recipe: a new model, not an update of the previous one after the set grew)")
     parser.add_argument("--recipe", choices=train_i3d.RECIPES, default=RECIPE,
                         help="fast: the I3D up to Mixed_4a frozen, its activations cached, the rest trained; full: "
                              "two phases, every layer, ~5x the time (docs/training.md)")

@@ -888,7 +888,9 @@ def main(argv=None):
                              "AVX512_BF16); float16 for GPUs")
     parser.add_argument("--mixed-precision", dest="precision", action="store_const", const="float16",
                         help="the same as --precision float16")
-    parser.add_argument("--fresh", action="store_true", help="start a new run instead of resuming an unfinished one")
+    parser.add_argument("--fresh", action="store_true",
+                        help="start a new run instead of resuming an unfinished one (the fast recipe: a new model, not "
+                             "an update of the previous one after the set grew)")
     parser.add_argument("--recipe", choices=RECIPES, default="fast",
                         help="fast: the I3D up to Mixed_4a frozen, its activations for 8 augmented views of each clip "
                              "cached, the layers above trained on them (one model, the averaged weights); full: the "
