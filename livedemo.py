@@ -45,7 +45,8 @@ from signlang.flow import METHODS, SEED_FLOW_METHOD
 from signlang.overlay import (COUNTDOWN_S, GREEN, KEYS, ORANGE, QUIT_KEYS, RED, ScriptedKeys, WINDOW_NAME, draw_box,
                               draw_hands, draw_lines, flow_strip, preview_image, with_strip)
 from signlang.precision import warn_precision
-from signlang.predictor import I3D_STREAMS, NO_RECORD_FLAG, STREAMS, Predictor, add_model_arguments, find_models, top_k
+from signlang.predictor import (I3D_STREAMS, NO_RECORD_FLAG, STREAMS, TEST_SHIFTS, Predictor, add_model_arguments,
+                                find_models, top_k, view_shifts)
 from signlang.sources import CameraError, FileSource, ON_END, open_source
 from signlang.video import write_numbered_video
 from signlang.videoset import VideoClasses, add_set_arguments, check_label, set_from_args
@@ -61,7 +62,8 @@ PROB_DIGITS = 4  # the smoothed probability in the JSON lines, as predictor.top_
 # ------------------------------------------------------------------------
 
 
-def load_predictor(video_set, model_paths=None, precision: str = "float32", streams=I3D_STREAMS):
+def load_predictor(video_set, model_paths=None, precision: str = "float32", streams=I3D_STREAMS,
+                   shifts=TEST_SHIFTS):
     """Predictor for `model_paths` (default the newest entire-best of each of `streams` of the set), warmed up.
 
     The first call of a Keras model traces it (seconds); warming up keeps that out of the first latency.
@@ -71,7 +73,7 @@ def load_predictor(video_set, model_paths=None, precision: str = "float32", stre
     """
 
     warn_precision(precision)
-    predictor = Predictor(model_paths or find_models(video_set, streams=streams), precision)
+    predictor = Predictor(model_paths or find_models(video_set, streams=streams), precision, shifts)
     predictor(predictor.blank_inputs())
     return predictor
 
@@ -91,7 +93,7 @@ def newer_model_check(video_set, predictor, classes, streams, precision: str = "
         if [p.resolve() for p in paths] == current:
             return None
         try:
-            newer = load_predictor(video_set, paths, precision, streams)
+            newer = load_predictor(video_set, paths, precision, streams, getattr(predictor, "shifts", TEST_SHIFTS))
             newer.check_set(video_set, classes)
         except (FileNotFoundError, ValueError, OSError) as error:  # e.g. a model of the set before it grew
             print(f"livedemo: not switching to {', '.join(p.name for p in paths)}: {error}", file=sys.stderr)
@@ -480,7 +482,8 @@ def main(argv=None) -> int:
             # The source first: a missing camera or file is reported before the model takes seconds to load.
             source = stack.enter_context(open_source(
                 args.source, args.camera, fps=video_set.fps, pace=not args.no_pace, on_end=args.at_end))
-            predictor = load_predictor(video_set, args.model, args.precision, args.stream or I3D_STREAMS)
+            predictor = load_predictor(video_set, args.model, args.precision, args.stream or I3D_STREAMS,
+                                       view_shifts(args))
             classes = VideoClasses(args.class_file or video_set.class_file)
             # the model's record against the set (classes, resize): a mismatch is refused in one line
             predictor.check_set(video_set, classes, allow_no_record=args.no_record_check)

@@ -35,7 +35,7 @@ from signlang.hands import hand_features
 from signlang.handsnet import load_split
 from signlang.precision import PRECISIONS, PRECISION_HELP, warn_precision
 from signlang.predictor import (I3D_STREAMS, NO_RECORD_FLAG, Predictor, add_model_arguments, check_record, find_models,
-                                predict_video)
+                                predict_video, view_shifts)
 from signlang.safeio import atomic_write
 from signlang.video import bgr_to_model_rgb, frames_crop, frames_downsample, frames_resize_min_side, video_to_frames
 from signlang.videoset import VideoClasses, VideoSet, add_set_arguments, set_from_args, split_clips
@@ -288,7 +288,8 @@ def _run(args) -> None:
                   f"predict.py and livedemo.py run it with --model {target}")
         return
     warn_precision(args.precision)
-    predictor = Predictor(args.model or find_models(video_set, streams=args.stream or I3D_STREAMS), args.precision)
+    predictor = Predictor(args.model or find_models(video_set, streams=args.stream or I3D_STREAMS), args.precision,
+                          view_shifts(args))
     if any(path.suffix == ".keras" for path in predictor.paths):
         computing = f"computing in {predictor.precision}; --precision sets it"
     else:

@@ -42,6 +42,13 @@ def model_stream(model) -> str:
     return "flow" if channels == 2 else "rgb"
 
 
+# Test-time averaging: each I3D stream also sees the clip shifted by one frame either way (the edge frame repeated,
+# as training's temporal jitter does) and the views' log-probabilities are averaged; 3 forward passes per clip.
+# On the fast recipe's models of 2026-12-06 (Adam 3e-4, held-out clips, 3 seeds) it took the hard own-signs
+# stand-in from 59.3 to 70.4 % and the plain one from 88.9 to 96.3 % (docs/training.md, "Test-time averaging");
+# the scripts' --single-view turns it off.
+TEST_SHIFTS = (-1, 0, 1)
+SINGLE_VIEW = (0,)
 NO_RECORD_FLAG = "--no-record-check"  # the scripts' option that runs a model without its record (allow_no_record)
 
 
@@ -61,6 +68,21 @@ def add_model_arguments(parser, stream_note: str) -> None:
     parser.add_argument("--stream", nargs="+", choices=STREAMS, default=None,
                         help="without --model: the streams whose newest models to use, fused by averaging "
                              f"log-probabilities (default flow and rgb, those trained); {stream_note}")
+    parser.add_argument("--single-view", action="store_true",
+                        help="one forward pass per clip instead of averaging three (the clip and the clip shifted "
+                             "by one frame either way): 3x less network time, less accurate")
+
+
+def view_shifts(args) -> tuple[int, ...]:
+    """The Predictor's shifts for the scripts' --single-view."""
+    return SINGLE_VIEW if getattr(args, "single_view", False) else TEST_SHIFTS
+
+
+def shifted(x: np.ndarray, shift: int) -> np.ndarray:
+    """Clips (batch, frames, ...) shifted in time by `shift` frames, the edge frame repeated."""
+    if shift == 0:
+        return x
+    return x[:, np.clip(np.arange(x.shape[1]) + shift, 0, x.shape[1] - 1)]
 
 
 def find_models(video_set: VideoSet, which: str = "entire-best", out=None, streams=I3D_STREAMS) -> list[Path]:
@@ -193,15 +215,18 @@ class Predictor:
     slower per clip at the demo size, as it sets up a data pipeline for every call.
     """
 
-    def __init__(self, model_paths, precision: str = "float32"):
+    def __init__(self, model_paths, precision: str = "float32", shifts=TEST_SHIFTS):
         """Args:
             model_paths: one model per stream: a .keras checkpoint, or its .onnx / .tflite export
                 (`--export`; run with onnxruntime / ai-edge-litert, TensorFlow is then not imported).
+            shifts: the time shifts (frames) of the views each I3D stream averages (TEST_SHIFTS; SINGLE_VIEW: one
+                view); a hands model sees the clip once.
             precision: "float32", or "bfloat16" to compute in bfloat16 (with_compute_dtype); fast
                 only where the CPU has it natively (precision.cpu_has_bf16), emulated and slower elsewhere.
                 Exported models compute in float32 whatever is asked ("bfloat16" with one is refused).
         """
         self.paths = [Path(p) for p in model_paths]
+        self.shifts = tuple(shifts)
         suffixes = [modelexport.check_model_suffix(path) for path in self.paths]  # an unknown one is refused first
         exported = [path for path, suffix in zip(self.paths, suffixes) if suffix != ".keras"]
         if exported and precision == "bfloat16":
@@ -343,7 +368,7 @@ class Predictor:
         return requested
 
     def __call__(self, inputs: dict) -> np.ndarray:
-        """Class probabilities (batch, num_classes), fused over streams.
+        """Class probabilities (batch, num_classes), fused over streams and each I3D stream's views (self.shifts).
 
         Args:
             inputs: stream -> (batch, num_frames, h, w, channels) float32 in [-1, 1]; "hands": (batch, num_frames,
@@ -351,10 +376,13 @@ class Predictor:
         """
         log_probs = []
         for stream in self.models:
-            probs = np.asarray(self._forward[stream](inputs[stream]), np.float64)
-            # Averaging log-probabilities equals averaging logits up to a per-model constant, which the
-            # softmax below cancels: the fusion DeepMind uses for two-stream I3D.
-            log_probs.append(np.log(np.clip(probs, 1e-12, 1.0)))
+            views = []
+            for shift in self.shifts if stream in I3D_STREAMS else SINGLE_VIEW:
+                probs = np.asarray(self._forward[stream](shifted(inputs[stream], shift)), np.float64)
+                # Averaging log-probabilities equals averaging logits up to a per-model constant, which the
+                # softmax below cancels: the fusion DeepMind uses for two-stream I3D (and here for the views).
+                views.append(np.log(np.clip(probs, 1e-12, 1.0)))
+            log_probs.append(np.mean(views, axis=0))
         fused = np.mean(log_probs, axis=0)
         fused = np.exp(fused - fused.max(axis=-1, keepdims=True))
         return fused / fused.sum(axis=-1, keepdims=True)

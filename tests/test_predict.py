@@ -102,3 +102,29 @@ def test_an_unreadable_model_says_permission_denied(tmp_path, capsys, monkeypatc
         assert predict.main([*args, "--model", str(model)]) == 2
         err = capsys.readouterr().err.strip()
         assert len(err.splitlines()) == 1 and str(model) in err and "permission denied" in err, err
+
+
+def test_the_predictor_averages_the_clip_and_the_clip_shifted_one_frame_either_way(tmp_path):
+    """Test-time averaging (predictor.TEST_SHIFTS): the fused probabilities are the softmax of the mean of the three
+    views' log-probabilities, each view the clip shifted in time with its edge frame repeated; --single-view is the
+    model's own output."""
+    import keras
+
+    from signlang.predictor import SINGLE_VIEW, Predictor, shifted
+
+    path = tmp_path / "m.keras"
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((4, 8, 8, 2)), keras.layers.Flatten(),  # sees the frames' order
+                              keras.layers.Dense(3, activation="softmax")])
+    model.save(path)
+    clip = np.random.default_rng(0).normal(size=(1, 4, 8, 8, 2)).astype("float32")
+    assert np.array_equal(shifted(clip, 1)[0], clip[0, [1, 2, 3, 3]])
+    assert np.array_equal(shifted(clip, -1)[0], clip[0, [0, 0, 1, 2]])
+    views = [np.log(model.predict(shifted(clip, s), verbose=0)) for s in (-1, 0, 1)]
+    expected = np.exp(np.mean(views, axis=0))
+    expected /= expected.sum()
+    averaged = Predictor([path])({"flow": clip})
+    assert np.allclose(averaged, expected, atol=1e-5)
+    single = Predictor([path], shifts=SINGLE_VIEW)({"flow": clip})
+    assert np.allclose(single, model.predict(clip, verbose=0), atol=1e-5)
+    assert not np.allclose(single, averaged, atol=1e-3)  # the shifts change the answer of this model
