@@ -36,7 +36,7 @@ from signlang.overlay import (COUNTDOWN_S, DISPLAY_WIDTH_PX, GREEN, KEYS, ORANGE
                               WINDOW_NAME, draw_box, draw_lines, flow_strip, preview_image, with_strip)
 from signlang.sources import CameraError, open_source
 from signlang.video import VideoError, write_numbered_video
-from signlang.videoset import (DEFAULT_FLOW_METHOD, DEMO_SET, DESCRIPTION_FILE, SIZES, append_class_rows, check_label,
+from signlang.videoset import (NEW_SET_FLOW_METHOD, DEMO_SET, DESCRIPTION_FILE, SIZES, append_class_rows, check_label,
                                class_file_of, is_set_folder, label_folders, list_videos, read_class_table,
                                read_description, write_class_table)
 
@@ -95,7 +95,7 @@ def take_settings(folder: Path, labels) -> dict:
     path = Path(folder) / DESCRIPTION_FILE
     if not path.is_file():
         return {"duration_s": DEFAULT_DURATION_S, "num_frames": SIZES["small"][0], "min_dim_px": SIZES["small"][1],
-                "crop_px": SIZES["small"][2], "flow_method": DEFAULT_FLOW_METHOD, "from": "--size small"}
+                "crop_px": SIZES["small"][2], "flow_method": NEW_SET_FLOW_METHOD, "from": "--size small"}
     try:
         description = read_description(path)
     except ValueError as error:

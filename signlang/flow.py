@@ -16,6 +16,11 @@ from signlang.video import files_to_frames, write_jpg
 # The default flow of every step, pipeline and new set: on the demo set it scored the seed's tvl1-fast's val
 # top-1 (98.3 %, last epoch) at 0.3x its flow cost (docs/results.md, "Which flow"). A described set keeps its own.
 DEFAULT_FLOW_METHOD = "tvl1-lite"
+# The flow of a new folder set (videoset.describe_set; livedemo.py --collect into a new folder): a user's own takes
+# are often filmed hand-held, whose shake whole-frame flow shows as motion. On the hard own-signs stand-in (hand-held
+# camera) the fast recipe scored 75.3 % on it against 70.4 % on tvl1-lite (3 seeds, 3 views per clip), on the plain
+# one (still camera) the same (docs/flow.md). The built-in sets keep DEFAULT_FLOW_METHOD; a described set its own.
+NEW_SET_FLOW_METHOD = "tvl1-steady"
 # The seed's final preset: what a model or set recorded before flow methods were recorded was computed with.
 SEED_FLOW_METHOD = "tvl1-fast"
 METHODS = ("tvl1-fast", "tvl1-lite", "tvl1-steady", "tvl1-warps1", "tvl1-quality", "farneback", "dis")

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from signlang.flow import DEFAULT_FLOW_METHOD
+from signlang.flow import DEFAULT_FLOW_METHOD, NEW_SET_FLOW_METHOD
 from signlang.safeio import atomic_write, write_json_atomic
 from signlang.video import VIDEO_EXTENSIONS, VideoError, video_info
 
@@ -261,7 +261,7 @@ def describe_set(folder: Path, size: str | None = None, sizes: dict | None = Non
     # data-temp/ or checkpoint names, even after labels are added to one of them; else the class count.
     number = int(folder.name) if folder.name.isdigit() else len(labels)
     description = {"version": DESCRIPTION_VERSION, "num_classes": len(labels), "labels": labels, **chosen,
-                   "fps": fps, "duration_s": duration_s, "flow_method": DEFAULT_FLOW_METHOD,
+                   "fps": fps, "duration_s": duration_s, "flow_method": NEW_SET_FLOW_METHOD,
                    "val_holdout": holdout_split(folder), "number": number, "seen": train_takes(folder)}
     if description["crop_px"] > description["min_dim_px"]:
         raise ValueError(f"crop_px={description['crop_px']} is larger than min_dim_px={description['min_dim_px']}")

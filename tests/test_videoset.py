@@ -30,6 +30,10 @@ def test_description_written_once_and_reused(own_set, tmp_path):
     assert description["labels"] == ["a", "b", "c"]
     assert description["fps"] == pytest.approx(10.0)
     assert description["duration_s"] == pytest.approx(0.6, abs=0.05)
+    # A new folder set (own recordings, often hand-held) gets the flow with the camera's motion removed; the
+    # built-in sets keep theirs.
+    assert description["flow_method"] == video_set.flow_method == "tvl1-steady"
+    assert videoset.DEMO_SET.flow_method == "tvl1-lite"
     # No class.csv: the label folders are the classes, sLong = folder name.
     table = videoset.read_class_table(own_set / "class.csv")
     assert list(table["sLong"]) == ["a", "b", "c"]
