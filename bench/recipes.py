@@ -68,10 +68,7 @@ def prepared(name: str, flow: str = DEFAULT_FLOW_METHOD):
         video_set = resolve_set(str(folder))
     if flow != video_set.flow_method:
         video_set = replace(video_set, name=f"{video_set.name}-{flow}", flow_method=flow)
-    frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
-                                   video_set.min_dim_px, workers=2)
-    opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, video_set.flow_method, workers=2)
-    return video_set
+    return extracted(video_set)
 
 
 def last_logged(csv_file: Path) -> float:
@@ -117,9 +114,8 @@ def fast_row(video_set, variant: str, seeds) -> dict:
             "s": statistics.median(seconds) if seconds else cache_s, "cache_s": cache_s}
 
 
-def extracted(folder: Path, flow: str):
-    """The folder set at `folder` with its frames and `flow` extracted (as pipeline_i3d.py does)."""
-    video_set = replace(resolve_set(str(folder)), flow_method=flow)
+def extracted(video_set):
+    """`video_set` with its frames and flow extracted (as pipeline_i3d.py does)."""
     frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
                                    video_set.min_dim_px, workers=2)
     opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, video_set.flow_method, workers=2)
@@ -141,13 +137,13 @@ def grow_rows(name: str, flow: str, seeds, baseline: bool) -> list[dict]:
         shutil.rmtree(described.temp_dir, ignore_errors=True)  # an earlier run's frames, flow and cache
         for old in described.model_dir.glob(f"*-{described.tag}-*"):
             old.unlink()
-        video_set = extracted(folder, flow)
+        video_set = extracted(replace(resolve_set(str(folder)), flow_method=flow))
         config = replace(train_i3d.FastConfig(), seed=seed)
         first = train_i3d.train_fast(video_set, config, verbose=0, reuse=False)
         rows["first"].append((first["val_accuracy"], first["seconds"], averaged_score(video_set, first["model"], "flow")))
         shutil.copytree(source.folder / "train" / labels[-1], folder / "train" / labels[-1])
         start = time.perf_counter()
-        grown = extracted(folder, flow)
+        grown = extracted(replace(resolve_set(str(folder)), flow_method=flow))
         update = train_i3d.train_fast(grown, config, verbose=0, reuse=False)
         if modelinfo.read_model_info(update["model"])["started_from"] != first["model"].name:
             raise RuntimeError(f"the update {update['model']} did not start from {first['model']}")

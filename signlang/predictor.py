@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from signlang import handsnet, modelexport, modelinfo
+from signlang.clips import temporal_jitter
 from signlang.flow import SEED_FLOW_METHOD, frames_to_flows
 from signlang.hands import hand_features, video_landmarks
 from signlang.precision import PRECISIONS, compute_policies, resolve_precision, with_compute_dtype
@@ -79,10 +80,9 @@ def view_shifts(args) -> tuple[int, ...]:
 
 
 def shifted(x: np.ndarray, shift: int) -> np.ndarray:
-    """Clips (batch, frames, ...) shifted in time by `shift` frames, the edge frame repeated."""
-    if shift == 0:
-        return x
-    return x[:, np.clip(np.arange(x.shape[1]) + shift, 0, x.shape[1] - 1)]
+    """Clips (batch, frames, ...) shifted in time by `shift` frames, the edge frame repeated (training's
+    temporal_jitter, clip by clip)."""
+    return x if shift == 0 else np.stack([temporal_jitter(clip, shift) for clip in x])
 
 
 def find_models(video_set: VideoSet, which: str = "entire-best", out=None, streams=I3D_STREAMS) -> list[Path]:
