@@ -45,8 +45,8 @@ from signlang.flow import METHODS, SEED_FLOW_METHOD
 from signlang.overlay import (COUNTDOWN_S, GREEN, KEYS, ORANGE, QUIT_KEYS, RED, ScriptedKeys, WINDOW_NAME, draw_box,
                               draw_hands, draw_lines, flow_strip, preview_image, with_strip)
 from signlang.precision import warn_precision
-from signlang.predictor import (I3D_STREAMS, NO_RECORD_FLAG, STREAMS, TEST_SHIFTS, Predictor, add_model_arguments,
-                                find_models, top_k, view_shifts)
+from signlang.predictor import (I3D_STREAMS, NO_RECORD_FLAG, STREAMS, TEST_VIEWS, Predictor, add_model_arguments,
+                                find_models, top_k)
 from signlang.sources import CameraError, FileSource, ON_END, open_source
 from signlang.video import write_numbered_video
 from signlang.videoset import VideoClasses, add_set_arguments, check_label, set_from_args
@@ -63,7 +63,7 @@ PROB_DIGITS = 4  # the smoothed probability in the JSON lines, as predictor.top_
 
 
 def load_predictor(video_set, model_paths=None, precision: str = "float32", streams=I3D_STREAMS,
-                   shifts=TEST_SHIFTS):
+                   views: int = TEST_VIEWS):
     """Predictor for `model_paths` (default the newest entire-best of each of `streams` of the set), warmed up.
 
     The first call of a Keras model traces it (seconds); warming up keeps that out of the first latency.
@@ -73,7 +73,7 @@ def load_predictor(video_set, model_paths=None, precision: str = "float32", stre
     """
 
     warn_precision(precision)
-    predictor = Predictor(model_paths or find_models(video_set, streams=streams), precision, shifts)
+    predictor = Predictor(model_paths or find_models(video_set, streams=streams), precision, views)
     predictor(predictor.blank_inputs())
     return predictor
 
@@ -93,7 +93,7 @@ def newer_model_check(video_set, predictor, classes, streams, precision: str = "
         if [p.resolve() for p in paths] == current:
             return None
         try:
-            newer = load_predictor(video_set, paths, precision, streams, getattr(predictor, "shifts", TEST_SHIFTS))
+            newer = load_predictor(video_set, paths, precision, streams, getattr(predictor, "views", TEST_VIEWS))
             newer.check_set(video_set, classes)
         except (FileNotFoundError, ValueError, OSError) as error:  # e.g. a model of the set before it grew
             print(f"livedemo: not switching to {', '.join(p.name for p in paths)}: {error}", file=sys.stderr)
@@ -253,7 +253,7 @@ class LiveDemo:
 
     def _new_recorder(self, source) -> liveinput.ClipRecorder:
         num_in = liveinput.clip_length(self.seconds, source.fps)
-        return liveinput.ClipRecorder(num_in, self.predictor.num_frames, self.min_dim_px, self.predictor.height,
+        return liveinput.ClipRecorder(num_in, self.predictor.num_frames, self.min_dim_px, None,
                                          self.predictor.streams, self.flow_method,
                                          keep_frames=self.save_clips is not None, fps=source.fps)
 
@@ -349,9 +349,8 @@ class LiveDemo:
             probs = self.predictor(inputs)[0]
             done.put((probs, time.perf_counter() - t_last, end_frame))
 
-        windows = liveinput.SlidingWindows(self.predictor.num_frames, stride, hop, self.min_dim_px,
-                                           self.predictor.height, on_window, self.predictor.streams,
-                                           self.flow_method, skip_late=getattr(source, "pace", True),
+        windows = liveinput.SlidingWindows(self.predictor.num_frames, stride, hop, self.min_dim_px, None, on_window,
+                                           self.predictor.streams, self.flow_method, skip_late=getattr(source, "pace", True),
                                            fps=source.fps)
         print(f"Continuous: windows of {window} frames ({window / source.fps:.2f} s, every {stride}th frame), "
               f"a prediction every {hop} frames ({hop / source.fps:.2f} s)", file=sys.stderr)
@@ -483,7 +482,7 @@ def main(argv=None) -> int:
             source = stack.enter_context(open_source(
                 args.source, args.camera, fps=video_set.fps, pace=not args.no_pace, on_end=args.at_end))
             predictor = load_predictor(video_set, args.model, args.precision, args.stream or I3D_STREAMS,
-                                       view_shifts(args))
+                                       args.views)
             classes = VideoClasses(args.class_file or video_set.class_file)
             # the model's record against the set (classes, resize): a mismatch is refused in one line
             predictor.check_set(video_set, classes, allow_no_record=args.no_record_check)

@@ -112,8 +112,8 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
     stem = model_paths[0].name.split("-i3d-")[0].split("-net-")[0]  # "-net-": a hands run (handsnet.py)
     result = predict.evaluate(video_set, predictor, "val", video_set.log_dir / stem)
     if model_paths == last_paths:  # the fast recipe (and hands): one model per stream, nothing chosen on val
-        predict.print_evaluation(result, "+".join(predictor.streams) + f", the delivered model, {len(predictor.shifts)} "
-                                 "views per clip (predictor.TEST_SHIFTS): nothing chosen on these clips")
+        predict.print_evaluation(result, "+".join(predictor.streams) + f", the delivered model, {predictor.views} "
+                                 "views per clip averaged (predictor.VIEWS): nothing chosen on these clips")
         result["top1_last"] = result["top1"]
     else:
         predict.print_evaluation(result, "+".join(predictor.streams) + ", best epoch: chosen on these clips")

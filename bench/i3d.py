@@ -98,10 +98,10 @@ def bench_precision(shape: tuple, repeats: int, warmup: int) -> tuple[dict, floa
 
 def evaluate_precisions(model_path, split: str = "val") -> dict:
     """{precision: top-1} of a trained demo-set model on its split, in float32 and bfloat16."""
-    import predict
+    from signlang.evaluation import evaluate
     from signlang.videoset import DEMO_SET
 
-    return {precision: predict.evaluate(DEMO_SET, Predictor([model_path], precision), split)["top1"]
+    return {precision: evaluate(DEMO_SET, Predictor([model_path], precision), split)["top1"]
             for precision in PRECISIONS}
 
 

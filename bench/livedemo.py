@@ -89,7 +89,7 @@ def record_seed_order(source, predictor, video_set, num_in: int, flow_method: st
         preview(image, "Recording")
     sampled = frames_downsample(np.stack(frames), predictor.num_frames)
     resized = frames_resize_min_side(sampled, video_set.min_dim_px)
-    inputs = clip_inputs(resized, predictor.streams, predictor.num_frames, predictor.height, flow_method)
+    inputs = clip_inputs(resized, predictor.streams, predictor.num_frames, flow_method)
     t_flow = time.perf_counter()
     predictor(inputs)
     t_done = time.perf_counter()
@@ -99,7 +99,7 @@ def record_seed_order(source, predictor, video_set, num_in: int, flow_method: st
 
 def record_ours(source, predictor, video_set, num_in: int, flow_method: str) -> dict:
     """(b) flow of the sampled frames in a worker thread during the recording; then predict."""
-    recorder = liveinput.ClipRecorder(num_in, predictor.num_frames, video_set.min_dim_px, predictor.height,
+    recorder = liveinput.ClipRecorder(num_in, predictor.num_frames, video_set.min_dim_px, None,
                                          predictor.streams, flow_method)
     try:
         while True:
@@ -170,7 +170,7 @@ def bench_continuous(clip: Path, fps: float, predictor, video_set, seconds: floa
         now = time.perf_counter()
         done.append((now, now - t_last))
 
-    windows = liveinput.SlidingWindows(predictor.num_frames, stride, hop, video_set.min_dim_px, predictor.height,
+    windows = liveinput.SlidingWindows(predictor.num_frames, stride, hop, video_set.min_dim_px, None,
                                        on_window, predictor.streams, flow_method, skip_late=True)
     with FileSource(clip, pace=True, on_end="loop") as source:
         try:

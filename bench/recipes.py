@@ -9,9 +9,9 @@ Each set is prepared first (the demo set by prepare_demo.py; the stand-ins by be
 tvl1-lite flow at the size a folder set gets (16 frames, 128 px). Every accuracy is the top-1 on the set's held-out
 clips of the model the recipe delivers: the fast recipe's averaged weights, the full recipe's last epoch (its best
 epoch is chosen on those clips, so it is not reported), and for the fast recipe also that of the same model as
-predict.py and livedemo.py run it (3 views per clip: predictor.TEST_SHIFTS). The first seed of a variant may fill
-the activation cache; its seconds are given apart ("first run s"). Headed and ended by the load average and numpy's
-matmul speed.
+predict.py, livedemo.py and the pipeline run it (9 views per clip: predictor.VIEWS). The first seed of a variant may
+fill the activation cache; its seconds are given apart ("first run s"). Headed and ended by the load average and
+numpy's matmul speed.
 
 --grow measures a vocabulary that grows (issue 21, section 3): per seed, a copy of the set without its last sign
 (data-temp/bench_recipes/<set>-grow<seed>/001) is extracted and trained by the fast recipe, then the sign's takes are
@@ -29,8 +29,6 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
-
 import frame
 import opticalflow
 import prepare_demo
@@ -38,7 +36,9 @@ import train_i3d
 from bench import loadgen
 from bench.own_signs import write_set
 from signlang import modelinfo
+from signlang.evaluation import evaluate
 from signlang.flow import DEFAULT_FLOW_METHOD, METHODS
+from signlang.predictor import TEST_VIEWS, Predictor
 from signlang.videoset import DEMO_SET, resolve_set
 
 WORK = Path("data-temp/bench_recipes")
@@ -77,19 +77,10 @@ def last_logged(csv_file: Path) -> float:
         return float(list(csv.DictReader(f))[-1]["val_accuracy"])
 
 
-def averaged_score(video_set, model: Path, stream: str) -> float:
-    """Held-out top-1 of `model` through the Predictor, as predict.py and livedemo.py run it: each clip's centre
-    crop averaged with the clip shifted one frame either way (predictor.TEST_SHIFTS)."""
-    from signlang.batches import FramesGenerator
-    from signlang.predictor import Predictor
-    from signlang.videoset import VideoClasses, split_clips
-
-    val = FramesGenerator(video_set.stream_dir(stream) / "val", VideoClasses(video_set.class_file), stream=stream,
-                          num_frames=video_set.num_frames, crop_px=video_set.crop_px, batch_size=1, shuffle=False,
-                          listed=split_clips(video_set.video_dir, "val"))
-    predictor = Predictor([model])
-    hits = [int(np.argmax(predictor({stream: val.clip(i)[None]})[0]) == label) for i, label in enumerate(val.labels)]
-    return float(np.mean(hits))
+def averaged_score(video_set, model: Path, stream: str, views: int = TEST_VIEWS) -> float:
+    """Held-out top-1 of `model` through the Predictor with `views` views per clip (predictor.VIEWS), as
+    predict.py, livedemo.py and the pipeline's evaluation run it (predict.evaluate)."""
+    return evaluate(video_set, Predictor([model], views=views), "val")["top1"]
 
 
 def fast_row(video_set, variant: str, seeds) -> dict:
@@ -208,7 +199,7 @@ def main(argv=None) -> int:
             rows.append({"set": label, **full_row(video_set, range(args.full_seeds))})
     print(f"\n# {loadgen.machine_line()}")
     print("| set | recipe | held-out top-1 per seed | mean | spread (max-min) | without the averaging (the last step's "
-          "weights) | 3 views per clip (predict.py, livedemo.py) | mean | train s (median) | first run s |")
+          "weights) | 9 views per clip (predict.py, livedemo.py) | mean | train s (median) | first run s |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         scores, averaged = row["scores"], row["averaged"]

@@ -4,7 +4,8 @@ Users: livedemo.py, videocapture.py and bench/livedemo.py use it; no TensorFlow.
 
 A recording of num_in frames is sampled with `frame_indices(num_in, num_frames)`, each sampled frame
 is resized so its smaller side is min_dim_px, flow runs between consecutive SAMPLED frames on the full
-resized frame (the first flow is zeros), then the center crop: exactly clip_inputs. The
+resized frame (the first flow is zeros), then (given crop_px) the center crop; without crop_px the whole resized
+frame, exactly clip_inputs (the Predictor takes its views' crops). The
 difference: it happens in a worker thread WHILE recording, as soon as a sampled frame arrives, so at the
 end of the recording only the network is left to run. OpenCV releases the GIL inside its flow code, so
 capture and preview stay fluent; if flow falls behind, its queue holds only sampled frames to catch up.
@@ -43,7 +44,8 @@ CLOSE_TIMEOUT_S = 60.0
 
 
 class _InputWorker:
-    """Prepares network input from sampled frames in a background thread: resize -> flow -> crop (and RGB).
+    """Prepares network input from sampled frames in a background thread: resize -> flow -> crop (and RGB);
+    crop_px None keeps the whole resized frame.
 
     Items are processed in queue order; `flow_of(image)` keeps the flow state between consecutive items.
     """
@@ -53,7 +55,7 @@ class _InputWorker:
         unknown = set(streams) - {"flow", "rgb", "hands"}
         if not streams or unknown:
             raise ValueError(f"streams={streams}; use 'flow', 'rgb' and/or 'hands'")
-        if set(streams) - {"hands"} and (crop_px is None or crop_px > min_dim_px):
+        if crop_px is not None and crop_px > min_dim_px:
             raise ValueError(f"crop_px={crop_px} is larger than min_dim_px={min_dim_px}; the crop must fit")
         self.min_dim_px, self.crop_px, self.streams = min_dim_px, crop_px, streams
         self.flow = OpticalFlow(flow_method) if "flow" in streams else None
@@ -71,7 +73,8 @@ class _InputWorker:
         self._thread.start()
 
     def prepare(self, image: np.ndarray) -> dict:
-        """One sampled frame (h, w, 3) uint8 BGR -> stream -> (crop, crop, channels) float32 in [-1, 1]; "hands":
+        """One sampled frame (h, w, 3) uint8 BGR -> stream -> (crop, crop, channels) float32 in [-1, 1] (without
+        crop_px the resized frame's size); "hands":
         its detections (hands.Landmarker.add), timed as the `sample`-th sampled frame (set by handle)."""
         out = {}
         if self.hands is not None:
@@ -80,10 +83,11 @@ class _InputWorker:
         if not set(self.streams) - {"hands"}:
             return out
         resized = image_resize_min_side(image, self.min_dim_px)
+        crop = (lambda x: x) if self.crop_px is None else (lambda x: frames_crop(x, self.crop_px, self.crop_px))
         if self.flow is not None:
-            out["flow"] = frames_crop(self.flow.next(resized), self.crop_px, self.crop_px)
+            out["flow"] = crop(self.flow.next(resized))
         if "rgb" in self.streams:
-            out["rgb"] = bgr_to_model_rgb(frames_crop(resized, self.crop_px, self.crop_px))
+            out["rgb"] = bgr_to_model_rgb(crop(resized))
         return out
 
     def _run(self):
@@ -153,7 +157,7 @@ class ClipRecorder(_InputWorker):
         num_in: frames to record (`clip_length(duration_s, fps)`).
         num_frames: frames the model takes; the sampled ones are `frame_indices(num_in, num_frames)`.
         min_dim_px: smaller side after resizing (VideoSet.min_dim_px).
-        crop_px: center crop the model takes (None with only "hands").
+        crop_px: center crop (None: the whole resized frame, for the Predictor's views; or only "hands").
         streams: "flow", "rgb" and/or "hands".
         flow_method: one of METHODS; the one the model was trained with.
         keep_frames: keep every captured frame (for saving the clip).
@@ -211,7 +215,8 @@ class ClipRecorder(_InputWorker):
             self._clip[stream][position] = array
 
     def inputs(self, timeout: float | None = None) -> dict:
-        """stream -> (1, num_frames, crop_px, crop_px, channels) float32 in [-1, 1]; waits for the worker.
+        """stream -> (1, num_frames, crop_px, crop_px, channels) float32 in [-1, 1] (without crop_px the resized
+        frame's size); waits for the worker.
 
         Raises:
             RuntimeError: the recording is not complete.
@@ -243,7 +248,8 @@ class SlidingWindows(_InputWorker):
 
     Every `stride`-th captured frame is a sample; the worker computes its flow from the previous sample.
     When a window is complete, `on_window(inputs, t_last, window_end)` is called in the worker thread with
-    stream -> (1, num_frames, crop, crop, channels) (the window's first flow set to zeros, as for a clip),
+    stream -> (1, num_frames, crop, crop, channels) (without crop_px the resized frame's size; the window's first flow
+    set to zeros, as for a clip),
     the perf_counter of its last sample's capture and the captured-frame index one past the window.
     With skip_late (live sources) a window is skipped when the worker has fallen behind by more than one
     hop, so that the shown prediction stays current; without (a file read as fast as possible) every

@@ -43,13 +43,16 @@ def model_stream(model) -> str:
     return "flow" if channels == 2 else "rgb"
 
 
-# Test-time averaging: each I3D stream also sees the clip shifted by one frame either way (the edge frame repeated,
-# as training's temporal jitter does) and the views' log-probabilities are averaged; 3 forward passes per clip.
-# On the fast recipe's models of 2026-12-06 (Adam 3e-4, held-out clips, 3 seeds) it took the hard own-signs
-# stand-in from 59.3 to 70.4 % and the plain one from 88.9 to 96.3 % (docs/training.md, "Test-time averaging");
-# the scripts' --single-view turns it off.
-TEST_SHIFTS = (-1, 0, 1)
-SINGLE_VIEW = (0,)
+# Test-time averaging: each I3D stream sees several views of a clip and their log-probabilities are averaged. A view
+# is one of 3 crops across the resized frame (at the start, centre and end of its longer side) shifted in time by
+# -1, 0 or +1 frame (the edge frame repeated, as training's temporal jitter does). On the fast recipe's models of
+# 2026-12-06 (Adam 3e-4, held-out clips, 3 seeds each; docs/training.md, "Test-time averaging") the hard own-signs
+# stand-in scored 59.3 % with one view, 70.4 % with the 3 time shifts and 72.8 % with all 9; on tvl1-steady flow
+# 65.4, 75.3 and 85.2 %; the plain stand-in 88.9, 96.3 and 96.3 %. The scripts' --views chooses.
+TIME_SHIFTS = (-1, 0, 1)
+VIEWS = {1: ((0,), 1), 3: (TIME_SHIFTS, 1), 9: (TIME_SHIFTS, 3)}  # views per clip -> (time shifts, crops)
+TEST_VIEWS = 9
+SINGLE_VIEW = 1
 NO_RECORD_FLAG = "--no-record-check"  # the scripts' option that runs a model without its record (allow_no_record)
 
 
@@ -69,14 +72,26 @@ def add_model_arguments(parser, stream_note: str) -> None:
     parser.add_argument("--stream", nargs="+", choices=STREAMS, default=None,
                         help="without --model: the streams whose newest models to use, fused by averaging "
                              f"log-probabilities (default flow and rgb, those trained); {stream_note}")
-    parser.add_argument("--single-view", action="store_true",
-                        help="one forward pass per clip instead of averaging three (the clip and the clip shifted "
-                             "by one frame either way): 3x less network time, less accurate")
+    parser.add_argument("--views", type=int, choices=sorted(VIEWS), default=TEST_VIEWS,
+                        help="forward passes per clip whose predictions are averaged: 9 = 3 crops across the frame x "
+                             "the clip shifted by -1, 0, +1 frame; 3 = the shifts of the centre crop; 1 = the centre "
+                             "crop once (9x less network time than 9, less accurate)")
 
 
-def view_shifts(args) -> tuple[int, ...]:
-    """The Predictor's shifts for the scripts' --single-view."""
-    return SINGLE_VIEW if getattr(args, "single_view", False) else TEST_SHIFTS
+def crop_offsets(height: int, width: int, crop_h: int, crop_w: int, crops: int) -> list[tuple[int, int]]:
+    """Top-left corners (y, x) of the crops a clip of height x width is seen through: the centre crop, and with
+    crops=3 also the crops at both ends of the side with more room (the other side centred). A frame no larger
+    than the crop has one."""
+    if crops not in (1, 3):
+        raise ValueError(f"crops={crops}; choose 1 or 3")
+    if crop_h > height or crop_w > width:
+        raise ValueError(f"A clip of {height}x{width} px is smaller than the model's {crop_h}x{crop_w} input; give "
+                         "clips resized to the set's size (frame.py, the set's --min-dim)")
+    cy, cx = (height - crop_h) // 2, (width - crop_w) // 2
+    if crops == 1:
+        return [(cy, cx)]
+    ends = [(cy, 0), (cy, width - crop_w)] if width - crop_w >= height - crop_h else [(0, cx), (height - crop_h, cx)]
+    return list(dict.fromkeys([ends[0], (cy, cx), ends[1]]))
 
 
 def shifted(x: np.ndarray, shift: int) -> np.ndarray:
@@ -215,18 +230,21 @@ class Predictor:
     slower per clip at the demo size, as it sets up a data pipeline for every call.
     """
 
-    def __init__(self, model_paths, precision: str = "float32", shifts=TEST_SHIFTS):
+    def __init__(self, model_paths, precision: str = "float32", views: int = TEST_VIEWS):
         """Args:
             model_paths: one model per stream: a .keras checkpoint, or its .onnx / .tflite export
                 (`--export`; run with onnxruntime / ai-edge-litert, TensorFlow is then not imported).
-            shifts: the time shifts (frames) of the views each I3D stream averages (TEST_SHIFTS; SINGLE_VIEW: one
-                view); a hands model sees the clip once.
+            views: how many views of a clip each I3D stream averages (VIEWS: 9, 3 or 1); a hands model sees the
+                clip once. The crops across the frame need the whole resized clip (a centre-cropped one has one).
             precision: "float32", or "bfloat16" to compute in bfloat16 (with_compute_dtype); fast
                 only where the CPU has it natively (precision.cpu_has_bf16), emulated and slower elsewhere.
                 Exported models compute in float32 whatever is asked ("bfloat16" with one is refused).
         """
         self.paths = [Path(p) for p in model_paths]
-        self.shifts = tuple(shifts)
+        if views not in VIEWS:
+            raise ValueError(f"views={views!r}; choose one of {', '.join(map(str, sorted(VIEWS)))}")
+        self.views = views
+        self.shifts, self.crops = VIEWS[views]
         suffixes = [modelexport.check_model_suffix(path) for path in self.paths]  # an unknown one is refused first
         exported = [path for path, suffix in zip(self.paths, suffixes) if suffix != ".keras"]
         if exported and precision == "bfloat16":
@@ -368,44 +386,50 @@ class Predictor:
         return requested
 
     def __call__(self, inputs: dict) -> np.ndarray:
-        """Class probabilities (batch, num_classes), fused over streams and each I3D stream's views (self.shifts).
+        """Class probabilities (batch, num_classes), fused over streams and each I3D stream's views (self.views).
 
         Args:
-            inputs: stream -> (batch, num_frames, h, w, channels) float32 in [-1, 1]; "hands": (batch, num_frames,
+            inputs: stream -> (batch, num_frames, h, w, channels) float32 in [-1, 1], h and w at least the models'
+                input (the whole resized clip: the views' crops are taken here); "hands": (batch, num_frames,
                 features), hands.hand_features of the clip's landmarks.
         """
         log_probs = []
         for stream in self.models:
-            views = []
-            for shift in self.shifts if stream in I3D_STREAMS else SINGLE_VIEW:
-                probs = np.asarray(self._forward[stream](shifted(inputs[stream], shift)), np.float64)
-                # Averaging log-probabilities equals averaging logits up to a per-model constant, which the
-                # softmax below cancels: the fusion DeepMind uses for two-stream I3D (and here for the views).
-                views.append(np.log(np.clip(probs, 1e-12, 1.0)))
-            log_probs.append(np.mean(views, axis=0))
+            views = self.view_clips(inputs[stream]) if stream in I3D_STREAMS else [inputs[stream]]
+            # all views in one call: 0.78 s against 0.89 s for 9 calls (16 x 128 x 171 flow, AMD EPYC, 2026-12-06)
+            probs = np.asarray(self._forward[stream](np.concatenate(views)), np.float64)
+            probs = probs.reshape(len(views), -1, probs.shape[-1])  # (views, batch, classes)
+            # Averaging log-probabilities equals averaging logits up to a per-model constant, which the
+            # softmax below cancels: the fusion DeepMind uses for two-stream I3D (and here for the views).
+            log_probs.append(np.log(np.clip(probs, 1e-12, 1.0)).mean(axis=0))
         fused = np.mean(log_probs, axis=0)
         fused = np.exp(fused - fused.max(axis=-1, keepdims=True))
         return fused / fused.sum(axis=-1, keepdims=True)
+
+    def view_clips(self, x: np.ndarray) -> list[np.ndarray]:
+        """The views of clips (batch, frames, h, w, c) an I3D stream sees: each crop (crop_offsets) at each time
+        shift."""
+        offsets = crop_offsets(x.shape[2], x.shape[3], self.height, self.width, self.crops)
+        return [shifted(frames_crop(x, self.height, self.width, offset), shift)
+                for offset in offsets for shift in self.shifts]
 
 
 PROB_DIGITS = 4  # probabilities as printed: 0.9731
 
 
-def clip_inputs(frames: np.ndarray, streams, num_frames: int, crop_px: int, flow_method: str = SEED_FLOW_METHOD) -> dict:
-    """Network inputs from resized video frames (n, h, w, 3) uint8 BGR, prepared exactly as for training:
-    resample to num_frames, flow on those frames, center crop.
+def clip_inputs(frames: np.ndarray, streams, num_frames: int, flow_method: str = SEED_FLOW_METHOD) -> dict:
+    """Network inputs from resized video frames (n, h, w, 3) uint8 BGR, prepared as for training: resample to
+    num_frames, flow on those frames; not cropped (the Predictor takes its views' crops).
 
     Returns:
-        stream -> (1, num_frames, crop_px, crop_px, channels) float32 in [-1, 1].
+        stream -> (1, num_frames, h, w, channels) float32 in [-1, 1].
     """
     frames = frames_downsample(frames, num_frames)
     inputs = {}
     if "flow" in streams:
-        flows = frames_to_flows(frames, method=flow_method)
-        inputs["flow"] = frames_crop(flows, crop_px, crop_px)[None].astype(np.float32)
+        inputs["flow"] = frames_to_flows(frames, method=flow_method)[None].astype(np.float32)
     if "rgb" in streams:
-        rgb = bgr_to_model_rgb(frames_crop(frames, crop_px, crop_px))
-        inputs["rgb"] = rgb[None].astype(np.float32)
+        inputs["rgb"] = bgr_to_model_rgb(frames)[None].astype(np.float32)
     return inputs
 
 
@@ -424,8 +448,7 @@ def predict_video(video_path, predictor: Predictor, video_set: VideoSet, classes
     frames = video_to_frames(video_path, min_dim_px=video_set.min_dim_px)
     timing["read_s"] = time.perf_counter() - start
     start = time.perf_counter()
-    inputs = clip_inputs(frames, [s for s in predictor.streams if s != "hands"], predictor.num_frames,
-                         predictor.height, flow_method)
+    inputs = clip_inputs(frames, [s for s in predictor.streams if s != "hands"], predictor.num_frames, flow_method)
     timing["flow_s"] = time.perf_counter() - start
     if "hands" in predictor.streams:  # landmarks at the video's own size (hands.py's rule), not the network's
         start = time.perf_counter()

@@ -27,6 +27,7 @@ def test_continuous_bench_predicts_about_every_hop(tmp_path):
     assert result["window_s"] == 32 / 25 and result["hop_s"] == 12 / 25  # stride 2 (liveinput.window_geometry)
     assert 4 <= result["predictions"] + result["skipped"] <= 8
     assert result["predictions"] == len(predictor.shapes) >= 4
-    assert set(predictor.shapes) == {(1, DEMO_SET.num_frames, DEMO_SET.crop_px, DEMO_SET.crop_px, 2)}
+    # the whole resized frame (320x240 -> 171x128): the Predictor takes its views' crops
+    assert set(predictor.shapes) == {(1, DEMO_SET.num_frames, DEMO_SET.min_dim_px, 171, 2)}
     assert 0.3 < result["gap_median_s"] < 0.8
     assert 20 < result["capture_fps"] <= 26

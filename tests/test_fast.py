@@ -173,7 +173,7 @@ def test_the_live_demo_switches_to_a_model_trained_while_it_runs(tmp_path, monke
             if self.paths == [other]:
                 raise ValueError("trained on 2 classes, the set has 3")
 
-    monkeypatch.setattr(livedemo, "load_predictor", lambda video_set, paths, precision, streams, shifts=None: FakePredictor(paths))
+    monkeypatch.setattr(livedemo, "load_predictor", lambda video_set, paths, precision, streams, views=None: FakePredictor(paths))
     check = livedemo.newer_model_check("set", FakePredictor([fast]), "classes", ("flow",))
     assert check() is None  # still the same model
     newest[:] = [full]

@@ -11,7 +11,7 @@ from signlang.predictor import clip_inputs
 from signlang.sources import FileSource
 from signlang.synthetic import (DIRECTIONS, noisy_blob_frames as blob_frames, numbered_frames,
                                 write_noisy_blob_video as write_blob_video)
-from signlang.video import Path, frame_indices, frames_resize_min_side, video_to_frames
+from signlang.video import Path, frame_indices, frames_crop, frames_resize_min_side, video_to_frames
 
 
 def test_recorder_uses_exactly_the_frames_of_frame_indices():
@@ -26,16 +26,21 @@ def test_recorder_uses_exactly_the_frames_of_frame_indices():
             recorder.add(frames[0])
 
 
-def test_incremental_flow_equals_offline_clip_inputs(tmp_path):
+@pytest.mark.parametrize("crop_px", [None, 48])
+def test_incremental_flow_equals_offline_clip_inputs(tmp_path, crop_px):
+    # crop_px None (livedemo: the Predictor takes its views' crops): the whole resized frame; 48: its centre crop
     video = write_blob_video(tmp_path / "clip.avi", DIRECTIONS[2], num_frames=50, seed=3)
     with FileSource(video, pace=False) as source:
-        recorder = liveinput.ClipRecorder(50, 8, min_dim_px=64, crop_px=48, streams=("flow", "rgb"))
+        recorder = liveinput.ClipRecorder(50, 8, min_dim_px=64, crop_px=crop_px, streams=("flow", "rgb"))
         while not recorder.add(source.read()):
             pass
     live = recorder.inputs(timeout=30)
-    offline = clip_inputs(video_to_frames(video, 64), ("flow", "rgb"), 8, 48, "tvl1-fast")
+    offline = clip_inputs(video_to_frames(video, 64), ("flow", "rgb"), 8, "tvl1-fast")
+    if crop_px is not None:
+        offline = {stream: frames_crop(x, crop_px, crop_px) for stream, x in offline.items()}
     for stream in ("flow", "rgb"):
-        assert live[stream].shape == offline[stream].shape == (1, 8, 48, 48, 2 if stream == "flow" else 3)
+        size = (48, 48) if crop_px else video_to_frames(video, 64).shape[1:3]
+        assert live[stream].shape == offline[stream].shape == (1, 8, *size, 2 if stream == "flow" else 3)
         assert np.allclose(live[stream], offline[stream], atol=1e-6)
     assert np.all(live["flow"][0, 0] == 0) and np.abs(live["flow"][0, 1:]).max() > 0.02
     assert recorder.t_end >= recorder.t_start
@@ -48,14 +53,14 @@ def test_sliding_windows_equal_offline_clips_of_the_window(tmp_path):
     assert frame_indices(window, 8).tolist() == list(range(0, window, stride))  # the training rule
     frames = frames_resize_min_side(blob_frames(DIRECTIONS[1], 72, np.random.default_rng(5)), 64)
     got = []
-    windows = liveinput.SlidingWindows(8, stride, hop, 64, 64, lambda inputs, t, end: got.append((end, inputs)),
+    windows = liveinput.SlidingWindows(8, stride, hop, 64, None, lambda inputs, t, end: got.append((end, inputs)),
                                           skip_late=False)
     for image in frames:
         windows.add(image)
     windows.finish(timeout=30)
     assert [end for end, _ in got] == [48, 60, 72]  # windows start at frames 0, 12 and 24
     for end, inputs in got:
-        offline = clip_inputs(frames[end - window:end], ("flow",), 8, 64)
+        offline = clip_inputs(frames[end - window:end], ("flow",), 8)
         assert np.allclose(inputs["flow"], offline["flow"], atol=1e-6)
 
 

@@ -560,7 +560,7 @@ def test_a_model_built_under_bfloat16_is_computed_in_float32_by_the_predictor(tm
     assert precision.compute_policies(Predictor([path], "bfloat16").models["flow"]) == {"mixed_bfloat16"}
     x = np.random.default_rng(0).uniform(-1, 1, (1, 8, 32, 32, 2)).astype(np.float32)
     exact = np.asarray(precision.with_compute_dtype(model, "float32")(x, training=False))
-    assert np.allclose(Predictor([path], shifts=SINGLE_VIEW)({"flow": x}), exact, atol=1e-6)
+    assert np.allclose(Predictor([path], views=SINGLE_VIEW)({"flow": x}), exact, atol=1e-6)
 
 
 def test_auto_precision_is_bfloat16_only_where_the_cpu_has_it_natively(monkeypatch):

@@ -105,9 +105,9 @@ def test_an_unreadable_model_says_permission_denied(tmp_path, capsys, monkeypatc
 
 
 def test_the_predictor_averages_the_clip_and_the_clip_shifted_one_frame_either_way(tmp_path):
-    """Test-time averaging (predictor.TEST_SHIFTS): the fused probabilities are the softmax of the mean of the three
-    views' log-probabilities, each view the clip shifted in time with its edge frame repeated; --single-view is the
-    model's own output."""
+    """Test-time averaging (predictor.VIEWS): the fused probabilities are the softmax of the mean of the views'
+    log-probabilities, each view the clip shifted in time with its edge frame repeated; --views 1 is the model's own
+    output. A clip of the model's size has no room for other crops: 9 views are its 3 shifts."""
     import keras
 
     from signlang.predictor import SINGLE_VIEW, Predictor, shifted
@@ -125,6 +125,45 @@ def test_the_predictor_averages_the_clip_and_the_clip_shifted_one_frame_either_w
     expected /= expected.sum()
     averaged = Predictor([path])({"flow": clip})
     assert np.allclose(averaged, expected, atol=1e-5)
-    single = Predictor([path], shifts=SINGLE_VIEW)({"flow": clip})
+    assert np.allclose(Predictor([path], views=3)({"flow": clip}), expected, atol=1e-5)
+    single = Predictor([path], views=SINGLE_VIEW)({"flow": clip})
     assert np.allclose(single, model.predict(clip, verbose=0), atol=1e-5)
     assert not np.allclose(single, averaged, atol=1e-3)  # the shifts change the answer of this model
+
+
+@pytest.mark.parametrize("shape, expected", [
+    ((8, 12), [(0, 0), (0, 2), (0, 4)]),  # landscape: left, centre, right
+    ((13, 8), [(0, 0), (2, 0), (5, 0)]),  # portrait: top, centre, bottom
+    ((8, 8), [(0, 0)]),  # no room: the one crop
+    ((10, 9), [(0, 0), (1, 0), (2, 0)]),  # more room down than across: the other side centred (x 0 here)
+])
+def test_crop_offsets_run_along_the_side_with_more_room(shape, expected):
+    from signlang.predictor import crop_offsets
+
+    assert crop_offsets(*shape, 8, 8, crops=3) == expected
+    assert crop_offsets(*shape, 8, 8, crops=1) == [((shape[0] - 8) // 2, (shape[1] - 8) // 2)]
+    with pytest.raises(ValueError, match="smaller than the model"):
+        crop_offsets(6, 12, 8, 8, crops=3)
+
+
+def test_nine_views_are_three_crops_across_the_frame_at_three_time_shifts(tmp_path):
+    """A clip wider than the model's input: the default averages the left, centre and right crops, each at the
+    three time shifts (9 forward passes), and one view is the centre crop; a smaller clip is refused."""
+    import keras
+
+    from signlang.predictor import Predictor, shifted
+
+    path = tmp_path / "m.keras"
+    keras.utils.set_random_seed(1)
+    model = keras.Sequential([keras.Input((4, 8, 8, 2)), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")])
+    model.save(path)
+    clip = np.random.default_rng(1).normal(size=(2, 4, 8, 12, 2)).astype("float32")  # a batch of two clips
+    views = [np.log(model.predict(shifted(clip[:, :, :, x:x + 8], s), verbose=0)) for x in (0, 2, 4) for s in (-1, 0, 1)]
+    expected = np.exp(np.mean(views, axis=0))
+    expected /= expected.sum(axis=-1, keepdims=True)
+    assert np.allclose(Predictor([path])({"flow": clip}), expected, atol=1e-5)
+    assert np.allclose(Predictor([path], views=1)({"flow": clip}), model.predict(clip[:, :, :, 2:10], verbose=0), atol=1e-5)
+    with pytest.raises(ValueError, match="smaller than the model"):
+        Predictor([path])({"flow": clip[:, :, :6]})
+    with pytest.raises(ValueError, match="views=5"):
+        Predictor([path], views=5)

@@ -18,7 +18,7 @@ import predict
 import train_i3d
 from signlang import modelinfo, safeio, synthetic
 from signlang.i3d_weights import cache_dir
-from signlang.batches import FramesGenerator
+from signlang.clips import list_samples, load_clip
 from signlang.predictor import SINGLE_VIEW, Predictor, find_models
 from signlang.videoset import VideoClasses
 
@@ -115,11 +115,11 @@ def test_evaluation_outputs_agree_with_predictions(trained):
     assert table["clips"].sum() == 12
     assert table["correct"].sum() == int(np.sum(evaluation["predictions"] == evaluation["labels"]))
     assert evaluation["png"].stat().st_size > 5_000
-    # the same clips predicted one by one through the single-clip path give the same labels
-    clip = FramesGenerator(video_set.flow_dir / "val", VideoClasses(video_set.class_file), "flow", 8, SIZE_PX,
-                           1, shuffle=False)
-    one_by_one = [int(predictor({"flow": clip[i][0]}).argmax()) for i in range(len(clip))]
+    # the same clips, whole (the Predictor takes its views' crops), predicted one by one give the same labels in order
+    clips = list_samples(video_set.flow_dir / "val", VideoClasses(video_set.class_file))
+    one_by_one = [int(predictor({"flow": load_clip(path, "flow", 8)[None]}).argmax()) for path, _ in clips]
     assert one_by_one == list(evaluation["predictions"])
+    assert [label for _, label in clips] == list(evaluation["labels"])
     assert evaluation["top1"] == pytest.approx(np.mean(evaluation["predictions"] == evaluation["labels"]))
 
 
@@ -190,7 +190,7 @@ def test_two_stream_fusion_averages_logits(tmp_path):
         model = model_i3d.add_i3d_top(base, 5, dropout_prob=0.0)
         paths.append(tmp_path / f"m{channels}.keras")
         model.save(paths[-1])
-    predictor = Predictor(paths, shifts=SINGLE_VIEW)  # the fusion alone (test_predict checks the views' average)
+    predictor = Predictor(paths, views=SINGLE_VIEW)  # the fusion alone (test_predict checks the views' average)
     assert set(predictor.streams) == {"flow", "rgb"}
     rng = np.random.default_rng(0)
     inputs = {"flow": rng.uniform(-1, 1, (3, 8, 32, 32, 2)).astype("float32"),
