@@ -5,30 +5,11 @@
 The clips are listed and loaded by signlang/clips.py and batched by signlang/batches.py (FramesGenerator,
 with its augmentation), exactly as training reads them.
 """
-from __future__ import annotations  # "keras.utils.PyDataset" in signatures without importing Keras
-
 from signlang import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import argparse
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from signlang.videoset import VideoClasses
-
-if TYPE_CHECKING:
-    import keras
-
-
-def measure_throughput(generator: keras.utils.PyDataset, num_batches: int | None = None) -> float:
-    """Clips per second delivered by iterating the generator once (as fit() does, with its workers)."""
-    num_batches = min(num_batches or len(generator), len(generator))
-    count = 0
-    start = time.perf_counter()
-    for i, (x, _) in enumerate(generator):
-        if i >= num_batches:
-            break
-        count += len(x)
-    return count / (time.perf_counter() - start)
 
 
 def main(argv=None):
@@ -41,7 +22,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=4, help="clips per batch")
     parser.add_argument("--workers", type=int, default=1, help="PyDataset workers")
     args = parser.parse_args(argv)
-    from signlang.batches import FramesGenerator  # lazy: Keras loads after the arguments (a quick --help)
+    from signlang.batches import FramesGenerator, measure_throughput  # lazy: Keras loads after the arguments (a quick --help)
 
     generator = FramesGenerator(args.data_dir, VideoClasses(args.class_file), args.stream, args.num_frames, args.crop,
                                 args.batch_size, augment=True, workers=args.workers,

@@ -52,7 +52,7 @@ from signlang.video import write_numbered_video
 from signlang.videoset import VideoClasses, add_set_arguments, check_label, set_from_args
 
 # ---- how the demo behaves ----------------------------------------------
-HOP_S = 0.5            # --continuous: a prediction about every half second
+HOP_S = liveinput.DEFAULT_HOP_S  # --continuous: seconds between predictions (0.5)
 EMA_ALPHA = 0.5        # --continuous: weight of the newest window in the smoothed probabilities
 THRESHOLD = 0.5        # show the (--continuous: smoothed) top-1 as an answer only above this probability
 TOP_K = 3

@@ -15,16 +15,14 @@ import argparse
 import sys
 import time
 
-import frame
 import hands
 import livedemo
-import opticalflow
 import predict
-import prepare_demo
 import train_i3d
 from signlang.videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, VIDEO_SETS, add_set_arguments, set_from_args  # noqa: F401
 from signlang.flow import DEFAULT_FLOW_METHOD
 from signlang.predictor import Predictor
+from signlang import demoset, fastrecipe, fullrecipe, steps
 
 # ---- what to run -------------------------------------------------------
 VIDEO_SET = DEMO_SET          # or CHALEARN_020 / CHALEARN_249 (prepare_chalearn.py first); see videoset.py
@@ -35,9 +33,9 @@ EPOCHS_ABOVE = 1              # full recipe, phase 1: new top only (the seed: 3)
 EPOCHS_ENTIRE = None          # full recipe, phase 2: everything, Adam 3e-4, warmup + cosine decay; None: from the set's size (demo: 22)
 BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on CPU
 PRECISION = "auto"            # training's compute dtype: bfloat16 on CPUs with AMX, else float32 (train_i3d)
-RECIPE = "fast"               # fast: the I3D up to Mixed_4a frozen and cached, the rest trained (train_i3d.train_fast);
+RECIPE = "fast"               # fast: the I3D up to Mixed_4a frozen and cached, the rest trained (fastrecipe.train_fast);
                               # full: two phases, every layer (~5x the time); the table in docs/training.md chose fast
-EPOCHS_FAST = None            # fast recipe: epochs over the cached views; None: ~360 steps (train_i3d.fast_epochs)
+EPOCHS_FAST = None            # fast recipe: epochs over the cached views; None: ~360 steps (fastrecipe.fast_epochs)
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
 ENGINE, ADDRESS = "local", None  # frames/flow on this machine; "ray", "auto" runs them on a Ray cluster (docs/scale-out.md)
 # ------------------------------------------------------------------------
@@ -54,11 +52,11 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
     """Runs every step; returns the evaluation of the val split and the time each step took (s)."""
     seconds = {}
     start = time.perf_counter()
-    prepare_demo.ensure_demo_set(video_set, WORKERS)
+    demoset.ensure_demo_set(video_set, WORKERS)
     seconds["demo data"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    summary = frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
+    summary = steps.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
                                              video_set.min_dim_px, workers=WORKERS, engine=ENGINE,
                                              address=ADDRESS)
     check_step(summary, "frames", video_set.video_dir)
@@ -66,8 +64,8 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
 
     start = time.perf_counter()
     flow_method = FLOW_METHOD if video_set.folder is None else video_set.flow_method  # a folder set: its own
-    opticalflow.check_pipeline_flow(video_set.flow_dir, flow_method, "pipeline_i3d.py")
-    summary = opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, flow_method,
+    steps.check_pipeline_flow(video_set.flow_dir, flow_method, "pipeline_i3d.py")
+    summary = steps.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, flow_method,
                                                   workers=WORKERS, engine=ENGINE, address=ADDRESS)
     check_step(summary, "flow", video_set.image_dir)
     seconds["flow"] = time.perf_counter() - start
@@ -82,27 +80,27 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
     start = time.perf_counter()
     for stream in streams:
         if stream == "hands":
-            trained = train_i3d.train_i3d(video_set, train_i3d.TrainConfig(stream="hands"), fresh=fresh)
+            trained = fullrecipe.train_i3d(video_set, fullrecipe.TrainConfig(stream="hands"), fresh=fresh)
             model_paths.append(trained["entire-best"])
             last_paths.append(trained["entire-last"])
             continue
         if recipe == "fast":
-            trained = train_i3d.train_fast(video_set, train_i3d.FastConfig(stream=stream, weights=WEIGHTS,
+            trained = fastrecipe.train_fast(video_set, fastrecipe.FastConfig(stream=stream, weights=WEIGHTS,
                                                                           epochs=epochs_fast), fresh=fresh)
             model_paths.append(trained["model"])
             last_paths.append(trained["model"])
             continue
-        config = train_i3d.with_epochs(video_set, train_i3d.TrainConfig(
+        config = fullrecipe.with_epochs(video_set, fullrecipe.TrainConfig(
             stream=stream, weights=WEIGHTS, epochs_above=epochs_above, epochs_entire=epochs_entire,
-            batch_size=BATCH_SIZE, workers=WORKERS, precision=train_i3d.resolve_train_precision(precision)))
-        done = None if fresh else train_i3d.finished_run(video_set, config)
+            batch_size=BATCH_SIZE, workers=WORKERS, precision=fullrecipe.resolve_train_precision(precision)))
+        done = None if fresh else fullrecipe.finished_run(video_set, config)
         if done:
             print(f"Training: {stream} model of run {done['stamp']} already finished, reusing "
                   f"{done['entire-best'].resolve()} (--fresh trains anew)")
             model_paths.append(done["entire-best"])
             last_paths.append(done["entire-last"])
             continue
-        trained = train_i3d.train_i3d(video_set, config, fresh=fresh)
+        trained = fullrecipe.train_i3d(video_set, config, fresh=fresh)
         model_paths.append(trained["entire-best"])
         last_paths.append(trained["entire-last"])
     seconds["train"] = time.perf_counter() - start

@@ -18,12 +18,10 @@ import time
 import numpy as np
 
 import feature
-import frame
 import model_mobile
-import opticalflow
-import predict
-import prepare_demo
 import train_mobile_lstm
+from signlang import demoset, steps
+from signlang.evaluation import print_evaluation
 from signlang.videoset import DEMO_SET, add_set_arguments, set_from_args  # noqa: F401
 from signlang.flow import DEFAULT_FLOW_METHOD
 from signlang.video import frame_indices
@@ -92,11 +90,11 @@ def run(video_set=VIDEO_SET, stream=STREAM) -> dict:
     """Runs every step; returns the val evaluation, the time each step took (s) and the inference cost."""
     seconds = {}
     start = time.perf_counter()
-    prepare_demo.ensure_demo_set(video_set, WORKERS)
+    demoset.ensure_demo_set(video_set, WORKERS)
     seconds["demo data"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
+    steps.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
                                    video_set.min_dim_px, workers=WORKERS)
     seconds["frames"] = time.perf_counter() - start
 
@@ -104,8 +102,8 @@ def run(video_set=VIDEO_SET, stream=STREAM) -> dict:
     start = time.perf_counter()
     if "flow" in streams:
         flow_method = FLOW_METHOD if video_set.folder is None else video_set.flow_method  # a folder set: its own
-        opticalflow.check_pipeline_flow(video_set.flow_dir, flow_method, "pipeline_mobile_lstm.py")
-        opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, flow_method, workers=WORKERS)
+        steps.check_pipeline_flow(video_set.flow_dir, flow_method, "pipeline_mobile_lstm.py")
+        steps.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, flow_method, workers=WORKERS)
     seconds["flow"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -128,7 +126,7 @@ def run(video_set=VIDEO_SET, stream=STREAM) -> dict:
     start = time.perf_counter()
     result = train_mobile_lstm.evaluate_mobile_lstm(trained["best"], video_set, config, "val",
                                                     video_set.log_dir / trained["csv"].stem)
-    predict.print_evaluation(result, f"{stream} mobile-lstm")
+    print_evaluation(result, f"{stream} mobile-lstm")
     seconds["evaluate"] = time.perf_counter() - start
     result.update(seconds=seconds, weights=weights, trained=trained,
                   inference_ms=inference_ms(video_set, config, trained["best"]))

@@ -27,8 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-import model_i3d
-from signlang import modelexport
+from signlang import i3d, modelexport
 from signlang.flow import METHODS
 from signlang.evaluation import evaluate, print_evaluation
 from signlang.precision import PRECISIONS, PRECISION_HELP, warn_precision
@@ -43,7 +42,7 @@ from signlang.videoset import VideoClasses, add_set_arguments, set_from_args
 
 # ---- Kinetics-400 classification of any video --------------------------------------------------------
 
-def read_label_map(path: Path = model_i3d.KINETICS_LABEL_FILE) -> list[str]:
+def read_label_map(path: Path = i3d.KINETICS_LABEL_FILE) -> list[str]:
     """Class names, one per line, in model output order (default: the shipped Kinetics-400 names, in the
     order of DeepMind's label_map.txt)."""
     path = Path(path)
@@ -81,14 +80,14 @@ def kinetics_top_k(video_path, k: int = 5, weights: str = "rgb_kinetics400", lab
     frames = kinetics_frames(video_path)
     if num_frames is not None:
         frames = frames_downsample(frames, num_frames)
-    if len(frames) < model_i3d.MIN_FRAMES:
-        raise ValueError(f"{Path(video_path).resolve()} has {len(frames)} frames; I3D needs at least {model_i3d.MIN_FRAMES}")
-    label_map = model_i3d.KINETICS_LABEL_FILE if label_map is None else Path(label_map)
+    if len(frames) < i3d.MIN_FRAMES:
+        raise ValueError(f"{Path(video_path).resolve()} has {len(frames)} frames; I3D needs at least {i3d.MIN_FRAMES}")
+    label_map = i3d.KINETICS_LABEL_FILE if label_map is None else Path(label_map)
     labels = read_label_map(label_map)
-    if len(labels) != model_i3d.NUM_KINETICS_CLASSES:
+    if len(labels) != i3d.NUM_KINETICS_CLASSES:
         raise ValueError(f"Label map {label_map.resolve()} has {len(labels)} names; Kinetics-400 needs "
-                         f"{model_i3d.NUM_KINETICS_CLASSES}, one per line")
-    model = model_i3d.Inception_Inflated3d(include_top=True, weights=weights, input_shape=frames.shape, endpoint_logit=True)
+                         f"{i3d.NUM_KINETICS_CLASSES}, one per line")
+    model = i3d.Inception_Inflated3d(include_top=True, weights=weights, input_shape=frames.shape, endpoint_logit=True)
     logits = np.asarray(model(frames[None], training=False))[0].astype(np.float64)
     probs = np.exp(logits - logits.max())
     probs /= probs.sum()

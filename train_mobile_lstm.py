@@ -25,8 +25,8 @@ import numpy as np
 import feature
 import model_lstm
 import model_mobile
-import predict
 from signlang import modelinfo
+from signlang.evaluation import classification_report, print_evaluation
 from signlang.safeio import write_json_atomic
 from signlang.videoset import VideoClasses, VideoSet, add_set_arguments, set_from_args
 
@@ -144,7 +144,7 @@ def evaluate_mobile_lstm(model_path: Path, video_set: VideoSet, config: LstmConf
     model = model_lstm.lstm_load(model_path, video_set.num_frames, feature_len(config), len(classes))
     generator = features_generator(video_set, config, split, classes, shuffle=False)
     probs = np.concatenate([np.asarray(model(generator[i][0], training=False)) for i in range(len(generator))])
-    return predict.classification_report(probs, generator.labels, classes, out_prefix, split)
+    return classification_report(probs, generator.labels, classes, out_prefix, split)
 
 
 def main(argv=None):
@@ -176,7 +176,7 @@ def main(argv=None):
     except (FileNotFoundError, ValueError) as error:  # user errors: one line, exit 2
         print(f"error: {error}", file=sys.stderr)
         return 2
-    predict.print_evaluation(result, f"{config.stream} mobile-lstm")
+    print_evaluation(result, f"{config.stream} mobile-lstm")
     return 0
 
 

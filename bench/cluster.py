@@ -4,7 +4,7 @@
 
 Writes --videos synthetic moving-blob clips of --frames frames at --px (the seed: 40 x 224), extracts their frames,
 then for 1 and 2 workers starts a private local Ray instance with that many CPUs (start-up timed apart) and runs
-the real `opticalflow.frames_dir_to_flows_dir(..., engine="ray")` --repeats times (--overwrite), printing the
+the real `steps.frames_dir_to_flows_dir(..., engine="ray")` --repeats times (--overwrite), printing the
 median wall seconds of the step, per video, and the speed-up; the load average is printed with it (this machine is
 shared: compare the two rows measured side by side, not with other runs). The docs/scale-out.md projection
 is computed from these per-video costs.
@@ -19,9 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-import frame
-import opticalflow
-from signlang import engine
+from signlang import engine, steps
 from signlang.flow import DEFAULT_FLOW_METHOD, METHODS
 from signlang.synthetic import DIRECTIONS, moving_blob_frames
 from signlang.video import write_video
@@ -49,7 +47,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         write_clips(root / "video", args.videos, args.frames, args.px)
-        frame.videos_dir_to_frames_dir(root / "video", root / "frames", num_frames=args.frames, min_dim_px=args.px)
+        steps.videos_dir_to_frames_dir(root / "video", root / "frames", num_frames=args.frames, min_dim_px=args.px)
         rows = []
         for workers in (1, 2):
             start = time.perf_counter()
@@ -59,7 +57,7 @@ def main(argv=None) -> int:
                 walls = []
                 for _ in range(args.repeats):
                     start = time.perf_counter()
-                    opticalflow.frames_dir_to_flows_dir(root / "frames", root / "flow", args.method, workers=workers,
+                    steps.frames_dir_to_flows_dir(root / "frames", root / "flow", args.method, workers=workers,
                                                         overwrite=True, engine="ray")
                     walls.append(time.perf_counter() - start)
             finally:

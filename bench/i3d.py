@@ -63,9 +63,9 @@ def bench_inference(shape: tuple, repeats: int, warmup: int) -> dict:
     """{"predict", "tf.function", "eager"}: seconds per batch-1 call of a 400-class I3D on `shape`."""
     import tensorflow as tf
 
-    import model_i3d
+    from signlang import i3d
 
-    model = model_i3d.Inception_Inflated3d(include_top=True, weights=None, input_shape=shape)
+    model = i3d.Inception_Inflated3d(include_top=True, weights=None, input_shape=shape)
     x = np.random.default_rng(0).uniform(-1, 1, size=(1,) + shape).astype(np.float32)
 
     @tf.function(reduce_retracing=True)
@@ -84,9 +84,9 @@ def bench_precision(shape: tuple, repeats: int, warmup: int) -> tuple[dict, floa
     turns), and the largest difference of their output probabilities on a random clip."""
     import tensorflow as tf
 
-    import model_i3d
+    from signlang import i3d
 
-    model = model_i3d.Inception_Inflated3d(include_top=True, weights=None, input_shape=shape)
+    model = i3d.Inception_Inflated3d(include_top=True, weights=None, input_shape=shape)
     models = {"float32": model, "bfloat16": with_compute_dtype(model, "mixed_bfloat16")}
     x = np.random.default_rng(0).uniform(-1, 1, size=(1,) + shape).astype(np.float32)
     calls = {name: tf.function(m, reduce_retracing=True) for name, m in models.items()}
@@ -110,14 +110,14 @@ def bench_train_step(batch_size: int, repeats: int, warmup: int, shape: tuple = 
     """{stem or precision: seconds per train_on_batch} of the flow I3D + new top on `shape`, all trainable.
 
     stems: "space-to-depth" (stemconv.py, what the toolkit uses) and/or "stock" (Keras' own strided Conv3D).
-    precisions: train_i3d.TRAIN_POLICIES keys, each model built under that policy as train_i3d builds it.
+    precisions: fullrecipe.TRAIN_POLICIES keys, each model built under that policy as the full recipe builds it.
     Keys are the stems when several are given, else the precisions.
     """
     import keras
 
-    import model_i3d
+    from signlang import i3d
     from signlang import stemconv
-    from train_i3d import TRAIN_POLICIES
+    from signlang.fullrecipe import TRAIN_POLICIES
     from signlang.training import precision_policy
 
     rng = np.random.default_rng(0)
@@ -127,10 +127,10 @@ def bench_train_step(batch_size: int, repeats: int, warmup: int, shape: tuple = 
     for stem in stems:
         for precision in precisions:
             with precision_policy(TRAIN_POLICIES[precision]):
-                base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=shape)
+                base = i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=shape)
                 if stem == "stock":
                     stemconv.use_stock_convolution(base)  # back to the class's own method
-                model = model_i3d.add_i3d_top(base, DEMO_CLASSES, dropout_prob=0.5)
+                model = i3d.add_i3d_top(base, DEMO_CLASSES, dropout_prob=0.5)
                 model.compile(optimizer=keras.optimizers.Adam(1e-4), loss="categorical_crossentropy",
                               metrics=["accuracy"])
             steps[stem if len(stems) > 1 else precision] = lambda model=model: model.train_on_batch(x, y)
@@ -144,10 +144,10 @@ def bench_predictor(repeats: int, warmup: int) -> dict:
 
     import tensorflow as tf
 
-    import model_i3d
+    from signlang import i3d
 
-    base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=DEMO_SHAPE)
-    model = model_i3d.add_i3d_top(base, DEMO_CLASSES)
+    base = i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=DEMO_SHAPE)
+    model = i3d.add_i3d_top(base, DEMO_CLASSES)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "demo.keras"
         model.save(path)
@@ -190,11 +190,11 @@ def exported_random_model(folder, shape: tuple) -> list:
     LiteRT beside it (modelexport.py); returns the three paths (.keras first)."""
     from pathlib import Path
 
-    import model_i3d
+    from signlang import i3d
     from signlang import modelexport
 
     path = Path(folder) / "random-i3d.keras"
-    model_i3d.add_i3d_top(model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=shape),
+    i3d.add_i3d_top(i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=shape),
                           DEMO_CLASSES).save(path)
     return [path] + [modelexport.export_checkpoint(path, fmt)[0] for fmt in modelexport.FORMATS]
 
@@ -202,7 +202,6 @@ def exported_random_model(folder, shape: tuple) -> list:
 def bench_generator(batch_size: int) -> dict | None:
     """{workers: clips/s} of the training FramesGenerator over the demo set's flows; None if not extracted."""
     from signlang import batches
-    import datagenerator
     from signlang.videoset import DEMO_SET
 
     train_dir = DEMO_SET.flow_dir / "train"
@@ -214,7 +213,7 @@ def bench_generator(batch_size: int) -> dict | None:
         generator = batches.FramesGenerator(
             train_dir, classes, "flow", DEMO_SET.num_frames, DEMO_SET.crop_px, batch_size, augment=True,
             workers=workers, use_multiprocessing=workers > 1)
-        rates[workers] = datagenerator.measure_throughput(generator)
+        rates[workers] = batches.measure_throughput(generator)
     return rates
 
 

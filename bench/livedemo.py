@@ -26,7 +26,6 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import livedemo
 from bench import loadgen
 from signlang import liveinput
 from signlang.flow import METHODS
@@ -55,14 +54,14 @@ def render_clip(path: Path, width: int, height: int, fps: float) -> Path:
 
 def build_predictor(video_set, stream: str, model_paths, tmp_dir: Path, precision: str = "auto"):
     """Predictor on the given models, or on an untrained I3D for the set's input size."""
-    import model_i3d
+    from signlang import i3d
 
     if not model_paths:
         channels = 2 if stream == "flow" else 3
-        base = model_i3d.Inception_Inflated3d(
+        base = i3d.Inception_Inflated3d(
             include_top=False, weights=None,
             input_shape=(video_set.num_frames, video_set.crop_px, video_set.crop_px, channels))
-        model = model_i3d.add_i3d_top(base, video_set.num_classes)
+        model = i3d.add_i3d_top(base, video_set.num_classes)
         model_paths = [tmp_dir / f"bench-{video_set.tag}-{stream}-i3d-entire-best.keras"]
         model.save(model_paths[0])
     predictor = Predictor(model_paths, precision)
@@ -153,7 +152,7 @@ def bench(clip: Path, fps: float, predictor, video_set, seconds: float, flow_met
 
 
 def bench_continuous(clip: Path, fps: float, predictor, video_set, seconds: float, flow_method: str,
-                     duration_s: float, hop_s: float = livedemo.HOP_S) -> dict:
+                     duration_s: float, hop_s: float = liveinput.DEFAULT_HOP_S) -> dict:
     """livedemo --continuous's capture loop on `clip` (paced, looping) for duration_s: how steadily it predicts.
 
     As the demo does, the flow and the network run in liveinput.SlidingWindows' worker thread while this
@@ -165,7 +164,7 @@ def bench_continuous(clip: Path, fps: float, predictor, video_set, seconds: floa
     stride, window, hop = liveinput.window_geometry(predictor.num_frames, seconds, fps, hop_s)
     done = []
 
-    def on_window(inputs, t_last, end_frame):  # the worker thread, as in livedemo._run_continuous
+    def on_window(inputs, t_last, end_frame):  # the worker thread, as in livedemo.py's continuous mode
         predictor(inputs)
         now = time.perf_counter()
         done.append((now, now - t_last))
@@ -228,7 +227,7 @@ def main(argv=None) -> int:
                              "--loads 0 1 2 (default 0)")
     parser.add_argument("--continuous", type=float, metavar="SECONDS",
                         help="measure livedemo --continuous instead, for SECONDS of replay per load: predictions "
-                             f"made, windows skipped, gaps between predictions (every {livedemo.HOP_S} s wanted), "
+                             f"made, windows skipped, gaps between predictions (every {liveinput.DEFAULT_HOP_S} s wanted), "
                              "preview frames dropped")
     args = parser.parse_args(argv)
     if args.repeats < 1:

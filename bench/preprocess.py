@@ -23,8 +23,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-import frame
-import opticalflow
 from bench import loadgen
 from signlang.flow import METHODS, flows_to_files, frames_to_flows
 from signlang.folderstep import visible
@@ -32,6 +30,7 @@ from signlang.safeio import atomic_dir
 from signlang.synthetic import write_blob_video
 from signlang.video import files_to_frames
 from signlang.videoset import CHALEARN_020, DEMO_SET
+from signlang import steps
 
 SIZES = {
     224: CHALEARN_020,  # the seed: 40 frames, smaller side 240, crop 224
@@ -73,14 +72,14 @@ def bench_size(video_dir: Path, size_px: int, methods, workers: int, work: Path)
     start = time.perf_counter()
     for video in videos:
         t0 = time.perf_counter()
-        frame.extract_video(
+        steps.extract_video(
             video, serial_frames / video.parent.parent.name / video.parent.name / video.stem,
             video_set.num_frames, video_set.min_dim_px, video_set.crop_px, overwrite=True,
         )
         per_video.append(time.perf_counter() - t0)
     serial_wall = time.perf_counter() - start
     start = time.perf_counter()
-    frame.videos_dir_to_frames_dir(
+    steps.videos_dir_to_frames_dir(
         video_dir, parallel_frames, video_set.num_frames, video_set.min_dim_px, video_set.crop_px, workers=workers
     )
     rows.append(("frames", statistics.median(per_video), None, serial_wall, time.perf_counter() - start))
@@ -105,7 +104,7 @@ def bench_size(video_dir: Path, size_px: int, methods, workers: int, work: Path)
         start = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            opticalflow.frames_dir_to_flows_dir(serial_frames, work / f"oflow-{size_px}-{method}-workers", method, workers=workers)
+            steps.frames_dir_to_flows_dir(serial_frames, work / f"oflow-{size_px}-{method}-workers", method, workers=workers)
         parallel_wall = time.perf_counter() - start
         rows.append((method, statistics.median(per_video), 1000 * statistics.median(per_pair), serial_wall, parallel_wall))
     return rows

@@ -16,7 +16,7 @@ numpy's matmul speed.
 --grow measures a vocabulary that grows (issue 21, section 3): per seed, a copy of the set without its last sign
 (data-temp/bench_recipes/<set>-grow<seed>/001) is extracted and trained by the fast recipe, then the sign's takes are
 copied in (the set grows as after `livedemo.py --collect`: the new sign gets its own held-out takes) and the update
-runs (it starts from the first model: train_i3d.FAST_UPDATE_STEPS steps). Its seconds are the whole update: the new
+runs (it starts from the first model: fastrecipe.FAST_UPDATE_STEPS steps). Its seconds are the whole update: the new
 takes' frames, flow and activations, and the training. With --grow-baseline a new model is also trained on the grown
 set from the Kinetics weights (the same frozen part and cache), the comparison for the update's accuracy.
 """
@@ -29,13 +29,9 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-import frame
-import opticalflow
-import prepare_demo
-import train_i3d
 from bench import loadgen
 from bench.own_signs import write_set
-from signlang import modelinfo
+from signlang import demoset, fastrecipe, fullrecipe, modelinfo, steps, videoset
 from signlang.evaluation import evaluate
 from signlang.flow import DEFAULT_FLOW_METHOD, METHODS
 from signlang.predictor import TEST_VIEWS, Predictor
@@ -60,7 +56,7 @@ def prepared(name: str, flow: str = DEFAULT_FLOW_METHOD):
     set's: in data-temp/<name>-<flow>/, the set's videos unchanged)."""
     if name == "demo":
         video_set = DEMO_SET
-        prepare_demo.ensure_demo_set(video_set, 2)
+        demoset.ensure_demo_set(video_set, 2)
     else:
         folder = WORK / name / "001"
         if not (folder / "class.csv").is_file():
@@ -88,11 +84,11 @@ def fast_row(video_set, variant: str, seeds) -> dict:
     for seed in seeds:
         changes = dict(VARIANTS[variant])
         if changes.get("epochs") == "half":
-            clips = len(train_i3d.split_clips(video_set.video_dir, "train"))
-            changes["epochs"] = max(1, train_i3d.fast_epochs(clips * train_i3d.FAST_VIEWS, 16) // 2)
-        config = replace(train_i3d.FastConfig(), seed=seed, **changes)
+            clips = len(videoset.split_clips(video_set.video_dir, "train"))
+            changes["epochs"] = max(1, fastrecipe.fast_epochs(clips * fastrecipe.FAST_VIEWS, 16) // 2)
+        config = replace(fastrecipe.FastConfig(), seed=seed, **changes)
         start = time.perf_counter()
-        result = train_i3d.train_fast(video_set, config, verbose=0, reuse=False)
+        result = fastrecipe.train_fast(video_set, config, verbose=0, reuse=False)
         took = time.perf_counter() - start
         scores.append(result["val_accuracy"])
         raw.append(last_logged(result["csv"]))
@@ -107,9 +103,9 @@ def fast_row(video_set, variant: str, seeds) -> dict:
 
 def extracted(video_set):
     """`video_set` with its frames and flow extracted (as pipeline_i3d.py does)."""
-    frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
+    steps.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames,
                                    video_set.min_dim_px, workers=2)
-    opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, video_set.flow_method, workers=2)
+    steps.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, video_set.flow_method, workers=2)
     return video_set
 
 
@@ -129,24 +125,24 @@ def grow_rows(name: str, flow: str, seeds, baseline: bool) -> list[dict]:
         for old in described.model_dir.glob(f"*-{described.tag}-*"):
             old.unlink()
         video_set = extracted(replace(resolve_set(str(folder)), flow_method=flow))
-        config = replace(train_i3d.FastConfig(), seed=seed)
-        first = train_i3d.train_fast(video_set, config, verbose=0, reuse=False)
+        config = replace(fastrecipe.FastConfig(), seed=seed)
+        first = fastrecipe.train_fast(video_set, config, verbose=0, reuse=False)
         rows["first"].append((first["val_accuracy"], first["seconds"], averaged_score(video_set, first["model"], "flow")))
         shutil.copytree(source.folder / "train" / labels[-1], folder / "train" / labels[-1])
         start = time.perf_counter()
         grown = extracted(replace(resolve_set(str(folder)), flow_method=flow))
-        update = train_i3d.train_fast(grown, config, verbose=0, reuse=False)
+        update = fastrecipe.train_fast(grown, config, verbose=0, reuse=False)
         if modelinfo.read_model_info(update["model"])["started_from"] != first["model"].name:
             raise RuntimeError(f"the update {update['model']} did not start from {first['model']}")
         rows["update"].append((update["val_accuracy"], time.perf_counter() - start,
                                averaged_score(grown, update["model"], "flow")))
         if baseline:
-            new = train_i3d.train_fast(grown, config, verbose=0, reuse=False, grow=False)
+            new = fastrecipe.train_fast(grown, config, verbose=0, reuse=False, grow=False)
             rows["new"].append((new["val_accuracy"], new["seconds"], averaged_score(grown, new["model"], "flow")))
     label = name if flow == DEFAULT_FLOW_METHOD else f"{name}, {flow} flow"
     titles = {"first": f"fast, without its last sign ({len(labels) - 1} signs)",
-              "update": f"update: + {labels[-1]} ({train_i3d.FAST_UPDATE_STEPS} steps, Adam "
-                        f"{train_i3d.FastConfig().update_learning_rate:g}, from the model above)",
+              "update": f"update: + {labels[-1]} ({fastrecipe.FAST_UPDATE_STEPS} steps, Adam "
+                        f"{fastrecipe.FastConfig().update_learning_rate:g}, from the model above)",
               "new": f"new model of the {len(labels)} signs (fast, from Kinetics)"}
     return [{"set": label, "recipe": titles[kind], "scores": [run[0] for run in runs], "raw": [],
              "averaged": [run[2] for run in runs], "s": statistics.median(run[1] for run in runs), "cache_s": None}
@@ -156,10 +152,10 @@ def grow_rows(name: str, flow: str, seeds, baseline: bool) -> list[dict]:
 def full_row(video_set, seeds) -> dict:
     scores, seconds = [], []
     for seed in seeds:
-        config = train_i3d.with_epochs(video_set, train_i3d.TrainConfig(
-            seed=seed, workers=2, precision=train_i3d.resolve_train_precision("auto")))
+        config = fullrecipe.with_epochs(video_set, fullrecipe.TrainConfig(
+            seed=seed, workers=2, precision=fullrecipe.resolve_train_precision("auto")))
         start = time.perf_counter()
-        result = train_i3d.train_i3d(video_set, config, fresh=True)
+        result = fullrecipe.train_i3d(video_set, config, fresh=True)
         seconds.append(time.perf_counter() - start)
         scores.append(result["last_val_accuracy"])
     return {"recipe": "full (last epoch)", "scores": scores, "raw": [], "averaged": [], "s": statistics.median(seconds),

@@ -7,6 +7,7 @@ start at once. ConcatFeaturesGenerator is train_mobile_lstm.py's `--stream both`
 Imports Keras.
 """
 import math
+import time
 from pathlib import Path
 
 import keras
@@ -203,3 +204,15 @@ class ConcatFeaturesGenerator(SampleBatches):
 
     def sample(self, sample_index: int, rng=None) -> np.ndarray:
         return np.concatenate([g.features(sample_index) for g in self.generators], axis=-1)
+
+
+def measure_throughput(generator: keras.utils.PyDataset, num_batches: int | None = None) -> float:
+    """Clips per second delivered by iterating the generator once (as fit() does, with its workers)."""
+    num_batches = min(num_batches or len(generator), len(generator))
+    count = 0
+    start = time.perf_counter()
+    for i, (x, _) in enumerate(generator):
+        if i >= num_batches:
+            break
+        count += len(x)
+    return count / (time.perf_counter() - start)

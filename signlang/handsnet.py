@@ -1,6 +1,6 @@
 """The hands stream's network: a small 1-D CNN over landmark sequences, its augmentation and its training run.
 
-`python train_i3d.py --stream hands` trains it (train_i3d.train_i3d hands over to `train_hands`) on the set's
+`python train_i3d.py --stream hands` trains it (fullrecipe.train_i3d hands over to `train_hands`) on the set's
 landmark files (`python hands.py`), with the guarantees of the I3D runs: an interrupted run (even kill -9)
 resumes after its last committed epoch (the same epoch order and augmentation, so the weights come out as an
 uninterrupted run's), a second process on the same run is refused, the CSV log and its PNG curves, the

@@ -2,7 +2,7 @@
 
 Layer names are DeepMind's variable scopes with '/' written as '__' (Keras 3 forbids '/'): the scope
 `Mixed_4f/Branch_2/Conv3d_0b_3x3` is the ReLU layer `Mixed_4f__Branch_2__Conv3d_0b_3x3`, its convolution
-`<name>__conv_3d` and its BatchNorm `<name>__batch_norm`. The network (model_i3d.py) and the readers of
+`<name>__conv_3d` and its BatchNorm `<name>__batch_norm`. The network (signlang/i3d.py) and the readers of
 foreign weight formats (i3d_formats.py) both build on these names.
 """
 

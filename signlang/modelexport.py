@@ -273,7 +273,7 @@ def load_exported(path: Path):
     path = Path(path)
     suffix = check_model_suffix(path)
     if suffix == ".keras":
-        raise ValueError(f"{path} is a Keras checkpoint; load it with model_i3d.load_model")
+        raise ValueError(f"{path} is a Keras checkpoint; load it with signlang.i3d.load_model")
     return OnnxModel(path) if suffix == ".onnx" else LiteRTModel(path)
 
 

@@ -15,7 +15,7 @@ the checkpoint itself, holding:
     set           the set it was trained on: name, video folder, tag
     epochs        the epochs trained into this checkpoint (all phases)
     phase         "above" (the seed's word for head-only fine-tuning), "entire" (full fine-tuning), "fast" (the fast
-                  recipe: train_i3d.train_fast) or "lstm"
+                  recipe: fastrecipe.train_fast) or "lstm"
     which         "last" or "best"; `selected_on` names the metric `best` was chosen by, `score` its value
 
 A consumer checks what it needs (`check_flow_method`; a model against a set: predictor.check_record) and refuses a
@@ -36,7 +36,7 @@ FLOW_SETTINGS_NAME = "flows-settings.json"  # opticalflow.py writes it (folderst
 FORMAT_VERSION = 1
 REQUIRED = ("stream", "num_frames", "min_dim_px", "crop_px", "classes")  # what a writer must give
 READ_REQUIRED = ("stream", "num_frames", "min_dim_px", "crop_px")  # what a record must hold to be read at all
-# train_i3d.py's phases (its PHASES): a run is finished when its state file lists both in `phases_done`.
+# The full recipe's phases (fullrecipe.PHASES): a run is finished when its state file lists both in `phases_done`.
 RUN_PHASES = ("above", "entire")
 
 

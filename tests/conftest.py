@@ -58,9 +58,9 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def kinetics_weights() -> Path:
     """The converted Kinetics-400 RGB I3D weights; `make test` downloads them in its set-up."""
-    import model_i3d
+    from signlang import i3d
 
-    path = cache_dir() / model_i3d.WEIGHTS["rgb_kinetics400"].cache_name
+    path = cache_dir() / i3d.WEIGHTS["rgb_kinetics400"].cache_name
     if not path.is_file():
         if os.environ.get("CI"):
             pytest.fail(f"{path} is missing and CI is set: `make test` should have run "

@@ -19,6 +19,7 @@ from signlang.folderstep import run_step
 from signlang.safeio import atomic_dir, is_leftover
 from signlang.synthetic import DIRECTIONS, moving_blob_frames
 from signlang.video import write_video
+from signlang import steps
 
 ray = pytest.importorskip("ray") if not os.environ.get("CI") else __import__("ray")
 pytestmark = pytest.mark.slow
@@ -58,8 +59,8 @@ def checksums(folder: Path) -> dict:
 def local_outputs(videos) -> tuple[Path, Path]:
     """Frames and (default) flow of `videos` made by the local engine (the reference)."""
     root = videos.parent
-    frame.videos_dir_to_frames_dir(videos, root / "frames-local", num_frames=8, min_dim_px=48)
-    opticalflow.frames_dir_to_flows_dir(root / "frames-local", root / "flow-local",
+    steps.videos_dir_to_frames_dir(videos, root / "frames-local", num_frames=8, min_dim_px=48)
+    steps.frames_dir_to_flows_dir(root / "frames-local", root / "flow-local",
                                         method=DEFAULT_FLOW_METHOD)  # what the CLI runs
     return root / "frames-local", root / "flow-local"
 
@@ -88,7 +89,7 @@ def dying_flow(source: Path, target: Path, poison: str, once_marker: str) -> str
         with atomic_dir(target) as tmp:
             (tmp / "flow000.jpg").write_bytes(b"half")
             os.kill(os.getpid(), signal.SIGKILL)
-    return opticalflow.flow_video(source, target, method=DEFAULT_FLOW_METHOD, overwrite=False)
+    return steps.flow_video(source, target, method=DEFAULT_FLOW_METHOD, overwrite=False)
 
 
 def test_killed_worker_is_retried_or_listed_and_rerun_completes(cluster, videos, local_outputs, tmp_path, capsys):

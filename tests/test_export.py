@@ -3,9 +3,8 @@ computes, with either stem, carry the checkpoint's record, and run in Predictor 
 import numpy as np
 import pytest
 
-import model_i3d
+from signlang import i3d, modelexport, modelinfo
 import predict
-from signlang import modelexport, modelinfo
 from signlang.i3d_names import SEP, TOP_PREFIX, layer_name
 from signlang.predictor import Predictor
 
@@ -29,7 +28,7 @@ def checkpoint(tmp_path_factory):
     import keras
 
     path = tmp_path_factory.mktemp("export") / "tiny-flow-i3d-entire-best.keras"
-    model = model_i3d.add_i3d_top(model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=SHAPE),
+    model = i3d.add_i3d_top(i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=SHAPE),
                                   len(CLASSES))
     pooled = keras.Model(model.inputs, model.get_layer(layer_name("Logits/AvgPool3d")).output)
     features = np.asarray(pooled(clips(16, seed=7))).reshape(16, -1)
@@ -45,7 +44,7 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def keras_probs(checkpoint):
-    probs = np.asarray(model_i3d.load_model(checkpoint, compile=False)(clips(3), training=False))
+    probs = np.asarray(i3d.load_model(checkpoint, compile=False)(clips(3), training=False))
     assert probs.max() - probs.min() > 0.3 and len(set(probs.argmax(axis=1))) > 1, probs  # comparisons that mean something
     return probs
 
@@ -79,7 +78,7 @@ def test_exported_outputs_match_the_keras_model(exported, keras_probs, fmt):
 @pytest.mark.slow  # two more exports (~25 s); the fixture's exports are of the stock stem
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_space_to_depth_stem_exports_the_same_graph_and_stays_swapped(checkpoint, keras_probs, tmp_path, fmt):
-    model = model_i3d.load_model(checkpoint, compile=False)  # the stem computes as space-to-depth
+    model = i3d.load_model(checkpoint, compile=False)  # the stem computes as space-to-depth
     swapped = [layer.name for layer in model._flatten_layers() if "convolution_op" in vars(layer)]
     assert swapped
     path = tmp_path / f"s2d{modelexport.FORMATS[fmt]}"

@@ -7,9 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-import model_i3d
+from signlang import actcache, fastrecipe, i3d, modelinfo, synthetic
 import train_i3d
-from signlang import actcache, modelinfo, synthetic
 
 
 def clip_folders(root, names=("a/one", "a/two", "b/three")):
@@ -78,8 +77,8 @@ def test_the_delivered_weights_are_the_average_of_the_last_steps(tmp_path):
     keras.utils.set_random_seed(3)
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
     steps = 40
-    config = train_i3d.FastConfig(learning_rate=0.05, batch_size=8, epochs=steps)
-    model.compile(optimizer=train_i3d.fast_optimizer(config, steps), loss="categorical_crossentropy")
+    config = fastrecipe.FastConfig(learning_rate=0.05, batch_size=8, epochs=steps)
+    model.compile(optimizer=fastrecipe.fast_optimizer(config, steps), loss="categorical_crossentropy")
     seen = []
 
     class Record(keras.callbacks.Callback):
@@ -91,7 +90,7 @@ def test_the_delivered_weights_are_the_average_of_the_last_steps(tmp_path):
     y = keras.utils.to_categorical(rng.integers(0, 3, 8), 3)
     model.fit(x, y, batch_size=8, epochs=steps, verbose=0, shuffle=False, callbacks=[Record()])
     raw = seen[-1]  # the last step's own weights; fit() ends by putting the average into the model
-    momentum = 1 - 1 / (train_i3d.FAST_EMA_FRACTION * steps)
+    momentum = 1 - 1 / (fastrecipe.FAST_EMA_FRACTION * steps)
     average = seen[0]
     for weights in seen[1:]:
         average = [momentum * a + (1 - momentum) * w for a, w in zip(average, weights)]
@@ -114,7 +113,7 @@ def test_a_run_reuses_its_cache_and_a_grown_set_starts_from_the_previous_model(t
     grown.class_file.write_text("\n".join(rows.splitlines()[:3]) + "\n")
     video_set = replace(grown, num_classes=2, number=3)  # the same folders, two classes recorded so far
 
-    first = train_i3d.train_fast(video_set, train_i3d.FastConfig(weights=None, views=2, epochs=2, batch_size=4))
+    first = fastrecipe.train_fast(video_set, fastrecipe.FastConfig(weights=None, views=2, epochs=2, batch_size=4))
     record = modelinfo.read_model_info(first["model"])
     assert record["phase"] == "fast" and record["classes"] == ["dir0", "dir1"] and record["started_from"] is None
     assert "8 clips computed, 0 read" in capsys.readouterr().out  # 2 x 3 training clips + 2 held out
@@ -124,35 +123,35 @@ def test_a_run_reuses_its_cache_and_a_grown_set_starts_from_the_previous_model(t
             (later / split / stream / "dir2").rename(grown.temp_dir / stream / split / "dir2")
     grown.class_file.write_text(rows)
     time.sleep(1.1)  # a new stamp for the second model
-    second = train_i3d.train_fast(grown, train_i3d.FastConfig(weights=None, views=2, epochs=0, batch_size=4))
+    second = fastrecipe.train_fast(grown, fastrecipe.FastConfig(weights=None, views=2, epochs=0, batch_size=4))
     assert "4 clips computed, 8 read" in capsys.readouterr().out
     record = modelinfo.read_model_info(second["model"])
     assert record["classes"] == ["dir0", "dir1", "dir2"] and record["started_from"] == first["model"].name
-    before = model_i3d.load_model(first["model"], compile=False)
-    after = model_i3d.load_model(second["model"], compile=False)
+    before = i3d.load_model(first["model"], compile=False)
+    after = i3d.load_model(second["model"], compile=False)
     for layer in before.layers:
         for w_old, w_new in zip(layer.get_weights(), after.get_layer(layer.name).get_weights()):
             assert np.array_equal(w_old, w_new[..., :w_old.shape[-1]]), layer.name  # 0 epochs: copied as it was
     # A run with another recipe (another seed, say) on the same clips starts afresh, not from the model before it.
     time.sleep(1.1)
-    third = train_i3d.train_fast(grown, train_i3d.FastConfig(weights=None, views=2, epochs=0, batch_size=4, seed=1))
+    third = fastrecipe.train_fast(grown, fastrecipe.FastConfig(weights=None, views=2, epochs=0, batch_size=4, seed=1))
     assert modelinfo.read_model_info(third["model"])["started_from"] is None
     # ... from the set's adapted BatchNorm statistics above the cut too (not the initial ones: moving mean 0), as
     # the first run did, which adapted them.
-    afresh = model_i3d.load_model(third["model"], compile=False)
+    afresh = i3d.load_model(third["model"], compile=False)
     for layer in ("Mixed_5c__Branch_0__Conv3d_0a_1x1__batch_norm", "Top__BatchNorm"):
         mean = afresh.get_layer(layer).moving_mean.numpy()
         assert np.abs(mean).max() > 0 and np.array_equal(mean, before.get_layer(layer).moving_mean.numpy()), layer
     # The same recipe again on the same clips (the pipeline run again): that model, not trained again.
     capsys.readouterr()
-    again = train_i3d.train_fast(grown, train_i3d.FastConfig(weights=None, views=2, epochs=0, batch_size=4, seed=1))
+    again = fastrecipe.train_fast(grown, fastrecipe.FastConfig(weights=None, views=2, epochs=0, batch_size=4, seed=1))
     assert again["model"] == third["model"] and "reusing it" in capsys.readouterr().out
     # grow=False (the benchmark's comparison): a new model of the grown set, not started from the one before.
     time.sleep(1.1)
-    apart = train_i3d.train_fast(grown, train_i3d.FastConfig(weights=None, views=2, epochs=0, batch_size=4),
+    apart = fastrecipe.train_fast(grown, fastrecipe.FastConfig(weights=None, views=2, epochs=0, batch_size=4),
                                  reuse=False, grow=False)
     assert modelinfo.read_model_info(apart["model"])["started_from"] is None
-    assert len(train_i3d.fast_models(grown, "flow")) == 4
+    assert len(fastrecipe.fast_models(grown, "flow")) == 4
 
 
 def test_the_live_demo_switches_to_a_model_trained_while_it_runs(tmp_path, monkeypatch, capsys):
@@ -209,7 +208,7 @@ def test_a_set_too_big_for_the_fast_recipe_is_refused_with_the_fix(tmp_path, mon
     video_set = synthetic.write_set(synthetic.blob_set(tmp_path, num_classes=2, num_frames=8, size_px=32),
                                     per_class=(2, 1))
     monkeypatch.setattr(train_i3d, "set_from_args", lambda args: video_set)
-    monkeypatch.setattr(train_i3d, "FAST_MAX_GIB", 1e-6)
+    monkeypatch.setattr(fastrecipe, "FAST_MAX_GIB", 1e-6)
     assert train_i3d.main(["--weights", "none"]) == 2
     err = capsys.readouterr().err
     assert "activations of all 32 training views in memory" in err  # 2 x 2 clips x 8 views and "--recipe full" in err
@@ -224,14 +223,14 @@ def test_the_full_recipes_options_need_recipe_full(capsys):
 
 
 def test_the_fast_recipes_epochs_give_about_360_steps():
-    assert train_i3d.fast_epochs(30 * 8, 16) == 24  # the plain stand-in: 15 steps per epoch
-    assert train_i3d.fast_epochs(63 * 8, 16) == 12  # the hard one: 32 steps
-    assert train_i3d.fast_epochs(160 * 8, 16) == 5  # the demo set: 80 steps
-    assert train_i3d.fast_epochs(2000 * 8, 16) == train_i3d.FAST_MIN_EPOCHS  # a large set: at least 4 passes
+    assert fastrecipe.fast_epochs(30 * 8, 16) == 24  # the plain stand-in: 15 steps per epoch
+    assert fastrecipe.fast_epochs(63 * 8, 16) == 12  # the hard one: 32 steps
+    assert fastrecipe.fast_epochs(160 * 8, 16) == 5  # the demo set: 80 steps
+    assert fastrecipe.fast_epochs(2000 * 8, 16) == fastrecipe.FAST_MIN_EPOCHS  # a large set: at least 4 passes
 
 
 def test_an_update_of_a_grown_set_trains_about_60_steps():
-    assert train_i3d.fast_epochs(30 * 8, 16, update=True) == 4  # 60 steps
-    assert train_i3d.fast_epochs(63 * 8, 16, update=True) == 2  # 64
-    assert train_i3d.fast_epochs(160 * 8, 16, update=True) == 1  # 80: at least one pass over every view
-    assert train_i3d.fast_epochs(2000 * 8, 16, update=True) == 1
+    assert fastrecipe.fast_epochs(30 * 8, 16, update=True) == 4  # 60 steps
+    assert fastrecipe.fast_epochs(63 * 8, 16, update=True) == 2  # 64
+    assert fastrecipe.fast_epochs(160 * 8, 16, update=True) == 1  # 80: at least one pass over every view
+    assert fastrecipe.fast_epochs(2000 * 8, 16, update=True) == 1

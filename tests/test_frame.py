@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import frame
-from signlang import safeio
+from signlang import safeio, steps
 from signlang.folderstep import StepSummary, is_complete, run_step
 from signlang.safeio import atomic_dir, atomic_write, clean_leftovers
 from signlang.synthetic import blob_frames, write_blob_video
@@ -148,7 +148,7 @@ def test_jpg_files_sort_numerically_past_999(tmp_path):
 
 def test_videos_dir_to_frames_dir_writes_num_frames_per_video(video_dir, tmp_path):
     frame_dir = tmp_path / "image"
-    summary = frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=8, min_dim_px=48, crop_px=40)
+    summary = steps.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=8, min_dim_px=48, crop_px=40)
     assert (summary.done, summary.skipped, summary.failed) == (3, 0, [])
     folders = frame_folders(frame_dir)
     # dotted names keep everything but the last suffix (the seed's split(".") broke them)
@@ -160,25 +160,25 @@ def test_videos_dir_to_frames_dir_writes_num_frames_per_video(video_dir, tmp_pat
 
 def test_rerun_skips_finished_videos(video_dir, tmp_path):
     frame_dir = tmp_path / "image"
-    frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36)
+    steps.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36)
     marker = frame_dir / "train" / "wave" / "clip1" / "frame0000.jpg"
     mtime = marker.stat().st_mtime_ns
-    summary = frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36)
+    summary = steps.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36)
     assert (summary.done, summary.skipped) == (0, 3)
     assert marker.stat().st_mtime_ns == mtime
     # a folder with the wrong count (an older run with other settings) is redone; --overwrite redoes all
     (frame_dir / "train" / "wave" / "clip1" / "frame0005.jpg").unlink()
-    assert frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36).done == 1
+    assert steps.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36).done == 1
     assert len(list((frame_dir / "train" / "wave" / "clip1").glob("*.jpg"))) == 6
-    assert frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36, overwrite=True).done == 3
+    assert steps.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36, overwrite=True).done == 3
 
 
 def test_rerun_with_other_settings_is_refused_unless_overwrite(video_dir, tmp_path):
     frame_dir = tmp_path / "image"
-    frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36)
+    steps.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36)
     with pytest.raises(ValueError, match=r"made with .*'min_dim_px': 36.*overwrite"):
-        frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=48)
-    assert frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=48, overwrite=True).done == 3
+        steps.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=48)
+    assert steps.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=48, overwrite=True).done == 3
     assert files_to_frames(frame_dir / "train" / "wave" / "clip1").shape == (6, 48, 64, 3)
 
 
@@ -190,17 +190,17 @@ def test_killed_run_leaves_nothing_finished_and_rerun_completes(video_dir, tmp_p
         real_frames_to_files(frames[:3], target_dir)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(frame, "frames_to_files", dies_halfway)
+    monkeypatch.setattr(steps, "frames_to_files", dies_halfway)
     with pytest.raises(KeyboardInterrupt):
-        frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36)
+        steps.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36)
     assert frame_folders(frame_dir) == []
     assert list(frame_dir.rglob("*.jpg")) == []
     # a SIGKILL leaves its temporary folder behind: it must not count as finished, and is cleaned up
     leftover = frame_dir / "train" / "wave" / f"{safeio.TMP_PREFIX}4242-clip1"
     leftover.mkdir(parents=True)
     (leftover / "frame0000.jpg").write_bytes(b"half")
-    monkeypatch.setattr(frame, "frames_to_files", real_frames_to_files)
-    summary = frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36)
+    monkeypatch.setattr(steps, "frames_to_files", real_frames_to_files)
+    summary = steps.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=6, min_dim_px=36)
     assert (summary.done, summary.skipped, len(summary.failed)) == (3, 0, 0)
     assert not leftover.exists()
     assert all(len(list(f.glob("*.jpg"))) == 6 for f in frame_folders(frame_dir))
@@ -217,7 +217,7 @@ def test_corrupt_videos_are_reported_and_others_extracted(video_dir, tmp_path, c
     (video_dir / "train" / "wave" / "notes.txt").write_text("not a video extension: ignored, said once")
     sources = {p: p.read_bytes() for p in video_dir.rglob("*") if p.is_file()}
     frame_dir = tmp_path / "image"
-    summary = frame.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=5, min_dim_px=36)
+    summary = steps.videos_dir_to_frames_dir(video_dir, frame_dir, num_frames=5, min_dim_px=36)
     assert summary.done == 3
     assert sorted(source for source, _ in summary.failed) == sorted(bad)
     assert all("VideoError" in reason for _, reason in summary.failed)
@@ -234,12 +234,12 @@ def test_folder_without_videos_raises_with_layout(tmp_path):
     (tmp_path / "videos" / "train").mkdir(parents=True)
     (tmp_path / "videos" / "class.csv").write_text("sClass\n")
     with pytest.raises(FileNotFoundError, match=r"No videos under .*videos.*<split>/<label>/<video>"):
-        frame.videos_dir_to_frames_dir(tmp_path / "videos", tmp_path / "image")
+        steps.videos_dir_to_frames_dir(tmp_path / "videos", tmp_path / "image")
 
 
 def test_workers_2_gives_the_same_frames_as_serial(video_dir, tmp_path):
-    serial = frame.videos_dir_to_frames_dir(video_dir, tmp_path / "serial", num_frames=5, min_dim_px=36)
-    parallel = frame.videos_dir_to_frames_dir(video_dir, tmp_path / "parallel", num_frames=5, min_dim_px=36, workers=2)
+    serial = steps.videos_dir_to_frames_dir(video_dir, tmp_path / "serial", num_frames=5, min_dim_px=36)
+    parallel = steps.videos_dir_to_frames_dir(video_dir, tmp_path / "parallel", num_frames=5, min_dim_px=36, workers=2)
     assert (parallel.done, parallel.failed) == (serial.done, serial.failed) == (3, [])
     for folder in frame_folders(tmp_path / "serial"):
         twin = tmp_path / "parallel" / folder.relative_to(tmp_path / "serial")

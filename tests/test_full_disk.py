@@ -5,7 +5,7 @@ from pathlib import Path
 import frame
 import opticalflow
 import prepare_demo
-from signlang import folderstep
+from signlang import demoset, folderstep
 from signlang.synthetic import blob_frames
 from signlang.video import write_video
 
@@ -14,11 +14,11 @@ DEMO_ARGS = ["--classes", "2", "--per-class", "1", "--val-per-class", "1", "--se
 
 def _demo_videos_complete(video_dir: Path) -> list[Path]:
     """The videos of the demo set under video_dir, each asserted to decode to all its frames."""
-    plan = prepare_demo.video_plan(video_dir, 2, 1, 1, seed=5)
+    plan = demoset.video_plan(video_dir, 2, 1, 1, seed=5)
     present = []
     for path, _, _, entropy in plan:
         if path.exists():
-            assert prepare_demo.is_finished_video(path, entropy), f"{path} is broken under its final name"
+            assert demoset.is_finished_video(path, entropy), f"{path} is broken under its final name"
             present.append(path)
     return present
 

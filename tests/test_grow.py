@@ -2,16 +2,15 @@
 hand, the earlier held-out takes kept, the new ones split, class indices kept; the derived folders follow; the one
 loop from --collect to `pipeline_i3d.py --set <folder> --live`.
 """
+import dataclasses
 import json
 
 import numpy as np
 import pytest
 
-import frame
 import livedemo
-import opticalflow
 import pipeline_i3d
-from signlang import collect, videoset
+from signlang import collect, steps, videoset
 from signlang.video import write_video
 
 LABELS = ["hello", "thanks", "yes"]
@@ -120,11 +119,11 @@ def test_a_version_1_description_is_upgraded_and_later_takes_stay_in_training(tm
     videoset.write_class_table(folder / "class.csv", [("b", "B", "", ""), ("a", "A", "", "")])  # rows unsorted
     write_takes(folder, "a", [4, 5])  # recorded after the version-1 description: it trained on them
     image_dir = tmp_path / "data-temp" / "own" / "002-4" / "image"
-    assert frame.videos_dir_to_frames_dir(folder, image_dir, 4, 32).done == 10  # as the version-1 toolkit did
+    assert steps.videos_dir_to_frames_dir(folder, image_dir, 4, 32).done == 10  # as the version-1 toolkit did
     write_takes(folder, "c", range(3))  # a new sign
     video_set = videoset.resolve_set(str(folder), root=tmp_path)
     assert video_set.image_dir == image_dir
-    summary = frame.videos_dir_to_frames_dir(folder, image_dir, 4, 32)
+    summary = steps.videos_dir_to_frames_dir(folder, image_dir, 4, 32)
     assert (summary.done, summary.skipped) == (3, 10)  # no earlier take moved split: nothing re-extracted
     assert {path.relative_to(image_dir).as_posix() for path in image_dir.glob("*/*/*")} == {
         f"{split}/{label}/{path.stem}" for path, split, label in videoset.list_videos(folder)[0]}
@@ -166,20 +165,20 @@ def test_derived_folders_of_earlier_takes_are_reused_and_new_takes_extracted_int
         write_takes(folder, label, range(3))
     video_set = videoset.resolve_set(str(folder), root=tmp_path, num_frames=4, min_dim_px=32)
 
-    def steps():
-        frames = frame.videos_dir_to_frames_dir(folder, video_set.image_dir, video_set.num_frames,
+    def run_steps():
+        frames = steps.videos_dir_to_frames_dir(folder, video_set.image_dir, video_set.num_frames,
                                                 video_set.min_dim_px)
-        flows = opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, video_set.flow_method)
+        flows = steps.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, video_set.flow_method)
         return frames, flows
 
-    steps()
+    run_steps()
     outputs = {path: path.stat().st_mtime_ns for path in video_set.temp_dir.rglob("*.jpg")}
     assert len(outputs) == 6 * (4 + 4)  # 4 frames and 4 flow files (flow00i of frames i, i+1; the last repeated)
     write_takes(folder, "a", [3, 4])
     write_takes(folder, "c", range(4))
     grown = videoset.resolve_set(str(folder), root=tmp_path)
     assert grown.temp_dir == video_set.temp_dir
-    frames, flows = steps()
+    frames, flows = run_steps()
     assert (frames.done, frames.skipped, flows.done, flows.skipped) == (6, 6, 6, 6)
     assert {path: path.stat().st_mtime_ns for path in outputs} == outputs  # untouched
     for stream_dir in (grown.image_dir, grown.flow_dir):
@@ -220,14 +219,13 @@ def test_a_set_folder_without_a_number_keeps_its_first_class_count_as_nnn(tmp_pa
 def test_a_finished_run_is_reused_only_when_it_trained_the_sets_classes(tmp_path, trained_on, reused):
     """After a set grew, pipeline_i3d's finished_run must not hand back the run of the smaller vocabulary (a run
     from before runs recorded their classes, None, counts as matching)."""
-    import train_i3d
-    from signlang import synthetic
+    from signlang import fullrecipe, synthetic
 
     video_set = synthetic.write_set(synthetic.blob_set(tmp_path, num_classes=2, size_px=32), per_class=(2, 1))
-    config = train_i3d.TrainConfig(weights=None)
-    saved = dict(json.loads(json.dumps(train_i3d.asdict(config))), phases_done=list(train_i3d.PHASES),
+    config = fullrecipe.TrainConfig(weights=None)
+    saved = dict(json.loads(json.dumps(dataclasses.asdict(config))), phases_done=list(fullrecipe.PHASES),
                  classes=trained_on)
     video_set.model_dir.mkdir(parents=True)
-    prefix = train_i3d.run_prefix(video_set, "20261206-000000", config.stream)
-    train_i3d.state_path(prefix).write_text(json.dumps(saved))
-    assert (train_i3d.finished_run(video_set, config) is not None) == reused
+    prefix = fullrecipe.run_prefix(video_set, "20261206-000000", config.stream)
+    fullrecipe.state_path(prefix).write_text(json.dumps(saved))
+    assert (fullrecipe.finished_run(video_set, config) is not None) == reused

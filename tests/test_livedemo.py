@@ -23,10 +23,8 @@ import cv2
 import numpy as np
 import pytest
 
-import frame
 import livedemo
-import opticalflow
-from signlang import liveinput, modelinfo, video
+from signlang import liveinput, modelinfo, steps, video
 from signlang.overlay import DISPLAY_WIDTH_PX, GREEN, KEYS, RED, ScriptedKeys, draw_box, draw_lines, preview_image
 from signlang.predictor import Predictor
 from signlang.sources import FileSource
@@ -68,8 +66,8 @@ def blob_model(tmp_path_factory):
             for n in range(count):
                 write_video(video_set.video_dir / split / f"dir{k}" / f"v{n:02d}.avi",
                             blob_frames(direction, CLIP_FRAMES, rng))
-    frame.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames, video_set.min_dim_px)
-    opticalflow.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, "tvl1-fast")
+    steps.videos_dir_to_frames_dir(video_set.video_dir, video_set.image_dir, video_set.num_frames, video_set.min_dim_px)
+    steps.frames_dir_to_flows_dir(video_set.image_dir, video_set.flow_dir, "tvl1-fast")
 
     classes = VideoClasses(video_set.class_file)
     common = dict(stream="flow", num_frames=8, crop_px=PX, batch_size=4)

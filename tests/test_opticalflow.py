@@ -10,6 +10,7 @@ from signlang.flow import (METHODS, OpticalFlow, encode_flow, files_to_flows, fl
                            frames_to_flows)
 from signlang.synthetic import blob_frames
 from signlang.video import frames_to_files
+from signlang import steps
 
 HEIGHT, WIDTH = 64, 80
 
@@ -127,17 +128,17 @@ def test_color_images_show_direction_as_hue():
 
 def test_frames_dir_to_flows_dir_mirrors_folders_and_skips_on_rerun(frame_dir, tmp_path):
     flow_dir = tmp_path / "oflow"
-    summary = opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir)
+    summary = steps.frames_dir_to_flows_dir(frame_dir, flow_dir)
     assert (summary.done, summary.skipped, summary.failed) == (3, 0, [])
     assert [f.relative_to(flow_dir).as_posix() for f in flow_folders(flow_dir)] == ["train/down/clip2", "train/right/clip1", "val/left/clip3"]
     flows = files_to_flows(flow_dir / "val" / "left" / "clip3")
     assert flows.shape == (6, HEIGHT, WIDTH, 2)
     assert flows[3, ..., 0][blob_mask((-2.0, 0.0), 3, start_px=(50, 32))].mean() < -1.5 / 20
-    rerun = opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir)
+    rerun = steps.frames_dir_to_flows_dir(frame_dir, flow_dir)
     assert (rerun.done, rerun.skipped) == (0, 3)
     # a new frame in a clip makes its flow folder incomplete: only that clip is redone
     frames_to_files(blob_frames(7, HEIGHT, WIDTH, (-2.0, 0.0), start_px=(50, 32)), frame_dir / "val" / "left" / "clip3")
-    assert opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir).done == 1
+    assert steps.frames_dir_to_flows_dir(frame_dir, flow_dir).done == 1
     assert len(list((flow_dir / "val" / "left" / "clip3").glob("*.jpg"))) == 7
 
 
@@ -149,19 +150,19 @@ def test_killed_run_leaves_nothing_finished_and_rerun_completes(frame_dir, tmp_p
         real_flows_to_files(flows[:2], target_dir)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(opticalflow, "flows_to_files", dies_halfway)
+    monkeypatch.setattr(steps, "flows_to_files", dies_halfway)
     with pytest.raises(KeyboardInterrupt):
-        opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir)
+        steps.frames_dir_to_flows_dir(frame_dir, flow_dir)
     assert flow_folders(flow_dir) == [] and list(flow_dir.rglob("*.jpg")) == []
     (flow_dir / "train" / "right" / ".tmp-999-clip1").mkdir(parents=True)  # what a SIGKILL leaves
-    monkeypatch.setattr(opticalflow, "flows_to_files", real_flows_to_files)
-    assert opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir).done == 3
+    monkeypatch.setattr(steps, "flows_to_files", real_flows_to_files)
+    assert steps.frames_dir_to_flows_dir(frame_dir, flow_dir).done == 3
     assert sorted(p.name for p in (flow_dir / "train" / "right").iterdir()) == ["clip1"]
 
 
 def test_empty_frame_folder_is_reported_and_others_computed(frame_dir, tmp_path):
     (frame_dir / "train" / "right" / "empty").mkdir()
-    summary = opticalflow.frames_dir_to_flows_dir(frame_dir, tmp_path / "oflow")
+    summary = steps.frames_dir_to_flows_dir(frame_dir, tmp_path / "oflow")
     assert summary.done == 3
     assert [(source.name, "No .jpg frames" in reason) for source, reason in summary.failed] == [("empty", True)]
     assert "empty" in (tmp_path / "oflow" / "failed-flows.txt").read_text()
@@ -170,12 +171,12 @@ def test_empty_frame_folder_is_reported_and_others_computed(frame_dir, tmp_path)
 def test_missing_frames_raise_run_frame_py_first(tmp_path):
     (tmp_path / "image" / "train").mkdir(parents=True)
     with pytest.raises(FileNotFoundError, match=r"No frame folders under .*image.*run `python frame.py` first"):
-        opticalflow.frames_dir_to_flows_dir(tmp_path / "image", tmp_path / "oflow")
+        steps.frames_dir_to_flows_dir(tmp_path / "image", tmp_path / "oflow")
 
 
 def test_workers_2_gives_the_same_flows_as_serial(frame_dir, tmp_path):
-    opticalflow.frames_dir_to_flows_dir(frame_dir, tmp_path / "serial")
-    parallel = opticalflow.frames_dir_to_flows_dir(frame_dir, tmp_path / "parallel", workers=2)
+    steps.frames_dir_to_flows_dir(frame_dir, tmp_path / "serial")
+    parallel = steps.frames_dir_to_flows_dir(frame_dir, tmp_path / "parallel", workers=2)
     assert (parallel.done, parallel.failed) == (3, [])
     for folder in flow_folders(tmp_path / "serial"):
         serial_flows = files_to_flows(folder)
@@ -194,21 +195,21 @@ def test_cli_computes_and_help_warns_about_dis(frame_dir, tmp_path, capsys):
 
 def test_rerun_with_another_method_is_refused_unless_overwrite(frame_dir, tmp_path):
     flow_dir = tmp_path / "oflow"
-    opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir, method="farneback")
+    steps.frames_dir_to_flows_dir(frame_dir, flow_dir, method="farneback")
     with pytest.raises(ValueError, match=r"made with .*farneback.*overwrite"):
-        opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir, method="tvl1-fast")
-    assert opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir, method="tvl1-fast", overwrite=True).done == 3
-    assert opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir, method="tvl1-fast").skipped == 3
+        steps.frames_dir_to_flows_dir(frame_dir, flow_dir, method="tvl1-fast")
+    assert steps.frames_dir_to_flows_dir(frame_dir, flow_dir, method="tvl1-fast", overwrite=True).done == 3
+    assert steps.frames_dir_to_flows_dir(frame_dir, flow_dir, method="tvl1-fast").skipped == 3
 
 
 def test_pipelines_say_what_to_do_when_the_flow_folder_holds_another_method(frame_dir, tmp_path):
     flow_dir = tmp_path / "oflow"
-    opticalflow.check_pipeline_flow(flow_dir, "tvl1-lite", "pipeline_i3d.py")  # nothing there yet: fine
-    opticalflow.frames_dir_to_flows_dir(frame_dir, flow_dir, method="farneback")
-    opticalflow.check_pipeline_flow(flow_dir, "farneback", "pipeline_i3d.py")  # the same method: fine
+    steps.check_pipeline_flow(flow_dir, "tvl1-lite", "pipeline_i3d.py")  # nothing there yet: fine
+    steps.frames_dir_to_flows_dir(frame_dir, flow_dir, method="farneback")
+    steps.check_pipeline_flow(flow_dir, "farneback", "pipeline_i3d.py")  # the same method: fine
     with pytest.raises(ValueError, match=r"holds farneback flow but this run computes tvl1-lite .*Delete that "
                                          r"folder.*or set FLOW_METHOD = \"farneback\""):
-        opticalflow.check_pipeline_flow(flow_dir, "tvl1-lite", "pipeline_i3d.py")
+        steps.check_pipeline_flow(flow_dir, "tvl1-lite", "pipeline_i3d.py")
 
 
 def test_one_default_flow_for_new_sets_and_both_pipelines():

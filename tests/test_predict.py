@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-import model_i3d
+from signlang import i3d
 import predict
 from signlang.synthetic import numbered_frames, write_video
 
@@ -43,9 +43,9 @@ def test_kinetics_on_a_non_video_is_one_line_and_exit_2(tmp_path, capsys):
 # ---- Kinetics-400 class names shipped with the repo (issue 10 item 8) ----------------------------------------
 
 def test_shipped_kinetics_names_are_deepminds_label_map_line_by_line(shared_data):
-    shipped = model_i3d.KINETICS_LABEL_FILE.read_text().splitlines()
+    shipped = i3d.KINETICS_LABEL_FILE.read_text().splitlines()
     deepmind = (shared_data / "kinetics-i3d" / "label_map.txt").read_text().splitlines()
-    assert len(shipped) == model_i3d.NUM_KINETICS_CLASSES == len(set(shipped))
+    assert len(shipped) == i3d.NUM_KINETICS_CLASSES == len(set(shipped))
     assert shipped == [line.strip() for line in deepmind]
     assert predict.read_label_map() == shipped
 
@@ -54,7 +54,7 @@ class FixedLogits:
     """Stands in for the I3D: logits that rank class `first` highest, then `second`."""
 
     def __init__(self, first: int, second: int):
-        self.logits = np.zeros((1, model_i3d.NUM_KINETICS_CLASSES), np.float32)
+        self.logits = np.zeros((1, i3d.NUM_KINETICS_CLASSES), np.float32)
         self.logits[0, first], self.logits[0, second] = 9.0, 5.0
 
     def __call__(self, x, training=False):
@@ -64,8 +64,8 @@ class FixedLogits:
 @pytest.fixture
 def kinetics_clip(tmp_path, monkeypatch):
     """A tiny clip, and the I3D replaced by FixedLogits(303, 227) (no weights needed)."""
-    monkeypatch.setattr(model_i3d, "Inception_Inflated3d", lambda **kwargs: FixedLogits(303, 227))
-    return write_video(tmp_path / "clip.avi", numbered_frames(model_i3d.MIN_FRAMES, size=32))
+    monkeypatch.setattr(i3d, "Inception_Inflated3d", lambda **kwargs: FixedLogits(303, 227))
+    return write_video(tmp_path / "clip.avi", numbered_frames(i3d.MIN_FRAMES, size=32))
 
 
 def test_kinetics_prints_class_names_by_default(kinetics_clip, capsys):
@@ -79,7 +79,7 @@ def test_kinetics_prints_class_names_by_default(kinetics_clip, capsys):
 
 def test_label_map_overrides_the_shipped_names(kinetics_clip, tmp_path, capsys):
     custom = tmp_path / "names.txt"
-    custom.write_text("".join(f"class number {i}\n" for i in range(model_i3d.NUM_KINETICS_CLASSES)))
+    custom.write_text("".join(f"class number {i}\n" for i in range(i3d.NUM_KINETICS_CLASSES)))
     assert predict.main(["--kinetics", str(kinetics_clip), "--label-map", str(custom)]) == 0
     assert capsys.readouterr().out.splitlines()[0].endswith(" class number 303")
     custom.write_text("only\ntwo\n")

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import prepare_demo
-from prepare_demo import generate_demo_set
-from signlang import demo_render
+from signlang.demoset import generate_demo_set
+from signlang import demo_render, demoset
 from signlang.demo_render import DEMO_CLASSES, LABELS, render_video
 
 NUM_CLASSES = 10
@@ -52,11 +52,11 @@ def test_train_and_val_signers_are_disjoint(tiny_set):
     signers = {split: {v.name[:3] for v in (video_dir / split).rglob("*.avi")} for split in ("train", "val")}
     assert signers["train"] and signers["val"]
     assert not signers["train"] & signers["val"]
-    plan = prepare_demo.video_plan(video_dir, NUM_CLASSES, per_class=16, val_per_class=6, seed=0)
+    plan = demoset.video_plan(video_dir, NUM_CLASSES, per_class=16, val_per_class=6, seed=0)
     train = {signer for path, _, signer, _ in plan if path.parts[-3] == "train"}
     val = {signer for path, _, signer, _ in plan if path.parts[-3] == "val"}
-    assert train == set(prepare_demo.TRAIN_SIGNERS) == {1, 2, 3, 4, 5, 6}
-    assert val == set(prepare_demo.VAL_SIGNERS) == {7, 8}
+    assert train == set(demoset.TRAIN_SIGNERS) == {1, 2, 3, 4, 5, 6}
+    assert val == set(demoset.VAL_SIGNERS) == {7, 8}
 
 
 def test_video_decodes_with_expected_frames_and_fps(tiny_set):
@@ -246,7 +246,7 @@ def _held_out_accuracies(classifier, features, labels, signers, takes, num_takes
     "same signers": one fold per take, each testing on that take of every class and signer, trained on the rest;
     knowing the signer must not help either (a class-dependent skin tone would show here).
     """
-    folds = {"new signers": [np.isin(signers, pair) for pair in ((1, 2), (3, 4), (5, 6), prepare_demo.VAL_SIGNERS)],
+    folds = {"new signers": [np.isin(signers, pair) for pair in ((1, 2), (3, 4), (5, 6), demoset.VAL_SIGNERS)],
              "same signers": [takes == take for take in range(num_takes)]}
     return {name: float(np.mean([classifier(features[~test], labels[~test], features[test], labels[test])
                                  for test in tests]))

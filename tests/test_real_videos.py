@@ -8,11 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
-import frame
-import opticalflow
 from signlang.flow import files_to_flows
 from signlang.synthetic import blob_frames
 from signlang.video import files_to_frames, jpg_files, video_info, video_to_frames, write_video
+from signlang import steps
 
 
 def sizes(folder: Path) -> set[tuple]:
@@ -27,11 +26,11 @@ def test_real_h264_portrait_clip_goes_through_frames_and_flow(shared_data, tmp_p
     num_frames, fps, _ = video_info(clip)
     decoded = video_to_frames(clip, min_dim_px=None)
     assert decoded.shape[1:] == (720, 540, 3) and abs(len(decoded) - num_frames) <= 1 and 29 < fps < 31
-    summary = frame.videos_dir_to_frames_dir(tmp_path / "videos", tmp_path / "image", num_frames=16, min_dim_px=128)
+    summary = steps.videos_dir_to_frames_dir(tmp_path / "videos", tmp_path / "image", num_frames=16, min_dim_px=128)
     assert (summary.done, summary.failed) == (1, [])
     folder = tmp_path / "image" / "train" / "sign" / "signing_clip"
     assert len(jpg_files(folder)) == 16 and sizes(folder) == {(171, 128, 3)}  # 720x540 -> 171x128
-    summary = opticalflow.frames_dir_to_flows_dir(tmp_path / "image", tmp_path / "oflow", "farneback")
+    summary = steps.frames_dir_to_flows_dir(tmp_path / "image", tmp_path / "oflow", "farneback")
     flows = files_to_flows(tmp_path / "oflow" / "train" / "sign" / "signing_clip")
     assert (summary.done, summary.failed) == (1, []) and flows.shape == (16, 171, 128, 2)
     assert np.abs(flows[1:]).max() > 0.01  # a person signing moves
@@ -49,7 +48,7 @@ def test_mixed_containers_sizes_rates_and_a_short_clip_in_one_set(tmp_path):
     for name, (count, height, width, fps) in clips.items():
         write_video(videos / name, blob_frames(count, height, width), fps)
         assert video_info(videos / name)[1] == pytest.approx(fps, rel=0.01)
-    summary = frame.videos_dir_to_frames_dir(tmp_path / "videos", tmp_path / "image", num_frames=8, min_dim_px=64,
+    summary = steps.videos_dir_to_frames_dir(tmp_path / "videos", tmp_path / "image", num_frames=8, min_dim_px=64,
                                              crop_px=64)
     assert (summary.done, summary.failed) == (len(clips), [])
     for name in clips:
@@ -59,7 +58,7 @@ def test_mixed_containers_sizes_rates_and_a_short_clip_in_one_set(tmp_path):
     assert np.array_equal(short[0], short[1])  # 5 -> 8 frames: [0, 0, 1, 1, 2, 3, 3, 4]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        summary = opticalflow.frames_dir_to_flows_dir(tmp_path / "image", tmp_path / "oflow", "farneback")
+        summary = steps.frames_dir_to_flows_dir(tmp_path / "image", tmp_path / "oflow", "farneback")
     assert (summary.done, summary.failed) == (len(clips), [])
 
 
@@ -88,5 +87,5 @@ def test_rotation_tag_is_applied_frames_come_out_upright(tmp_path):
     expected = np.rot90(video_to_frames(plain, min_dim_px=None), k=-1, axes=(1, 2))  # 90 degrees clockwise
     assert np.abs(upright.astype(int) - expected).mean() < 3
     assert upright[0, :16, -8:].mean() > 200 and upright[0, :16, :8].mean() < 150  # the mark is now top-right
-    summary = frame.videos_dir_to_frames_dir(tmp_path / "videos", tmp_path / "image", num_frames=4, min_dim_px=32)
+    summary = steps.videos_dir_to_frames_dir(tmp_path / "videos", tmp_path / "image", num_frames=4, min_dim_px=32)
     assert summary.done == 1 and sizes(tmp_path / "image" / "train" / "wave" / "rotated") == {(43, 32, 3)}

@@ -12,7 +12,7 @@ import pytest
 import feature
 import frame
 import opticalflow
-from signlang import folderstep, video
+from signlang import folderstep, steps, video
 from signlang.synthetic import blob_frames
 from signlang.video import write_video
 
@@ -59,7 +59,7 @@ def test_output_folder_is_inside_or_contains_or_is_the_input_is_refused(video_di
     assert "input folder" in capsys.readouterr().err
     assert sorted(video_dir.rglob("*")) == before  # nothing created, nothing deleted
     with pytest.raises(ValueError, match="input folder"):
-        opticalflow.frames_dir_to_flows_dir(video_dir, out)
+        steps.frames_dir_to_flows_dir(video_dir, out)
     with pytest.raises(ValueError, match="input folder"):
         feature.frames_dir_to_features_dir(video_dir, out)
 
@@ -85,7 +85,7 @@ def test_misplaced_videos_and_link_loops_are_reported_not_skipped(video_dir, tmp
     loop.symlink_to(loop)
     broken = video_dir / "val" / "wave" / "gone.mp4"
     broken.symlink_to(tmp_path / "nowhere.mp4")
-    summary = frame.videos_dir_to_frames_dir(video_dir, tmp_path / "image", num_frames=4, min_dim_px=32)
+    summary = steps.videos_dir_to_frames_dir(video_dir, tmp_path / "image", num_frames=4, min_dim_px=32)
     reasons = dict(summary.failed)
     assert summary.done == 2 and set(reasons) == {misplaced, loop, broken}
     assert "misplaced" in reasons[misplaced] and "<split>/<label>" in reasons[misplaced]
@@ -143,7 +143,7 @@ def test_disk_full_says_the_disk_is_full(video_dir, tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
     monkeypatch.setattr(video, "_write_bytes", full)
-    summary = frame.videos_dir_to_frames_dir(video_dir, tmp_path / "image", num_frames=4, min_dim_px=32)
+    summary = steps.videos_dir_to_frames_dir(video_dir, tmp_path / "image", num_frames=4, min_dim_px=32)
     assert summary.done == 0 and len(summary.failed) == 2
     assert all("Disk full" in reason for _, reason in summary.failed)
     assert "THE DISK IS FULL" in summary.line("frames") and summary.exit_code == 1
@@ -152,13 +152,13 @@ def test_disk_full_says_the_disk_is_full(video_dir, tmp_path, monkeypatch):
 
 def test_moving_a_clip_between_splits_moves_its_frames_and_flow(video_dir, tmp_path, capsys):
     image, oflow = tmp_path / "image", tmp_path / "oflow"
-    frame.videos_dir_to_frames_dir(video_dir, image, num_frames=4, min_dim_px=32)
-    opticalflow.frames_dir_to_flows_dir(image, oflow, "farneback")
+    steps.videos_dir_to_frames_dir(video_dir, image, num_frames=4, min_dim_px=32)
+    steps.frames_dir_to_flows_dir(image, oflow, "farneback")
     (image / "train" / "wave" / "notes.txt").write_text("a user's file: never deleted")
     (video_dir / "val" / "wave" / "b.avi").rename(video_dir / "train" / "wave" / "b.avi")
     (video_dir / "train" / "wave" / "a.avi").rename(video_dir / "val" / "wave" / "a.avi")
-    frame.videos_dir_to_frames_dir(video_dir, image, num_frames=4, min_dim_px=32)
-    opticalflow.frames_dir_to_flows_dir(image, oflow, "farneback")
+    steps.videos_dir_to_frames_dir(video_dir, image, num_frames=4, min_dim_px=32)
+    steps.frames_dir_to_flows_dir(image, oflow, "farneback")
     out = capsys.readouterr().out
     assert "frames: removed 2 outputs whose source is gone" in out and "flows: removed 2 outputs" in out
     assert "left 1 entries" in out and (image / "train" / "wave" / "notes.txt").is_file()  # not ours: kept

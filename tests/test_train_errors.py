@@ -8,7 +8,7 @@ import errno
 import pytest
 
 import train_i3d
-from signlang import synthetic
+from signlang import fullrecipe, synthetic
 
 ARGS = ["--recipe", "full", "--weights", "none", "--epochs-above", "1", "--epochs-entire", "1", "--batch-size", "4",
         "--precision", "float32"]
@@ -31,7 +31,7 @@ def test_unreadable_class_csv_names_it(blob_set, monkeypatch, capsys):
     def denied(path):
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
-    monkeypatch.setattr(train_i3d, "VideoClasses", denied)
+    monkeypatch.setattr(fullrecipe, "VideoClasses", denied)
     assert train_i3d.main(ARGS) == 2
     line = one_line(capsys)
     assert f"permission denied: {blob_set.class_file}" in line and "readable" in line
@@ -41,7 +41,7 @@ def test_read_only_model_folder_names_it(blob_set, monkeypatch, capsys):
     def denied(lock, what):
         raise PermissionError(errno.EACCES, "Permission denied", str(lock.parent))
 
-    monkeypatch.setattr(train_i3d, "claim", denied)
+    monkeypatch.setattr(fullrecipe, "claim", denied)
     assert train_i3d.main(ARGS) == 2
     line = one_line(capsys)
     assert f"permission denied: {blob_set.model_dir}" in line and "writable" in line
@@ -51,7 +51,7 @@ def test_full_disk_is_one_line_exit_1(blob_set, monkeypatch, capsys):
     def full(path, data):
         raise OSError(errno.ENOSPC, "No space left on device", str(path))
 
-    monkeypatch.setattr(train_i3d, "write_json_atomic", full)
+    monkeypatch.setattr(fullrecipe, "write_json_atomic", full)
     assert train_i3d.main(ARGS) == 1
     line = one_line(capsys)
     assert line.startswith("error: Disk full while writing") and "-state.json" in line
@@ -81,7 +81,7 @@ def test_unreadable_flow_file_during_training_names_it(blob_set, monkeypatch, ca
         return real(folder)
 
     monkeypatch.setattr(clips, "files_to_flows", files_to_flows)
-    monkeypatch.setattr(train_i3d.TrainConfig, "adapt_bn", False)
+    monkeypatch.setattr(fullrecipe.TrainConfig, "adapt_bn", False)
     assert train_i3d.main(ARGS) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert "Traceback" not in "\n".join(err)

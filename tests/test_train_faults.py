@@ -22,9 +22,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import model_i3d
-import train_i3d
-from signlang import synthetic
+from signlang import fullrecipe, i3d, synthetic
 
 pytestmark = pytest.mark.slow
 EPOCHS = dict(epochs_above=1, epochs_entire=2)  # 3 epochs; kills in phase 1, at the boundary, inside phase 2
@@ -33,10 +31,9 @@ LANES = 2  # runs at a time
 SCRIPT = textwrap.dedent("""
     import sys
     sys.path[:0] = [{repo!r}]
-    import train_i3d
-    from signlang import synthetic
-    config = train_i3d.TrainConfig(weights=None, batch_size=4, learning_rate_entire=1e-3, **{epochs!r})
-    train_i3d.train_i3d(synthetic.blob_set(__import__("pathlib").Path({root!r}), size_px={size}), config, verbose=0)
+    from signlang import fullrecipe, synthetic
+    config = fullrecipe.TrainConfig(weights=None, batch_size=4, learning_rate_entire=1e-3, **{epochs!r})
+    fullrecipe.train_i3d(synthetic.blob_set(__import__("pathlib").Path({root!r}), size_px={size}), config, verbose=0)
 """)
 
 
@@ -85,7 +82,7 @@ def run_until(root: Path, trigger) -> bool:
 
 def final_weights(root: Path) -> list[np.ndarray]:
     (last,) = synthetic.blob_set(root, size_px=SIZE_PX).model_dir.glob("*-entire-last.keras")
-    return model_i3d.load_model(last).get_weights()
+    return i3d.load_model(last).get_weights()
 
 
 def kill_and_rerun(root: Path, trigger) -> tuple[bool, subprocess.CompletedProcess | None]:
@@ -136,9 +133,9 @@ def test_killed_training_resumes_and_finishes_as_if_uninterrupted(moment, runs, 
     (csv_file,) = video_set.log_dir.glob("*.csv")
     log = pd.read_csv(csv_file)
     assert list(log["epoch"]) == [0, 1, 2] and list(log["phase"]) == [1, 2, 2]  # each epoch once, none lost
-    assert state(video_set.model_dir)["phases_done"] == list(train_i3d.PHASES)
+    assert state(video_set.model_dir)["phases_done"] == list(fullrecipe.PHASES)
     for checkpoint in video_set.model_dir.glob("*.keras"):
-        model_i3d.load_model(checkpoint, compile=False)
+        i3d.load_model(checkpoint, compile=False)
     leftovers = [p for p in tmp_path.rglob("*") if p.name.startswith((".tmp-", ".resume-"))]
     assert not leftovers, leftovers
     weights = final_weights(tmp_path)

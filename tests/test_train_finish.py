@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import model_i3d
+from signlang import fullrecipe, i3d, synthetic
 import train_i3d
-from signlang import synthetic
 
 pytestmark = pytest.mark.slow
 REPO = Path(train_i3d.__file__).resolve().parent
@@ -27,10 +26,9 @@ SIZE_PX = 32  # the smallest I3D input (as test_train_faults.py)
 SCRIPT = textwrap.dedent("""
     import sys
     sys.path[:0] = [{repo!r}]
-    import train_i3d
-    from signlang import synthetic
-    config = train_i3d.TrainConfig(weights=None, batch_size=4, learning_rate_entire=1e-3, **{epochs!r})
-    train_i3d.train_i3d(synthetic.blob_set(__import__("pathlib").Path({root!r}), size_px={size}), config, verbose=0)
+    from signlang import fullrecipe, synthetic
+    config = fullrecipe.TrainConfig(weights=None, batch_size=4, learning_rate_entire=1e-3, **{epochs!r})
+    fullrecipe.train_i3d(synthetic.blob_set(__import__("pathlib").Path({root!r}), size_px={size}), config, verbose=0)
 """)
 # The command line itself (main and its __main__ block), on the synthetic set: --set is resolved to it.
 CLI = textwrap.dedent("""
@@ -84,7 +82,7 @@ def run_until(args: list[str], model_dir: Path, trigger, sig=signal.SIGKILL) -> 
 
 def last_weights(video_set) -> list[np.ndarray]:
     (last,) = video_set.model_dir.glob("*-entire-last.keras")
-    return model_i3d.load_model(last).get_weights()
+    return i3d.load_model(last).get_weights()
 
 
 def largest_difference(a, b) -> float:
@@ -98,7 +96,7 @@ def leftovers(root: Path) -> list[Path]:
 def test_run_killed_after_its_last_commit_is_finished_not_trained_again(tmp_path):
     video_set = make_set(tmp_path)
     finished = run_until(command(tmp_path), video_set.model_dir,
-                         lambda d: state(d).get("phases_done") == list(train_i3d.PHASES))
+                         lambda d: state(d).get("phases_done") == list(fullrecipe.PHASES))
     if finished is None:
         pytest.skip("the run finished before the kill landed after its last commit")
     assert leftovers(tmp_path)  # the training state and lock of the dead run
@@ -122,10 +120,10 @@ def test_run_killed_while_drawing_its_png_is_completed_on_the_rerun(tmp_path):
     (png,) = video_set.log_dir.glob("*.png")
     png.unlink()
     prefix = video_set.model_dir / png.stem
-    (train_i3d.resume_dir(prefix)).mkdir()
-    (train_i3d.resume_dir(prefix) / "entire-epoch0003.keras").write_bytes(b"state")
+    (fullrecipe.resume_dir(prefix)).mkdir()
+    (fullrecipe.resume_dir(prefix) / "entire-epoch0003.keras").write_bytes(b"state")
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    train_i3d.lock_path(prefix).write_text(dead.stdout.strip())
+    fullrecipe.lock_path(prefix).write_text(dead.stdout.strip())
     (log_tmp := video_set.log_dir / f".tmp-{dead.stdout.strip()}-{png.name}").write_bytes(b"half a png")
     rerun = subprocess.run(command(tmp_path), capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
@@ -151,4 +149,4 @@ def test_ctrl_c_stops_with_one_line_and_the_same_command_resumes(tmp_path):
         assert noise not in stopped.stderr + stopped.stdout, stopped.stderr[-3000:]
     resumed = subprocess.run(cli, capture_output=True, text=True, timeout=600, env=dict(os.environ))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert "Resuming run" in resumed.stdout and state(video_set.model_dir)["phases_done"] == list(train_i3d.PHASES)
+    assert "Resuming run" in resumed.stdout and state(video_set.model_dir)["phases_done"] == list(fullrecipe.PHASES)

@@ -13,10 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import model_i3d
+from signlang import fullrecipe, i3d, modelinfo, safeio, synthetic
 import predict
-import train_i3d
-from signlang import modelinfo, safeio, synthetic
 from signlang.i3d_weights import cache_dir
 from signlang.clips import list_samples, load_clip
 from signlang.predictor import SINGLE_VIEW, Predictor, find_models
@@ -37,7 +35,7 @@ def small_config(**overrides):
     settings = dict(stream="flow", weights="rgb_kinetics400", epochs_above=1, epochs_entire=EPOCHS_ENTIRE,
                     passes=3, batch_size=2)
     settings.update(overrides)
-    return train_i3d.TrainConfig(**settings)
+    return fullrecipe.TrainConfig(**settings)
 
 
 def blob_set(root):
@@ -48,13 +46,13 @@ def blob_set(root):
 def trained(tmp_path_factory, kinetics_weights):
     """A flow model trained on 4 directions (6 clips each); val has 3 unseen clips per class."""
     video_set = synthetic.write_set(blob_set(tmp_path_factory.mktemp("train")), per_class=(6, 3))
-    result = train_i3d.train_i3d(video_set, small_config(), verbose=0)
+    result = fullrecipe.train_i3d(video_set, small_config(), verbose=0)
     return video_set, result
 
 
 def test_two_phases_write_checkpoints_log_and_curves(trained):
     video_set, result = trained
-    for phase in train_i3d.PHASES:
+    for phase in fullrecipe.PHASES:
         for which in ("last", "best"):
             assert result[f"{phase}-{which}"].is_file()
             assert result[f"{phase}-{which}"].name.endswith(f"-blobs004-flow-i3d-{phase}-{which}.keras")
@@ -75,18 +73,18 @@ def test_two_phases_write_checkpoints_log_and_curves(trained):
     assert modelinfo.read_model_info(result["entire-best"])["score"] == pytest.approx(result["val_accuracy"])
     assert not list(video_set.model_dir.glob(".tmp-*"))  # nothing half-written left behind
     assert not list(video_set.model_dir.glob(".resume-*"))  # the resume state goes when the run is done
-    assert not list(video_set.model_dir.glob("*.lock"))  # and so does the run's lock (train_i3d.lock_path)
+    assert not list(video_set.model_dir.glob("*.lock"))  # and so does the run's lock (fullrecipe.lock_path)
     # inference checkpoints hold no optimizer: the best one is no larger than the weights need
-    weights_bytes = sum(w.nbytes for w in model_i3d.load_model(result["entire-best"]).get_weights())
+    weights_bytes = sum(w.nbytes for w in i3d.load_model(result["entire-best"]).get_weights())
     assert result["entire-best"].stat().st_size < 1.2 * weights_bytes
 
 
 def test_phase_one_trains_only_the_new_top_and_batchnorm_stays_frozen(trained):
     _, result = trained
-    above = model_i3d.load_model(result["above-last"])
-    entire = model_i3d.load_model(result["entire-last"])
+    above = i3d.load_model(result["above-last"])
+    entire = i3d.load_model(result["entire-last"])
     conv, norm = "Mixed_4f__Branch_2__Conv3d_0b_3x3__conv_3d", "Mixed_4f__Branch_2__Conv3d_0b_3x3__batch_norm"
-    fresh = model_i3d.Inception_Inflated3d(include_top=False, weights="rgb_kinetics400",
+    fresh = i3d.Inception_Inflated3d(include_top=False, weights="rgb_kinetics400",
                                            input_shape=(8, SIZE_PX, SIZE_PX, 2))
     initial = fresh.get_layer(conv).get_weights()[0]
     assert np.array_equal(above.get_layer(conv).get_weights()[0], initial)
@@ -126,13 +124,13 @@ def test_evaluation_outputs_agree_with_predictions(trained):
 def test_one_recipe_train_i3d_defaults_are_the_pipelines():
     import pipeline_i3d
 
-    defaults = train_i3d.TrainConfig()
+    defaults = fullrecipe.TrainConfig()
     assert (defaults.epochs_above, defaults.epochs_entire) == (pipeline_i3d.EPOCHS_ABOVE, pipeline_i3d.EPOCHS_ENTIRE)
     assert (defaults.batch_size, defaults.weights) == (pipeline_i3d.BATCH_SIZE, pipeline_i3d.WEIGHTS)
 
 
 def test_small_sets_get_longer_epochs_for_about_the_demo_recipes_steps(tmp_path, capsys):
-    auto = train_i3d.auto_schedule
+    auto = fullrecipe.auto_schedule
     assert auto(160, 4) == (1, 22)  # the demo set: its recipe (40 steps x 22 epochs)
     assert auto(2000, 4) == (1, 22)  # a large set: at least the demo's epochs
     assert auto(50, 4) == (2, 36)  # 25 steps per epoch: 900 steps
@@ -140,54 +138,54 @@ def test_small_sets_get_longer_epochs_for_about_the_demo_recipes_steps(tmp_path,
     for clips in range(1, 200):
         passes, epochs = auto(clips, 4)
         steps = -(-clips * passes // 4)
-        assert steps >= train_i3d.MIN_STEPS_PER_EPOCH and (epochs == 22 or 880 <= steps * epochs < 880 + steps)
+        assert steps >= fullrecipe.MIN_STEPS_PER_EPOCH and (epochs == 22 or 880 <= steps * epochs < 880 + steps)
     video_set = synthetic.write_set(synthetic.blob_set(tmp_path), per_class=(3, 1))  # 12 training clips
-    config = train_i3d.with_epochs(video_set, train_i3d.TrainConfig(batch_size=4))
+    config = fullrecipe.with_epochs(video_set, fullrecipe.TrainConfig(batch_size=4))
     assert (config.passes, config.epochs_entire) == (7, 42)
     assert "42 epochs of 21 steps for 12 training clips (each clip 7 times per epoch)" in capsys.readouterr().out
-    given = train_i3d.with_epochs(video_set, small_config(epochs_entire=3, passes=1))
+    given = fullrecipe.with_epochs(video_set, small_config(epochs_entire=3, passes=1))
     assert (given.passes, given.epochs_entire) == (1, 3)  # given: kept, one pass
 
 
 def test_phase_two_warms_up_then_decays_to_zero():
-    config = train_i3d.TrainConfig(learning_rate_entire=3e-4, warmup_entire=0.1)
-    assert train_i3d.learning_rate(config, "above", 100) == config.learning_rate_above
-    rate = train_i3d.learning_rate(config, "entire", 100)
+    config = fullrecipe.TrainConfig(learning_rate_entire=3e-4, warmup_entire=0.1)
+    assert fullrecipe.learning_rate(config, "above", 100) == config.learning_rate_above
+    rate = fullrecipe.learning_rate(config, "entire", 100)
     values = [float(rate(step)) for step in range(101)]
     assert values[0] == 0.0 and values[5] == pytest.approx(1.5e-4) and values[10] == pytest.approx(3e-4)
     assert max(values) == pytest.approx(3e-4) and values[99] < 1e-6
     assert all(a <= b for a, b in zip(values[:10], values[1:11]))  # rising, then
     assert all(a >= b for a, b in zip(values[10:], values[11:]))  # falling
-    cold = train_i3d.learning_rate(dataclasses.replace(config, warmup_entire=0.0), "entire", 100)
+    cold = fullrecipe.learning_rate(dataclasses.replace(config, warmup_entire=0.0), "entire", 100)
     assert float(cold(0)) == pytest.approx(3e-4)
 
 
 def test_resume_names_the_settings_it_keeps():
     """A rerun resumes with the run's own recorded settings; these are the ones named in its one line.
     (Resuming itself, after kills at chosen moments: tests/test_train_faults.py.)"""
-    assert train_i3d.settings_kept(small_config(epochs_entire=3), small_config(epochs_entire=5)) == [
+    assert fullrecipe.settings_kept(small_config(epochs_entire=3), small_config(epochs_entire=5)) == [
         "epochs_entire=3 (not 5)"]
     progressed = small_config(epochs_entire=3, phases_done=["above"], best={"above": 0.5}, history=[{"epoch": 0}],
                               resume={"phase": "above", "epochs": 1, "file": "above-epoch0001.keras"}, workers=2)
-    assert train_i3d.settings_kept(progressed, small_config(epochs_entire=3)) == []
+    assert fullrecipe.settings_kept(progressed, small_config(epochs_entire=3)) == []
 
 
 def test_runs_saved_before_precision_resume_with_their_precision():
     old = dict(vars(small_config()))
     del old["precision"]
     for mixed, precision in ((False, "float32"), (True, "float16")):
-        config = train_i3d.TrainConfig(**train_i3d.legacy_settings({**old, "mixed_precision": mixed}))
+        config = fullrecipe.TrainConfig(**fullrecipe.legacy_settings({**old, "mixed_precision": mixed}))
         assert config.precision == precision
-    assert train_i3d.legacy_settings(vars(small_config(precision="bfloat16")))["precision"] == "bfloat16"
+    assert fullrecipe.legacy_settings(vars(small_config(precision="bfloat16")))["precision"] == "bfloat16"
     with pytest.raises(ValueError, match="precision='int8'"):
-        train_i3d.train_i3d(None, small_config(precision="int8"))
+        fullrecipe.train_i3d(None, small_config(precision="int8"))
 
 
 def test_two_stream_fusion_averages_logits(tmp_path):
     paths = []
     for channels in (2, 3):
-        base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=(8, 32, 32, channels))
-        model = model_i3d.add_i3d_top(base, 5, dropout_prob=0.0)
+        base = i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=(8, 32, 32, channels))
+        model = i3d.add_i3d_top(base, 5, dropout_prob=0.0)
         paths.append(tmp_path / f"m{channels}.keras")
         model.save(paths[-1])
     predictor = Predictor(paths, views=SINGLE_VIEW)  # the fusion alone (test_predict checks the views' average)
@@ -204,9 +202,9 @@ def test_two_stream_fusion_averages_logits(tmp_path):
 def test_predictor_rejects_models_of_different_sets(tmp_path):
     paths = []
     for classes in (4, 5):
-        base = model_i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=(8, 32, 32, 2 + classes % 2))
+        base = i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=(8, 32, 32, 2 + classes % 2))
         paths.append(tmp_path / f"m{classes}.keras")
-        model_i3d.add_i3d_top(base, classes).save(paths[-1])
+        i3d.add_i3d_top(base, classes).save(paths[-1])
     with pytest.raises(ValueError, match="differ in input size or class count"):
         Predictor(paths)
 
@@ -223,14 +221,13 @@ MIRRORED_SCRIPT = textwrap.dedent("""
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    import train_i3d
-    from signlang import synthetic
-    strategy = train_i3d.make_strategy("mirrored")
+    from signlang import fullrecipe, synthetic
+    strategy = fullrecipe.make_strategy("mirrored")
     assert strategy.num_replicas_in_sync == 2, strategy.num_replicas_in_sync
     video_set = synthetic.write_set(synthetic.blob_set(__import__("pathlib").Path({root!r}), size_px={size}),
                                     per_class=(2, 1))
-    config = train_i3d.TrainConfig(epochs_above=1, epochs_entire=1, batch_size=4, distribute="mirrored")
-    result = train_i3d.train_i3d(video_set, config, verbose=0)
+    config = fullrecipe.TrainConfig(epochs_above=1, epochs_entire=1, batch_size=4, distribute="mirrored")
+    result = fullrecipe.train_i3d(video_set, config, verbose=0)
     print("REPLICAS", strategy.num_replicas_in_sync, "BEST", result["entire-best"].is_file())
 """)
 
@@ -240,7 +237,7 @@ def mirrored_run(request, tmp_path_factory):
     """The future of test_mirrored_strategy_on_two_logical_cpus's subprocess, started with this module's first
     test when that test is selected (and the weights are there): it then runs beside the in-process training of
     `trained`, each of them spending most of its time on one core (TensorFlow's graph tracing, checkpoints)."""
-    path = cache_dir() / model_i3d.WEIGHTS["rgb_kinetics400"].cache_name
+    path = cache_dir() / i3d.WEIGHTS["rgb_kinetics400"].cache_name
     selected = any(getattr(item, "originalname", None) == MIRRORED for item in request.session.items)
     if not selected or not path.is_file():
         yield None
@@ -263,29 +260,29 @@ def test_mirrored_strategy_on_two_logical_cpus(mirrored_run, kinetics_weights):
 def test_a_run_being_trained_by_another_process_is_refused_before_anything_is_written(tmp_path):
     video_set = synthetic.write_set(synthetic.blob_set(tmp_path), per_class=(3, 1))
     config = small_config(epochs_entire=1)
-    prefix = train_i3d.run_prefix(video_set, "20261202-000000", "flow")
+    prefix = fullrecipe.run_prefix(video_set, "20261202-000000", "flow")
     video_set.model_dir.mkdir(parents=True)
-    state = train_i3d.state_path(prefix)
+    state = fullrecipe.state_path(prefix)
     state.write_text(json.dumps(dataclasses.asdict(config)))  # an unfinished run: resumed by default
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
-        train_i3d.lock_path(prefix).write_text(str(other.pid))
+        fullrecipe.lock_path(prefix).write_text(str(other.pid))
         with pytest.raises(ValueError, match=f"Run {prefix.name} is in use by process {other.pid}"):
-            train_i3d.train_i3d(video_set, config)
+            fullrecipe.train_i3d(video_set, config)
         assert json.loads(state.read_text()) == dataclasses.asdict(config)  # untouched
     finally:
         other.kill()
         other.wait()
     # Its process gone (a killed trainer): the lock is taken over, and removed when the run finishes.
-    assert safeio.claim(train_i3d.lock_path(prefix), "the run").read_text() == str(os.getpid())
+    assert safeio.claim(fullrecipe.lock_path(prefix), "the run").read_text() == str(os.getpid())
     assert not list(video_set.model_dir.glob(".tmp-*"))
 
 
 def test_auto_training_precision_is_bfloat16_only_on_cpus_with_amx(monkeypatch):
     # bfloat16 training matched float32 on an AMX CPU and went NaN on one with AVX512_BF16 alone (docs/speed.md)
-    monkeypatch.setattr(train_i3d, "cpu_has_amx_bf16", lambda: False)
-    assert train_i3d.resolve_train_precision("auto") == "float32"
-    monkeypatch.setattr(train_i3d, "cpu_has_amx_bf16", lambda: True)
-    assert train_i3d.resolve_train_precision("auto") == "bfloat16"  # this suite runs on CPUs only (no GPU)
-    assert train_i3d.resolve_train_precision("float16") == "float16"
-    assert train_i3d.TrainConfig().precision == "float32"  # the library default; only the scripts resolve "auto"
+    monkeypatch.setattr(fullrecipe, "cpu_has_amx_bf16", lambda: False)
+    assert fullrecipe.resolve_train_precision("auto") == "float32"
+    monkeypatch.setattr(fullrecipe, "cpu_has_amx_bf16", lambda: True)
+    assert fullrecipe.resolve_train_precision("auto") == "bfloat16"  # this suite runs on CPUs only (no GPU)
+    assert fullrecipe.resolve_train_precision("float16") == "float16"
+    assert fullrecipe.TrainConfig().precision == "float32"  # the library default; only the scripts resolve "auto"

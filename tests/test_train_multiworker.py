@@ -23,8 +23,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import model_i3d
-from signlang import synthetic, videoset
+from signlang import i3d, synthetic, videoset
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
@@ -167,7 +166,7 @@ def test_two_workers_train_write_on_the_chief_only_and_resume_after_a_worker_die
     checkpoints = sorted(video_set.model_dir.glob("*.keras"))
     assert len(checkpoints) == 4  # {above,entire}-{last,best}
     for checkpoint in checkpoints:
-        model = model_i3d.load_model(checkpoint, compile=False)
+        model = i3d.load_model(checkpoint, compile=False)
         assert model.output_shape == (None, 10)
         assert checkpoint.with_name(checkpoint.name + ".json").is_file()  # its modelinfo record
     assert (video_set.log_dir / csv_file.with_suffix(".png").name).is_file()
