@@ -44,6 +44,7 @@ VARIANTS = {
     "fast, no EMA": {"ema": False},
     "fast, learning rate 3e-4": {"learning_rate": 3e-4},
     "fast, label smoothing 0.1": {"label_smoothing": 0.1},
+    "fast, 16 views per clip": {"views": 16},
     "fast, half the steps": {"epochs": "half"},
     "fast, frozen up to Mixed_5a (the earlier preview)": {"cut": "MaxPool3d_5a_2x2"},
     "fast, rgb stream": {"stream": "rgb"},
