@@ -216,3 +216,39 @@ def measure_throughput(generator: keras.utils.PyDataset, num_batches: int | None
             break
         count += len(x)
     return count / (time.perf_counter() - start)
+
+
+def shuffled_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, mixup: float = 0.0):
+    """x and y (arrays in memory) as a tf.data pipeline for fit(): batches of batch_size in a new order every epoch,
+    the same orders for the same seed.
+
+    With mixup > 0, each sample of a batch is blended with the batch's sample in the mirrored position, inputs and
+    labels alike, by a weight drawn from Beta(mixup, mixup) (mixup: Zhang et al. 2018; on a hidden layer's
+    activations, as the fast recipe's cached views are: Verma et al. 2019, "Manifold Mixup").
+
+    tf.data's autotuning is off and the pipeline has one thread of its own: fit() on the arrays themselves (Keras'
+    pipeline, prefetching with autotuning on TensorFlow's shared threads) ran about half of the fast recipe's epochs
+    at half speed on a 2-core CPU (20 s against 10.6 s for 15 steps of 16 cached views; this pipeline: 10.9-12.4 s
+    every epoch; docs/training.md, "Why it is faster").
+    """
+    import tensorflow as tf
+
+    xs, ys = tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y, tf.float32)  # to_categorical: float64
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    options.threading.private_threadpool_size = 1
+    order = tf.data.Dataset.range(len(x)).shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
+
+    def batch(indices):
+        bx, by = tf.gather(xs, indices), tf.gather(ys, indices)
+        if mixup <= 0:
+            return bx, by
+        shape = tf.shape(indices)
+        a = tf.random.gamma(shape, mixup, seed=seed)  # a / (a + b) ~ Beta(mixup, mixup)
+        b = tf.random.gamma(shape, mixup, seed=seed + 1)
+        weight = a / (a + b)
+        wx = tf.reshape(weight, tf.concat([shape, tf.ones([tf.rank(bx) - 1], tf.int32)], 0))
+        return (wx * bx + (1 - wx) * tf.reverse(bx, [0]),
+                weight[:, None] * by + (1 - weight[:, None]) * tf.reverse(by, [0]))
+
+    return order.batch(batch_size).map(batch).with_options(options)

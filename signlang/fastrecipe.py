@@ -67,6 +67,7 @@ class FastConfig:
     update_learning_rate: float = 1e-4
     warmup: float = 0.1  # linear rise over the first tenth of the steps, then a cosine decay to 0
     label_smoothing: float = 0.0
+    mixup: float = 0.0  # > 0: cached views blended in pairs, weights ~ Beta(mixup, mixup) (batches.shuffled_batches)
     ema: bool = True  # deliver the exponential moving average of the weights (FAST_EMA_FRACTION)
     max_zoom: float = 0.25
     dropout_prob: float = 0.2
@@ -201,7 +202,7 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     import keras
 
     from signlang import actcache
-    from signlang.batches import FramesGenerator
+    from signlang.batches import FramesGenerator, shuffled_batches
     from signlang.i3d_weights import file_sha256
     from signlang.training import plot_curves, save_model, write_log
 
@@ -278,19 +279,22 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     upper = keras.Model(model.get_layer(config.cut).output, model.output)
     for layer in upper.layers:
         layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)  # inference-mode BN (set_trainable)
-    x = np.concatenate(x_train).astype(np.float32)  # (clips * views, t, h, w, c)
-    y = keras.utils.to_categorical(np.repeat(train.labels, config.views), len(names))
+    num_views = len(x_train) * config.views
+    steps = math.ceil(num_views / config.batch_size)
+    batches = shuffled_batches(np.concatenate(x_train).astype(np.float32),  # (clips * views, t, h, w, c)
+                               keras.utils.to_categorical(np.repeat(train.labels, config.views), len(names)),
+                               config.batch_size, config.seed, config.mixup)
     xv = np.concatenate(x_val).astype(np.float32)
     yv = keras.utils.to_categorical(val.labels, len(names))
-    upper.compile(optimizer=fast_optimizer(config, epochs * math.ceil(len(x) / config.batch_size), update=bool(had)),
+    upper.compile(optimizer=fast_optimizer(config, epochs * steps, update=bool(had)),
                   loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
                   metrics=["accuracy"])
-    print(f"Fast recipe: training the layers above {config.cut} on {len(x)} cached views of {len(x_train)} clips, "
-          f"{len(names)} classes, {epochs} epochs of {math.ceil(len(x) / config.batch_size)} steps"
+    print(f"Fast recipe: training the layers above {config.cut} on {num_views} cached views of {len(x_train)} clips, "
+          f"{len(names)} classes, {epochs} epochs of {steps} steps"
           + (f", an update of {previous.name} ({len(had)} of its classes kept; Adam {config.update_learning_rate:g})"
              if had else ""))
-    history = upper.fit(x, y, batch_size=config.batch_size, epochs=epochs, verbose=verbose,
-                        validation_data=(xv, yv) if len(xv) else None, shuffle=True, callbacks=list(callbacks))
+    history = upper.fit(batches, epochs=epochs, verbose=verbose, validation_data=(xv, yv) if len(xv) else None,
+                        shuffle=False, callbacks=list(callbacks))  # the batches are shuffled already
     # With config.ema, fit() has put the averaged weights into the model (Optimizer.finalize_variable_values).
     val_accuracy = float(np.mean(np.argmax(upper.predict(xv, verbose=0), 1) == val.labels)) if len(xv) else float("nan")
     video_set.model_dir.mkdir(parents=True, exist_ok=True)

@@ -99,6 +99,48 @@ def test_the_delivered_weights_are_the_average_of_the_last_steps(tmp_path):
         assert not np.allclose(delivered, last, atol=1e-4)  # it is not simply the last step's weights
 
 
+def test_the_cached_views_come_in_a_new_order_each_epoch_every_view_once_the_same_for_the_same_seed():
+    """shuffled_batches (what the fast recipe's fit() runs on): each pass holds every view once with its label, in
+    batches of the given size (the last one shorter), in another order than the pass before; the seed fixes the
+    orders."""
+    from signlang.batches import shuffled_batches
+
+    x = np.arange(10, dtype=np.float32)[:, None, None] * np.ones((1, 2, 3), np.float32)
+    y = np.eye(10, dtype=np.float32)
+
+    def passes(seed, count=3):
+        batches = shuffled_batches(x, y, 4, seed)
+        return [[(bx.numpy(), by.numpy()) for bx, by in batches] for _ in range(count)]
+
+    first = passes(seed=5)
+    orders = []
+    for epoch in first:
+        assert [len(bx) for bx, _ in epoch] == [4, 4, 2]
+        views = np.concatenate([bx[:, 0, 0] for bx, _ in epoch])
+        labels = np.concatenate([np.argmax(by, 1) for _, by in epoch])
+        assert sorted(views) == list(range(10)) and np.array_equal(views, labels)
+        orders.append(list(views))
+    assert orders[0] != orders[1] or orders[1] != orders[2]
+    assert [[list(bx[:, 0, 0]) for bx, _ in epoch] for epoch in passes(seed=5)] == [
+        [list(bx[:, 0, 0]) for bx, _ in epoch] for epoch in first]
+
+
+def test_mixup_blends_each_view_and_its_label_with_the_same_weight():
+    """With mixup, every sample is w * one view + (1 - w) * another, and its label the same blend of their labels:
+    with views whose value is their index and one-hot labels, value == labels . indices; the weights vary."""
+    from signlang.batches import shuffled_batches
+
+    x = np.arange(10, dtype=np.float32)[:, None, None] * np.ones((1, 2, 3), np.float32)
+    y = np.eye(10)  # float64, as keras.utils.to_categorical gives them
+    weights = []
+    for bx, by in shuffled_batches(x, y, 4, seed=1, mixup=0.2):
+        bx, by = bx.numpy(), by.numpy()
+        assert np.allclose(by.sum(1), 1) and (by >= 0).all() and np.count_nonzero(by, 1).max() <= 2
+        assert np.allclose(bx, (by @ np.arange(10, dtype=np.float32))[:, None, None], atol=1e-5)
+        weights.extend(by.max(1))
+    assert np.ptp(weights) > 0.05
+
+
 @pytest.mark.slow
 def test_a_run_reuses_its_cache_and_a_grown_set_starts_from_the_previous_model(tmp_path, capsys):
     """First two classes, then the set grows by a third (appended last, as videoset.grow_description does): the
