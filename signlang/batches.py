@@ -229,7 +229,7 @@ def shuffled_batches(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, m
     tf.data's autotuning is off and the pipeline has one thread of its own: fit() on the arrays themselves (Keras'
     pipeline, prefetching with autotuning on TensorFlow's shared threads) ran about half of the fast recipe's epochs
     at half speed on a 2-core CPU (20 s against 10.6 s for 15 steps of 16 cached views; this pipeline: 10.9-12.4 s
-    every epoch; docs/training.md, "Why it is faster").
+    every epoch; docs/training.md, "No more half-speed epochs").
     """
     import tensorflow as tf
 
