@@ -46,6 +46,7 @@ VARIANTS = {
     "fast, label smoothing 0.1": {"label_smoothing": 0.1},
     "fast, mixup 0.2": {"mixup": 0.2},
     "fast, batches of 8 (about as many steps, half the views)": {"batch_size": 8},
+    "fast, zoom up to 1.5x": {"max_zoom": 0.5},
     "fast, 16 views per clip": {"views": 16},
     "fast, half the steps": {"epochs": "half"},
     "fast, frozen up to Mixed_5a (the earlier preview)": {"cut": "MaxPool3d_5a_2x2"},
