@@ -47,8 +47,12 @@ VARIANTS = {
     "fast, mixup 0.2": {"mixup": 0.2},
     "fast, batches of 8 (about as many steps, half the views)": {"batch_size": 8},
     "fast, zoom up to 1.5x": {"max_zoom": 0.5},
+    "fast, speed 0.8-1.25x": {"max_speed": 0.25},
+    "fast, zoom 0.8-1.25x": {"zoom_out": 0.25},
     "fast, 16 views per clip": {"views": 16},
     "fast, half the steps": {"epochs": "half"},
+    "fast, frozen up to Mixed_4c": {"cut": "Mixed_4c"},
+    "fast, frozen up to Mixed_4e": {"cut": "Mixed_4e"},
     "fast, frozen up to Mixed_5a (the earlier preview)": {"cut": "MaxPool3d_5a_2x2"},
     "fast, rgb stream": {"stream": "rgb"},
 }

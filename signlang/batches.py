@@ -13,7 +13,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from signlang.clips import list_samples, load_clip, temporal_jitter
+from signlang.clips import list_samples, load_clip, temporal_jitter, time_stretched
 from signlang.video import frames_crop, frames_resize_min_side
 from signlang.videoset import VideoClasses
 
@@ -88,12 +88,22 @@ def zoomed(clip: np.ndarray, size: int, flow: bool) -> np.ndarray:
     return np.clip(out * np.float32(size / clip.shape[1]), -1.0, 1.0) if flow else out
 
 
+def padded(clip: np.ndarray, side: int, flow: bool) -> np.ndarray:
+    """(n, h, w, c) -> (n, >= side, >= side, c): centred in a border, zero flow (no motion) or the edge pixels."""
+    h, w = clip.shape[1:3]
+    dy, dx = max(0, side - h), max(0, side - w)
+    pad = ((0, 0), (dy // 2, dy - dy // 2), (dx // 2, dx - dx // 2), (0, 0))
+    return np.pad(clip, pad, mode="constant") if flow else np.pad(clip, pad, mode="edge")
+
+
 class FramesGenerator(SampleBatches):
     """Batches of (clips, one-hot labels) from frame or flow folders.
 
-    Training (augment=True): a random square crop, zoomed in by a random factor of 1..1+max_zoom (a smaller
-    square resized up, flow vectors scaled with it), and a temporal jitter of up to ±max_shift frames; no
-    horizontal flip, because in sign language the dominant hand carries meaning. Validation: center crop.
+    Training (augment=True): a random square crop, zoomed by a random factor of 1/(1+zoom_out)..1+max_zoom (a
+    smaller square resized up, or a larger one with a border resized down; flow vectors scaled with it), played at
+    a random speed of 1/(1+max_speed)..1+max_speed (log-uniform; clips.time_stretched) and shifted in time by up to
+    ±max_shift frames; no horizontal flip, because in sign language the dominant hand carries meaning. Validation:
+    center crop.
 
     Args:
         data_dir: a split folder, e.g. data-temp/demo/010-16/oflow/train.
@@ -104,14 +114,17 @@ class FramesGenerator(SampleBatches):
         batch_size: clips per batch.
         shuffle: reshuffle at every epoch end.
         augment: random crop and zoom + temporal jitter.
-        max_shift, max_zoom: the largest temporal jitter (frames) and zoom (0.25: up to 1.25x) of augment.
+        max_shift, max_zoom, max_speed: the largest temporal jitter (frames), zoom (0.25: up to 1.25x) and speed
+            change (0.25: 0.8-1.25x; 0, the default, draws none) of augment.
+        zoom_out: augment also zooms out, down to 1/(1+zoom_out) (0.25: 0.8x), the frame shrunk inside a border.
         seed: for shuffling and augmentation.
         passes: times each clip comes per epoch (SampleBatches).
         workers, use_multiprocessing, max_queue_size: passed to keras.utils.PyDataset.
     """
 
     def __init__(self, data_dir, classes: VideoClasses, stream="flow", num_frames=40, crop_px=224, batch_size=4,
-                 shuffle=True, augment=False, max_shift=2, max_zoom=0.0, seed=0, passes=1, workers=1,
+                 shuffle=True, augment=False, max_shift=2, max_zoom=0.0, max_speed=0.0, zoom_out=0.0, seed=0, passes=1,
+                 workers=1,
                  use_multiprocessing=False, max_queue_size=10, listed: set[str] | None = None):
         if stream not in ("flow", "rgb"):
             raise ValueError(f"stream={stream!r}; choose 'flow' or 'rgb'")
@@ -121,6 +134,8 @@ class FramesGenerator(SampleBatches):
         self.augment = augment
         self.max_shift = max_shift
         self.max_zoom = max_zoom
+        self.max_speed = max_speed
+        self.zoom_out = zoom_out
         super().__init__(list_samples(data_dir, classes, listed), classes, batch_size, shuffle, seed,
                          passes=passes, workers=workers, use_multiprocessing=use_multiprocessing,
                          max_queue_size=max_queue_size)
@@ -135,12 +150,18 @@ class FramesGenerator(SampleBatches):
         h, w = clip.shape[1:3]
         if rng is None:
             return frames_crop(clip, self.crop_px, self.crop_px)
-        zoom = float(rng.uniform(1.0, 1.0 + self.max_zoom)) if self.max_zoom else 1.0
-        side = min(h, w, max(1, round(self.crop_px / zoom)))
+        zoom = float(rng.uniform(1 / (1 + self.zoom_out), 1 + self.max_zoom)) if self.max_zoom or self.zoom_out else 1.0
+        side = max(1, round(self.crop_px / zoom))
+        if side > min(h, w):  # zoomed out past the frame: a border of no motion (flow) or of the edge pixels (RGB)
+            clip = padded(clip, side, flow=self.stream == "flow")
+            h, w = clip.shape[1:3]
         offset = (int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1)))
         clip = frames_crop(clip, side, side, offset=offset)
         if side != self.crop_px:
             clip = zoomed(clip, self.crop_px, flow=self.stream == "flow")
+        if self.max_speed:  # drawn only when asked for, so that the other draws stay those of earlier runs
+            speed = float(np.exp(rng.uniform(-np.log1p(self.max_speed), np.log1p(self.max_speed))))
+            clip = time_stretched(clip, speed, flow=self.stream == "flow")
         return temporal_jitter(clip, int(rng.integers(-self.max_shift, self.max_shift + 1)))
 
     sample = clip

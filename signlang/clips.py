@@ -55,6 +55,24 @@ def temporal_jitter(clip: np.ndarray, shift: int) -> np.ndarray:
     return clip[indices]
 
 
+def time_stretched(clip: np.ndarray, speed: float, flow: bool) -> np.ndarray:
+    """The clip played `speed` times as fast about its middle: (n, ...) float -> (n, ...) float32.
+
+    Frame i shows the moment c + (i - c) * speed of the clip (c its middle frame), linearly interpolated between the
+    two nearest frames, the first or last frame where that falls outside. Flow vectors are motion per frame, so they
+    grow with the speed (clipped to [-1, 1] as stored flow is). A take signed faster fills less of its fixed-length
+    clip, one signed slower more: the hard own-signs stand-in plays its takes at 0.8-1.25x (signlang/standin.py).
+    """
+    n = len(clip)
+    middle = (n - 1) / 2
+    moments = np.clip(middle + (np.arange(n) - middle) * speed, 0, n - 1)
+    before = np.floor(moments).astype(int)
+    after = np.minimum(before + 1, n - 1)
+    weight = (moments - before).astype(np.float32).reshape((n,) + (1,) * (clip.ndim - 1))
+    out = clip[before] * (1 - weight) + clip[after] * weight
+    return np.clip(out * np.float32(speed), -1.0, 1.0) if flow else out.astype(np.float32)
+
+
 def load_clip(folder, stream: str, num_frames: int) -> np.ndarray:
     """One clip as network input: (num_frames, h, w, 2) flow or (num_frames, h, w, 3) RGB, float32 in [-1, 1]."""
     if stream == "flow":

@@ -70,6 +70,8 @@ class FastConfig:
     mixup: float = 0.0  # > 0: cached views blended in pairs, weights ~ Beta(mixup, mixup) (batches.shuffled_batches)
     ema: bool = True  # deliver the exponential moving average of the weights (FAST_EMA_FRACTION)
     max_zoom: float = 0.25
+    max_speed: float = 0.0  # training views played at 1/(1+max_speed)..1+max_speed times the speed (0: unchanged)
+    zoom_out: float = 0.0  # training views also zoomed out, down to 1/(1+zoom_out) (the signer further away)
     dropout_prob: float = 0.2
     seed: int = 0
 
@@ -215,6 +217,7 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     listed = {split: split_clips(video_set.video_dir, split) for split in ("train", "val")}
     common = dict(stream=config.stream, num_frames=video_set.num_frames, crop_px=video_set.crop_px, batch_size=8)
     train = FramesGenerator(data_dir / "train", classes, shuffle=False, augment=True, max_zoom=config.max_zoom,
+                            max_speed=config.max_speed, zoom_out=config.zoom_out,
                             listed=listed["train"], **common)
     val = FramesGenerator(data_dir / "val", classes, shuffle=False, augment=False, listed=listed["val"], **common)
     # What the model is made of: the clips' files (names, sizes, times), both splits (the record holds val's score).
@@ -249,7 +252,8 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     frozen_part(model, lower_file, adapt)
     key = actcache.cache_key(lower=file_sha256(lower_file), cut=config.cut, num_frames=video_set.num_frames,
                              crop_px=video_set.crop_px, views=config.views, max_zoom=config.max_zoom,
-                             view_seed=FAST_VIEW_SEED)
+                             view_seed=FAST_VIEW_SEED, **({"max_speed": config.max_speed} if config.max_speed else {}),
+                             **({"zoom_out": config.zoom_out} if config.zoom_out else {}))
     folder = actcache.cache_dir(data_root, config.stream, key)
     lower = tf_function(lower_model)
 

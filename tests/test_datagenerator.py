@@ -1,10 +1,11 @@
 """datagenerator.py: labels from class.csv, batch shapes and ranges, augmentation, shuffling, the set's clip list."""
+import cv2
 import numpy as np
 import pytest
 
 from signlang import synthetic
 from signlang.batches import FramesGenerator, zoomed
-from signlang.clips import list_samples, temporal_jitter
+from signlang.clips import list_samples, temporal_jitter, time_stretched
 from signlang.flow import files_to_flows
 from signlang.video import frames_crop, frames_downsample
 from signlang.videoset import VideoClasses, split_clips
@@ -133,6 +134,57 @@ def test_temporal_jitter_repeats_edge_frames():
     clip = np.arange(5)
     assert list(temporal_jitter(clip, 2)) == [2, 3, 4, 4, 4]
     assert list(temporal_jitter(clip, -1)) == [0, 0, 1, 2, 3]
+
+
+def test_zooming_out_shrinks_the_frame_inside_a_border_of_no_motion(tmp_path):
+    # A flow clip of steady 0.4 motion, 32 x 48, seen at 0.8x through a 32-px crop: a 40-px square (the frame
+    # padded to 40 x 48 with zero flow) resized down, so the motion shrinks to 0.32 and a border of zeros shows.
+    folder = tmp_path / "oflow" / "train" / "a" / "clip"
+    folder.mkdir(parents=True)
+    for i in range(4):
+        cv2.imwrite(str(folder / f"flow{i:03d}.jpg"), np.full((32, 48, 3), round(1.4 * 127.5), np.uint8))
+    (tmp_path / "class.csv").write_text(",sClass,sLong,sCat,sDetail\n0,a,a,,\n")
+    generator = FramesGenerator(tmp_path / "oflow" / "train", VideoClasses(tmp_path / "class.csv"), num_frames=4,
+                                crop_px=32, augment=True, max_shift=0, zoom_out=0.25)
+
+    class Smallest:  # draws the smallest zoom (1/1.25 = 0.8x) and the first offsets
+        def uniform(self, low, high):
+            return low
+
+        def integers(self, low, high):
+            return low
+
+    clip = generator.clip(0, Smallest())
+    assert clip.shape == (4, 32, 32, 2)
+    assert np.abs(clip[:, 0, :, :]).max() < 0.05 and np.abs(clip[:, -1, :, :]).max() < 0.05  # the border rows
+    assert clip[:, 16, 16, :] == pytest.approx(0.8 * (round(1.4 * 127.5) / 127.5 - 1), abs=0.01)
+
+
+def test_a_faster_clip_shows_more_time_per_frame_and_more_motion_a_slower_one_less():
+    # Frame i of a ramp holds the value i: played 1.5x as fast about its middle (3.5) frame i shows moment
+    # 3.5 + (i - 3.5) * 1.5, the ends repeat; at 0.5x the middle four moments spread over the eight frames.
+    ramp = np.arange(8, dtype=np.float32).reshape(8, 1, 1, 1) * np.ones((1, 2, 2, 2), np.float32)
+    fast = time_stretched(ramp, 1.5, flow=False)[:, 0, 0, 0]
+    assert fast == pytest.approx([0, 0, 1.25, 2.75, 4.25, 5.75, 7, 7])
+    slow = time_stretched(ramp, 0.5, flow=False)[:, 0, 0, 0]
+    assert slow == pytest.approx([1.75, 2.25, 2.75, 3.25, 3.75, 4.25, 4.75, 5.25])
+    # Flow is motion per frame: a steady 0.4 becomes 0.6 at 1.5x (0.8 is clipped to stored flow's 1) and 0.2 at 0.5x.
+    steady = np.full((8, 2, 2, 2), 0.4, np.float32)
+    assert time_stretched(steady, 1.5, flow=True) == pytest.approx(0.6)
+    assert time_stretched(steady, 0.5, flow=True) == pytest.approx(0.2)
+    assert time_stretched(np.full((8, 2, 2, 2), 0.8, np.float32), 1.5, flow=True).max() == 1.0
+    assert time_stretched(ramp, 1.0, flow=False) == pytest.approx(ramp)
+
+
+def test_speed_augmentation_changes_the_views_the_same_for_the_same_seed(blob_set):
+    classes = VideoClasses(blob_set / "class.csv")
+    common = dict(stream="flow", num_frames=8, crop_px=32, batch_size=4, shuffle=False, augment=True, max_zoom=0.25)
+    plain = FramesGenerator(blob_set / "oflow" / "train", classes, **common)
+    speed = FramesGenerator(blob_set / "oflow" / "train", classes, max_speed=0.25, **common)
+    x_plain, x_speed = plain.clip(0, np.random.default_rng(5)), speed.clip(0, np.random.default_rng(5))
+    assert x_speed.shape == x_plain.shape and x_speed.dtype == np.float32
+    assert not np.allclose(x_speed, x_plain) and -1.0 <= x_speed.min() and x_speed.max() <= 1.0
+    assert np.array_equal(speed.clip(0, np.random.default_rng(5)), x_speed)  # the same seed, the same view
 
 
 def test_generator_takes_only_the_clips_the_set_lists(tmp_path, capsys):
