@@ -123,9 +123,8 @@ class FramesGenerator(SampleBatches):
     """
 
     def __init__(self, data_dir, classes: VideoClasses, stream="flow", num_frames=40, crop_px=224, batch_size=4,
-                 shuffle=True, augment=False, max_shift=2, max_zoom=0.0, max_speed=0.0, zoom_out=0.0, seed=0, passes=1,
-                 workers=1,
-                 use_multiprocessing=False, max_queue_size=10, listed: set[str] | None = None):
+                 shuffle=True, augment=False, max_shift=2, max_zoom=0.0, max_speed=0.0, zoom_out=0.0, seed=0,
+                 passes=1, workers=1, use_multiprocessing=False, max_queue_size=10, listed: set[str] | None = None):
         if stream not in ("flow", "rgb"):
             raise ValueError(f"stream={stream!r}; choose 'flow' or 'rgb'")
         self.stream = stream
@@ -152,9 +151,10 @@ class FramesGenerator(SampleBatches):
             return frames_crop(clip, self.crop_px, self.crop_px)
         zoom = float(rng.uniform(1 / (1 + self.zoom_out), 1 + self.max_zoom)) if self.max_zoom or self.zoom_out else 1.0
         side = max(1, round(self.crop_px / zoom))
-        if side > min(h, w):  # zoomed out past the frame: a border of no motion (flow) or of the edge pixels (RGB)
+        if zoom < 1 and side > min(h, w):  # zoomed out past the frame: a border of no motion (flow) or edge pixels
             clip = padded(clip, side, flow=self.stream == "flow")
             h, w = clip.shape[1:3]
+        side = min(h, w, side)
         offset = (int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1)))
         clip = frames_crop(clip, side, side, offset=offset)
         if side != self.crop_px:
