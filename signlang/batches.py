@@ -113,7 +113,7 @@ class FramesGenerator(SampleBatches):
         num_frames, crop_px: clip size the model takes.
         batch_size: clips per batch.
         shuffle: reshuffle at every epoch end.
-        augment: random crop and zoom + temporal jitter.
+        augment: random crop and zoom (in, or out with zoom_out), speed change (max_speed), temporal jitter.
         max_shift, max_zoom, max_speed: the largest temporal jitter (frames), zoom (0.25: up to 1.25x) and speed
             change (0.25: 0.8-1.25x; 0, the default, draws none) of augment.
         zoom_out: augment also zooms out, down to 1/(1+zoom_out) (0.25: 0.8x), the frame shrunk inside a border.
