@@ -23,7 +23,7 @@ take of the set's duration, the take played back with its flow; SPACE keeps it, 
 go to OUT/<NNN>/train/<label>/take_NNNN.mp4 (NNN: the number of signs, or --set-number); run again, it
 records only the takes still missing. An existing set folder as --out adds signs or takes to it. It ends by
 printing the `python pipeline_i3d.py --set` command and, at a terminal, offering to run it with --live (training,
-then recognition); --train runs it without asking, --no-train never.
+with recognition on a preview model while it trains); --train runs it without asking, --no-train never.
 """
 import argparse
 import contextlib
@@ -54,6 +54,8 @@ from signlang.videoset import VideoClasses, add_set_arguments, check_label, set_
 # ---- how the demo behaves ----------------------------------------------
 HOP_S = liveinput.DEFAULT_HOP_S  # --continuous: seconds between predictions (0.5)
 EMA_ALPHA = 0.5        # --continuous: weight of the newest window in the smoothed probabilities
+NEWER_MODEL_S = 5.0    # --continuous without --model: how often to look for a newer model of the set (a preview's
+                       # trained model, pipeline_i3d.py --live); one recording at a time looks after each recording
 THRESHOLD = 0.5        # show the (--continuous: smoothed) top-1 as an answer only above this probability
 TOP_K = 3
 CLIP_PREFIX = "live_"  # --save-clips names: live_0000.avi, live_0001.avi, ...
@@ -356,6 +358,7 @@ class LiveDemo:
               f"a prediction every {hop} frames ({hop / source.fps:.2f} s)", file=sys.stderr)
         smoother = Smoother(self.ema_alpha, self.threshold)
         start_frame = source.num_read_total
+        look_again = 0.0  # when to look for a newer model next (perf_counter); the windows read self.predictor
 
         def drain():
             while not done.empty():
@@ -383,6 +386,9 @@ class LiveDemo:
                 windows.add(image)
                 if drain():
                     break
+                if self.newer_model is not None and time.perf_counter() >= look_again:
+                    self.predictor = self.newer_model() or self.predictor
+                    look_again = time.perf_counter() + NEWER_MODEL_S
                 if windows.error is not None:
                     raise windows.error
                 if self.headless:

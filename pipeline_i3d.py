@@ -2,7 +2,7 @@
 
     python pipeline_i3d.py                                   # the built-in demo set, the constants below
     python pipeline_i3d.py --set data-set/mine/005 [--size small|seed] [--fresh]   # any set folder
-    python pipeline_i3d.py --set data-set/mine/005 --live   # then live recognition on the models just trained
+    python pipeline_i3d.py --set data-set/mine/005 --live   # live recognition on a preview while it trains
     python pipeline_i3d.py --set data-set/mine/005 --recipe full   # the two-phase fine-tune of every layer
 
 `make demo` runs this on the built-in demo set. A set folder needs only <set>/train/<label>/<video>; its
@@ -10,10 +10,19 @@ description (videoset.json, class.csv, a held-out val split) is written on the f
 Training is train_i3d's fast recipe (the I3D's lower part frozen, its activations cached, the rest trained) unless
 --recipe full. Every step skips what is already done (a set's unchanged clips are not trained again), so an
 interrupted pipeline continues where it stopped when run again.
+
+With --live the fast recipe's run goes on in a second process (its output shown here, and kept in
+log/<stamp>-<name><NNN>-pipeline.log) while livedemo.py starts as soon as the preview model is saved (a linear
+layer on the frozen part, signlang/preview.py: seconds after the activation cache) and switches to the trained model
+between two recordings once it is saved; when the demo ends before the training, the pipeline waits for it.
 """
 import argparse
+import codecs
+import os
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 import hands
 import livedemo
@@ -22,7 +31,7 @@ import train_i3d
 from signlang.videoset import CHALEARN_020, CHALEARN_249, DEMO_SET, VIDEO_SETS, add_set_arguments, set_from_args  # noqa: F401
 from signlang.flow import DEFAULT_FLOW_METHOD
 from signlang.predictor import Predictor
-from signlang import demoset, fastrecipe, fullrecipe, steps
+from signlang import demoset, fastrecipe, fullrecipe, preview, steps
 
 # ---- what to run -------------------------------------------------------
 VIDEO_SET = DEMO_SET          # or CHALEARN_020 / CHALEARN_249 (prepare_chalearn.py first); see videoset.py
@@ -36,6 +45,7 @@ PRECISION = "auto"            # training's compute dtype: bfloat16 on CPUs with 
 RECIPE = "fast"               # fast: the I3D up to Mixed_4a frozen and cached, the rest trained (fastrecipe.train_fast);
                               # full: two phases, every layer (~5x the time); the table in docs/training.md chose fast
 EPOCHS_FAST = None            # fast recipe: epochs over the cached views; None: ~360 steps (fastrecipe.fast_epochs)
+LIVE_POLL_S = 0.25            # --live: how often the training's output and the preview model are looked for
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
 ENGINE, ADDRESS = "local", None  # frames/flow on this machine; "ray", "auto" runs them on a Ray cluster (docs/scale-out.md)
 # ------------------------------------------------------------------------
@@ -51,7 +61,7 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
         epochs_entire=EPOCHS_ENTIRE, precision=PRECISION, recipe=RECIPE, epochs_fast=EPOCHS_FAST) -> dict:
     """Runs every step; returns the evaluation of the val split and the time each step took (s)."""
     seconds = {}
-    start = time.perf_counter()
+    start = began = time.perf_counter()
     demoset.ensure_demo_set(video_set, WORKERS)
     seconds["demo data"] = time.perf_counter() - start
 
@@ -85,8 +95,12 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
             last_paths.append(trained["entire-last"])
             continue
         if recipe == "fast":
+            at = time.perf_counter() - began
             trained = fastrecipe.train_fast(video_set, fastrecipe.FastConfig(stream=stream, weights=WEIGHTS,
                                                                           epochs=epochs_fast), fresh=fresh)
+            if trained.get("preview_seconds") is not None:
+                print(f"The {stream} preview model was ready {at + trained['preview_seconds']:.0f} s after the "
+                      f"pipeline started (held-out top-1 {trained['preview_accuracy']:.1%}, centre view)")
             model_paths.append(trained["model"])
             last_paths.append(trained["model"])
             continue
@@ -124,6 +138,52 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
     result["models"] = model_paths
     result["flow_method"] = flow_method
     return result
+
+
+def live_while_training(command: list[str], log_file: Path, ready, start_live, out=None,
+                        poll_s: float = LIVE_POLL_S) -> int:
+    """Runs `command` (the pipeline without --live) in a child process, its output going to log_file and shown on
+    `out` (stdout), until ready() (a preview model of this run is saved) or the child's end; then start_live() in this
+    process while the child goes on; then waits for the child, showing the rest of its output.
+
+    Returns:
+        The child's exit status when it failed or was stopped, else start_live()'s (it runs after a child that ended
+        before ready(): a rerun that reused its model, or a run too quick to see).
+    """
+    out = sys.stdout if out is None else out
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    with open(log_file, "wb") as log, open(log_file, "rb") as shown:
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+        def show() -> None:
+            out.write(decoder.decode(shown.read()))
+            out.flush()
+
+        try:
+            while child.poll() is None and not ready():
+                show()
+                time.sleep(poll_s)
+            show()
+            if child.poll() is not None:  # ended before any preview: a failure, or nothing left to train
+                return child.returncode or start_live()
+            print(f"\nThe preview model is ready: live recognition starts on it while the training goes on (its "
+                  f"output: {log_file.resolve()}); the trained model takes over between two recordings once it is "
+                  "saved.", file=out, flush=True)
+            status = start_live()
+            if child.poll() is None:
+                print(f"\nWaiting for the training to finish (its output below and in {log_file.resolve()}; "
+                      "Ctrl-C stops it, the same command resumes it) ...", file=out, flush=True)
+            while child.poll() is None:
+                show()
+                time.sleep(poll_s)
+            show()
+            return child.returncode or status
+        except KeyboardInterrupt:
+            child.terminate()
+            child.wait()
+            raise
 
 
 def livedemo_command(video_set, result) -> str:
@@ -165,10 +225,13 @@ def main(argv=None):
                         help="after training, start live recognition (livedemo.py) on the models just trained; "
                              "headless (JSON lines) where no display is open")
     args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
         video_set = VIDEO_SET if args.set is None and not any(
             (args.size, args.num_frames, args.min_dim, args.crop)) else set_from_args(
             argparse.Namespace(**{**vars(args), "set": args.set or "demo"}))
+        if args.live and args.recipe == "fast" and "hands" not in STREAMS:
+            return live_on_preview(video_set, [a for a in argv if a != "--live"], set_options(args))
         result = run(video_set, fresh=args.fresh, epochs_above=args.epochs[0], epochs_entire=args.epochs[1],
                      precision=args.precision, recipe=args.recipe, epochs_fast=args.fast_epochs)
     except (FileNotFoundError, ValueError) as error:
@@ -182,6 +245,7 @@ def main(argv=None):
           f"{result['top1']:.1%} / {result['top5']:.1%} | "
           + " | ".join(f"{s:.0f} s" for s in result["seconds"].values()) + " |")
     print(f"\nLive demo with this model:\n    {livedemo_command(video_set, result)}")
+    sys.stdout.flush()
     if args.live:
         live = ["--set", str(video_set.video_dir) if video_set.folder is not None else _built_in_name(video_set),
                 "--model", *(str(path) for path in result["models"]), "--flow-method", result["flow_method"]]
@@ -189,6 +253,36 @@ def main(argv=None):
         print(f"Starting it: python livedemo.py {' '.join(live)}", flush=True)
         return livedemo.main(live)
     return 0
+
+
+def set_options(args) -> list[str]:
+    """The input-size options given (--size, --num-frames, --min-dim, --crop), as livedemo.py takes them too."""
+    given = {"--size": args.size, "--num-frames": args.num_frames, "--min-dim": args.min_dim, "--crop": args.crop}
+    return [word for option, value in given.items() if value is not None for word in (option, str(value))]
+
+
+def live_on_preview(video_set, argv: list[str], size: list[str]) -> int:
+    """--live with the fast recipe: this pipeline without --live (argv) in a second process, livedemo.py on the set's
+    newest models (the preview first, then the trained model) from when its preview is saved (live_while_training);
+    size: the input-size options of the set, passed on to livedemo.py."""
+    before = {stream: preview.preview_models(video_set, stream) for stream in STREAMS}
+    live = (["--set", set_argument(video_set), *size, "--stream", *STREAMS]
+            + (["--headless"] if livedemo.no_display() else []))
+
+    def ready() -> bool:  # a preview of every stream, written by this run (a run replaces the set's older ones)
+        return all(preview.preview_models(video_set, s)[-1:] not in ([], before[s][-1:]) for s in STREAMS)
+
+    def start_live() -> int:
+        print(f"Starting it: python livedemo.py {' '.join(live)}", flush=True)
+        return livedemo.main(live)
+
+    log_file = video_set.log_dir / f"{time.strftime('%Y%m%d-%H%M%S')}-{video_set.tag}-pipeline.log"
+    try:
+        return live_while_training([sys.executable, str(Path(__file__).resolve()), *argv], log_file, ready,
+                                   start_live)
+    except KeyboardInterrupt:
+        print("pipeline_i3d.py: interrupted; the same command goes on where it stopped", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

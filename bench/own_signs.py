@@ -314,7 +314,7 @@ def main(argv=None) -> int:
     print(f"{'hard stand-in, ' if args.hard else ''}{len(signs)} signs x {takes} takes of signer {args.signer} "
           f"({', '.join(signs)})")
     for line in out.splitlines():
-        if line.startswith(("Phase 2:", "Done:", "val:")):
+        if line.startswith(("Phase 2:", "Done:", "val:", "The flow preview model was ready")):
             print(line)
     print("\n".join(table))
     live = next((line for line in out.splitlines() if "python livedemo.py" in line), None)

@@ -6,8 +6,8 @@ The takes go to <out>/<NNN>/train/<label>/take_NNNN.mp4 (NNN: the number of labe
 folder contract of videoset.py, so that `python pipeline_i3d.py --set <out>/<NNN>` trains on them as they
 are. An existing set folder as --out (`--collect newsign --takes 8 --out data-set/mine/004`) takes the new signs
 and takes itself: its description grows at the next run (videoset.grow_description), nothing to delete. At the
-end it offers (or with --train runs) `python pipeline_i3d.py --set <folder> --live`: training, then live
-recognition (offer_training). Labels are visited in rounds (each round one take of every label still short of --takes), so that
+end it offers (or with --train runs) `python pipeline_i3d.py --set <folder> --live`: training, and live
+recognition on a preview model while it trains (offer_training). Labels are visited in rounds (each round one take of every label still short of --takes), so that
 stopping early leaves the labels balanced. A take is kept only when it is complete: written through
 write_numbered_video (verified to decode to every frame, then linked to the next free number, never
 over an existing take); a take with far too few frames or a failed write is reported and redone. Run again,
@@ -489,7 +489,8 @@ def ask(question: str) -> bool:
 
 
 def training_command(folder: Path) -> list[str]:
-    """The pipeline run that trains on a set folder and then starts live recognition on the models it trained."""
+    """The pipeline run that trains on a set folder and starts live recognition on its preview model meanwhile,
+    then on the model it trained."""
     return [sys.executable, str(PIPELINE_SCRIPT), "--set", str(folder), "--live"]
 
 
@@ -501,7 +502,8 @@ def offer_training(folder: Path, train: bool | None, headless: bool) -> int | No
     if train is None and not ask("Train on these takes now and start recognising?"):
         return None
     command = training_command(folder)
-    print(f"Training, then live recognition: python {' '.join(command[1:])}", file=sys.stderr, flush=True)
+    print(f"Training, with live recognition on a preview meanwhile: python {' '.join(command[1:])}",
+          file=sys.stderr, flush=True)
     try:
         return subprocess.call(command)
     except KeyboardInterrupt:

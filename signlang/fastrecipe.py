@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from signlang import i3d, modelinfo
+from signlang import i3d, modelinfo, preview
 from signlang.fullrecipe import TrainConfig, adapt_batchnorm, build_model, run_prefix, tf_function
 from signlang.i3d_names import TOP_PREFIX
 from signlang.videoset import VideoClasses, VideoSet, split_clips
@@ -194,14 +194,48 @@ def fast_optimizer(config: FastConfig, steps: int, update: bool = False):
     return keras.optimizers.Adam(rate, use_ema=config.ema, ema_momentum=momentum)
 
 
+def write_preview(video_set: VideoSet, config: FastConfig, model: keras.Model, x_train: list[np.ndarray],
+                  train_labels, x_val: list[np.ndarray], val_labels, record: dict, stamp: str) -> tuple[Path, float]:
+    """Fits the preview (signlang/preview.py) to the cached training views x_train (per clip (views, ...)) and saves
+    it with its record (`record` plus its phase and score) as the set's only preview of the stream; returns (its path,
+    its top-1 on the held-out clips' centre views x_val, nan without any)."""
+    from signlang.training import save_model
+
+    features = np.concatenate([preview.grid_pooled(x) for x in x_train])
+    labels = np.repeat(np.asarray(train_labels), [len(x) for x in x_train])
+    weights, bias = preview.fit_linear(features, labels, len(record["classes"]))
+    score = float("nan")
+    if x_val:
+        logits = np.concatenate([preview.grid_pooled(x) for x in x_val]) @ weights + bias
+        score = float(np.mean(np.argmax(logits, axis=1) == np.asarray(val_labels)))
+    path = preview.preview_path(video_set, stamp, config.stream)
+    video_set.model_dir.mkdir(parents=True, exist_ok=True)
+    modelinfo.write_model_info(path, {**record, "phase": "preview", "which": "last", "selected_on": None,
+                                      "score": score})
+    save_model(preview.preview_model(model, config.cut, weights, bias), path)
+    for old in preview.preview_models(video_set, config.stream):
+        if old != path:
+            remove_model(old)
+    return path, score
+
+
+def remove_model(path: Path) -> None:
+    """Deletes a model file and its record (the record last: a model file never lacks its record)."""
+    path.unlink(missing_ok=True)
+    modelinfo.info_path(path).unlink(missing_ok=True)
+
+
 def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, verbose: int = 2,
-               callbacks=(), reuse: bool = True, grow: bool = True) -> dict:
-    """Trains a model by the fast recipe (above); returns {"model": path, "val_accuracy", "csv", "png", "seconds"}.
+               callbacks=(), reuse: bool = True, grow: bool = True, keep_preview: bool = False) -> dict:
+    """Trains a model by the fast recipe (above); returns {"model": path, "val_accuracy", "csv", "png", "seconds"}
+    and, when it trained, "preview" (its path; None once deleted), "preview_accuracy" and "preview_seconds".
 
     Unless fresh: reuses the set's adapted weights and cached activations; returns the newest fast model of the set
     untrained when it was made by this recipe from the same training clips (a rerun of the pipeline; not with
     reuse=False: the benchmarks' repeated runs); starts from it when the set only grew since (its classes first;
     not with grow=False) and then trains an update (FAST_UPDATE_STEPS), else from the Kinetics weights.
+    Before training it writes the preview model (write_preview), which livedemo.py takes until this model is saved;
+    then it is deleted (unless keep_preview: the benchmarks measure it).
     """
     import keras
 
@@ -279,6 +313,15 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     path = fast_path(video_set, stamp, config.stream)
     previous = earlier[-1] if earlier and grow else None
     clips = [f"{p.parent.name}/{p.name}" for p, _ in train.samples]
+    info = modelinfo.describe_run(video_set, config.stream, names,
+                                  video_set.flow_dir if config.stream == "flow" else None)
+    record = {**info, "recipe": asdict(config), "train_clips": clips, "data": data}
+    preview_file, preview_score = write_preview(video_set, config, model, x_train, train.labels, x_val, val.labels,
+                                                record, stamp)
+    preview_s = time.perf_counter() - start
+    print(f"Preview model ready after {preview_s:.0f} s: val accuracy {preview_score:.3f} (a linear layer on the "
+          f"frozen part's output; livedemo.py uses it until the trained model is saved), {preview_file.resolve()}",
+          flush=True)
     had = start_from(model, previous, names, clips, config.cut) if previous is not None else []
     epochs = config.epochs if config.epochs is not None else fast_epochs(len(train.samples) * config.views,
                                                                          config.batch_size, update=bool(had))
@@ -305,14 +348,14 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     val_accuracy = float(np.mean(np.argmax(upper.predict(xv, verbose=0), 1) == val.labels)) if len(xv) else float("nan")
     video_set.model_dir.mkdir(parents=True, exist_ok=True)
     video_set.log_dir.mkdir(parents=True, exist_ok=True)
-    info = modelinfo.describe_run(video_set, config.stream, names,
-                                  video_set.flow_dir if config.stream == "flow" else None)
     # The record first: a model file (what the set's users look for) never lacks its record, even after a kill.
-    modelinfo.write_model_info(path, {**info, "epochs": epochs, "phase": "fast", "which": "last",
-                                      "selected_on": None, "score": val_accuracy, "recipe": asdict(config),
-                                      "started_from": previous.name if had else None, "train_clips": clips,
-                                      "data": data})
+    modelinfo.write_model_info(path, {**record, "epochs": epochs, "phase": "fast", "which": "last",
+                                      "selected_on": None, "score": val_accuracy,
+                                      "started_from": previous.name if had else None,
+                                      "preview_score": preview_score})
     save_model(keras.Model(model.input, model.output, name=model.name), path)
+    if not keep_preview:
+        remove_model(preview_file)
     rows = [{"epoch": e, **{k: float(v[e]) for k, v in history.history.items()}, "phase": 1}
             for e in range(epochs)]
     csv_file = video_set.log_dir / f"{path.stem}.csv"
@@ -322,4 +365,5 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     print(f"Fast recipe done in {time.perf_counter() - start:.0f} s: val accuracy {val_accuracy:.3f} "
           f"(the delivered, averaged weights; nothing selected on val), model {path.resolve()}")
     return {"model": path, "val_accuracy": val_accuracy, "csv": csv_file, "png": csv_file.with_suffix(".png"),
-            "seconds": time.perf_counter() - start}
+            "seconds": time.perf_counter() - start, "preview": preview_file if keep_preview else None,
+            "preview_accuracy": preview_score, "preview_seconds": preview_s}

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from signlang import handsnet, modelexport, modelinfo
+from signlang import handsnet, modelexport, modelinfo, preview
 from signlang.clips import temporal_jitter
 from signlang.flow import SEED_FLOW_METHOD, frames_to_flows
 from signlang.hands import hand_features, video_landmarks
@@ -52,6 +52,7 @@ def model_stream(model) -> str:
 TIME_SHIFTS = (-1, 0, 1)
 VIEWS = {1: ((0,), 1), 3: (TIME_SHIFTS, 1), 9: (TIME_SHIFTS, 3)}  # views per clip -> (time shifts, crops)
 TEST_VIEWS = 9
+STAMP_CHARS = len("20261206-120000")  # a model's name starts with its run's time stamp
 SINGLE_VIEW = 1
 NO_RECORD_FLAG = "--no-record-check"  # the scripts' option that runs a model without its record (allow_no_record)
 
@@ -105,6 +106,7 @@ def find_models(video_set: VideoSet, which: str = "entire-best", out=None, strea
 
     A model of the fast recipe (train_i3d.py's default, model/<stamp>-<tag>-<stream>-i3d-fast.keras) newer than that
     run is taken instead: whichever recipe trained last wins.
+    A preview model (signlang/preview.py) newer than either is taken while its run trains, with a note on `out`.
     A run is finished when its state file (model/<run>-state.json, train_i3d.py) lists both phases as done; a
     checkpoint without a state file (copied, or trained before runs kept one) counts as finished. A newer
     unfinished run (stopped with Ctrl-C, or still training) is skipped with a note on `out` (stderr); when a
@@ -137,6 +139,12 @@ def find_models(video_set: VideoSet, which: str = "entire-best", out=None, strea
                       if not p.name.startswith("."))
         if fast and which.startswith("entire") and (chosen is None or fast[-1].name > chosen.name):
             chosen, unfinished = fast[-1], []  # the fast recipe's model, newer than any finished full run
+        previews = preview.preview_models(video_set, stream) if which.startswith("entire") else []
+        if previews and (chosen is None or previews[-1].name[:STAMP_CHARS] > chosen.name[:STAMP_CHARS]):
+            chosen, unfinished = previews[-1], []
+            print(f"note: using the preview model {chosen.name} (a linear layer on the I3D's frozen part, fitted in "
+                  "seconds): the fast recipe's trained model of this run is not saved yet (still training, or "
+                  "stopped); livedemo.py switches to it when it is", file=out)
         if chosen is None and unfinished:
             chosen, why = unfinished[0]
             print(f"warning: using {chosen.resolve()} of an UNFINISHED run ({why}) because no {stream} run of "

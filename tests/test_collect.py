@@ -394,7 +394,7 @@ def test_train_flag_runs_the_pipeline_then_live_recognition(stream, tmp_path, mo
     assert livedemo.main(args(stream[0], tmp_path, "--train", takes=1)) == 5  # the pipeline's exit status
     assert ran == [[sys.executable, str(REPO / "pipeline_i3d.py"), "--set", str(tmp_path / "003"), "--live"]]
     assert (REPO / "pipeline_i3d.py").is_file()
-    assert "Training, then live recognition: python " in capsys.readouterr().err
+    assert "Training, with live recognition on a preview meanwhile: python " in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("train, headless, interactive, answer, runs", [

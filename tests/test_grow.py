@@ -190,6 +190,7 @@ def test_derived_folders_of_earlier_takes_are_reused_and_new_takes_extracted_int
 
 # ---- the one loop: --collect on an existing set folder, then training and live recognition ----
 def test_pipeline_live_starts_the_live_demo_on_the_models_just_trained(described, tmp_path, monkeypatch, capsys):
+    """--recipe full (no preview model): training first, then the live demo on the models it trained."""
     models = [tmp_path / "model" / "x-own003-flow-i3d-entire-best.keras"]
     result = {"top1": 1.0, "top5": 1.0, "top1_last": 1.0, "num_clips": 6, "seconds": {"train": 1.0},
               "models": models, "flow_method": "tvl1-lite"}
@@ -197,10 +198,41 @@ def test_pipeline_live_starts_the_live_demo_on_the_models_just_trained(described
     started = []
     monkeypatch.setattr(livedemo, "main", lambda argv: started.append(argv) or 7)
     monkeypatch.setattr(livedemo, "no_display", lambda: True)
-    assert pipeline_i3d.main(["--set", str(described), "--live"]) == 7
+    assert pipeline_i3d.main(["--set", str(described), "--recipe", "full", "--live"]) == 7
     assert started == [["--set", str(described), "--model", str(models[0]), "--flow-method", "tvl1-lite",
                         "--headless"]]
-    assert pipeline_i3d.main(["--set", str(described)]) == 0 and len(started) == 1  # without --live: no demo
+    assert pipeline_i3d.main(["--set", str(described), "--recipe", "full"]) == 0 and len(started) == 1  # no --live
+
+
+@pytest.mark.slow
+def test_pipeline_live_recognises_on_the_preview_while_the_fast_recipe_trains_then_on_its_model(
+        tmp_path, monkeypatch, capsys):
+    """The fast recipe's --live: the training runs in a second process; the live demo starts on the preview model
+    while it trains, and once the trained model is saved the set's users take that one (no preview left)."""
+    from signlang.predictor import find_models
+
+    monkeypatch.chdir(tmp_path)
+    for label in LABELS:
+        write_takes(tmp_path / "data-set" / "own" / "003", label, range(4))
+    size = ["--num-frames", "8", "--min-dim", "32", "--crop", "32"]  # described at this size, as the user asked
+    video_set = videoset.resolve_set("data-set/own/003", num_frames=8, min_dim_px=32, crop_px=32)
+    seen = []
+
+    def live(argv):
+        seen.append((argv, find_models(video_set, streams=("flow",))))
+        return 0
+
+    monkeypatch.setattr(livedemo, "main", live)
+    monkeypatch.setattr(livedemo, "no_display", lambda: True)
+    assert pipeline_i3d.main(["--set", "data-set/own/003", *size, "--fast-epochs", "1", "--live"]) == 0
+    [(argv, models)] = seen
+    assert argv == ["--set", "data-set/own/003", *size, "--stream", "flow", "--headless"]
+    assert len(models) == 1 and models[0].name.endswith(f"-{video_set.tag}-flow-i3d-preview.keras")
+    out = capsys.readouterr().out
+    assert out.index("Preview model ready") < out.index("The preview model is ready") < out.index("Waiting for the")
+    assert "Fast recipe done" in out  # the training's output, shown after the demo
+    [trained] = find_models(video_set, streams=("flow",))
+    assert trained.name.endswith("-fast.keras") and not list(video_set.model_dir.glob("*-preview.keras"))
 
 
 def test_a_set_folder_without_a_number_keeps_its_first_class_count_as_nnn(tmp_path):

@@ -410,3 +410,29 @@ def test_input_far_from_training_is_warned_and_an_unsure_answer_says_so(tmp_path
     assert "32x24 px, below the 32 px" in err and "6 frames is far fewer than the 4" not in err
     assert record["not_sure"] is True  # 25 % < the 0.5 threshold
     assert livedemo.result_lines(record["top"], 0.1, record["not_sure"])[0] == "not sure:"
+
+
+def test_continuous_switches_to_a_newer_model_of_the_set_while_it_runs(tmp_path, monkeypatch):
+    """--continuous without --model looks for a newer model every NEWER_MODEL_S (the trained model replacing the
+    preview, pipeline_i3d.py --live); the windows after the switch are predicted by the new one."""
+    class Sure(_FakePredictor):
+        def __call__(self, inputs):
+            return np.array([[1.0, 0.0, 0.0, 0.0]], np.float32)
+
+    clip = write_video(tmp_path / "long.avi", blob_frames(DIRECTIONS[0], 75, np.random.default_rng(3)))
+    classes = type("Classes", (), {"__len__": lambda self: 4, "classes": ["a", "b", "c", "d"],
+                                   "description": lambda self, i: "x"})()
+    calls = []
+
+    def newer():  # the trained model is saved after the second prediction
+        calls.append(1)
+        return Sure() if len(demo.records) >= 2 and not isinstance(demo.predictor, Sure) else None
+
+    monkeypatch.setattr(livedemo, "NEWER_MODEL_S", 0.0)
+    demo = livedemo.LiveDemo(_FakePredictor(), classes, min_dim_px=32, seconds=0.5, headless=True, continuous=True,
+                             newer_model=newer, out=open(os.devnull, "w"))
+    with FileSource(clip) as source:  # at its 25 fps, as a camera: 3 s
+        records = demo.run(source)
+    tops = [record["top"][0][2] for record in records]
+    assert isinstance(demo.predictor, Sure) and len(calls) > 3
+    assert tops[:2] == [0.25] * 2 and tops[-1] == 1.0 and tops == sorted(tops)  # uniform until the switch, then sure
