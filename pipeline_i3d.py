@@ -19,6 +19,7 @@ between two recordings once it is saved; when the demo ends before the training,
 import argparse
 import codecs
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -46,6 +47,7 @@ RECIPE = "fast"               # fast: the I3D up to Mixed_4a frozen and cached, 
                               # full: two phases, every layer (~5x the time); the table in docs/training.md chose fast
 EPOCHS_FAST = None            # fast recipe: epochs over the cached views; None: ~360 steps (fastrecipe.fast_epochs)
 LIVE_POLL_S = 0.25            # --live: how often the training's output and the preview model are looked for
+CHILD_STOP_S = 10.0           # --live, Ctrl-C: how long the training may take to stop before it is killed
 WORKERS = 2                   # processes for frame/flow extraction and the data generator (2-core laptop)
 ENGINE, ADDRESS = "local", None  # frames/flow on this machine; "ray", "auto" runs them on a Ray cluster (docs/scale-out.md)
 # ------------------------------------------------------------------------
@@ -146,6 +148,9 @@ def live_while_training(command: list[str], log_file: Path, ready, start_live, o
     `out` (stdout), until ready() (a preview model of this run is saved) or the child's end; then start_live() in this
     process while the child goes on; then waits for the child, showing the rest of its output.
 
+    The child runs in a session of its own, so that Ctrl-C at the terminal ends the live demo, not the training;
+    Ctrl-C while this waits for the training stops it (SIGINT, as at a terminal) and raises KeyboardInterrupt.
+
     Returns:
         The child's exit status when it failed or was stopped, else start_live()'s (it runs after a child that ended
         before ready(): a rerun that reused its model, or a run too quick to see).
@@ -154,7 +159,7 @@ def live_while_training(command: list[str], log_file: Path, ready, start_live, o
     log_file.parent.mkdir(parents=True, exist_ok=True)
     decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
     with open(log_file, "wb") as log, open(log_file, "rb") as shown:
-        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+        child = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                  env={**os.environ, "PYTHONUNBUFFERED": "1"})
 
         def show() -> None:
@@ -181,8 +186,13 @@ def live_while_training(command: list[str], log_file: Path, ready, start_live, o
             show()
             return child.returncode or status
         except KeyboardInterrupt:
-            child.terminate()
-            child.wait()
+            child.send_signal(signal.SIGINT)
+            try:
+                child.wait(timeout=CHILD_STOP_S)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+            show()
             raise
 
 

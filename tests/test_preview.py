@@ -124,7 +124,8 @@ def test_live_recognition_starts_on_the_preview_while_training_goes_on_then_the_
     import pipeline_i3d
 
     command = fake_training(tmp_path, """
-print("frames, flow, activations ...")
+import os
+print("frames, flow, activations ...", "own session" if os.getpgrp() == os.getpid() else "")
 (folder / "preview.keras").write_bytes(b"")
 while not (folder / "live-started").exists():
     time.sleep(0.05)
@@ -145,6 +146,7 @@ print("epoch 1 of 1")
                                               lambda: (tmp_path / "preview.keras").exists(), start_live, out,
                                               poll_s=0.05)
     assert status == 0 and "frames, flow, activations ..." in seen["shown"] and "epoch 1" not in seen["shown"]
+    assert "own session" in seen["shown"]  # Ctrl-C at the terminal ends the demo, not the training
     assert not seen["trained yet"]
     text = out.getvalue()
     assert "The preview model is ready" in text and text.index("Waiting for the training") < text.index("epoch 1")
@@ -167,3 +169,30 @@ def test_a_training_that_fails_before_its_preview_starts_no_live_demo_and_gives_
         fake_training(tmp_path, 'print("reusing it")'), tmp_path / "run.log", lambda: False,
         lambda: started.append(1) or 7, out, poll_s=0.05)
     assert status == 7 and started == [1]
+
+
+def test_ctrl_c_while_waiting_for_the_training_stops_it_as_at_a_terminal(tmp_path):
+    import io
+    import signal
+
+    import pipeline_i3d
+
+    command = fake_training(tmp_path, """
+try:
+    print("training", flush=True)
+    time.sleep(30)
+except KeyboardInterrupt:
+    print("stopped by Ctrl-C; the cache is kept")
+    sys.exit(130)
+""")
+    out = io.StringIO()
+
+    def ready():  # Ctrl-C once the training runs
+        if "training" in out.getvalue():
+            signal.raise_signal(signal.SIGINT)
+        return False
+
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        pipeline_i3d.live_while_training(command, tmp_path / "run.log", ready, lambda: 0, out, poll_s=0.05)
+    assert "stopped by Ctrl-C; the cache is kept" in out.getvalue() and time.perf_counter() - start < 20
