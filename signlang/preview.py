@@ -6,8 +6,9 @@ The fast recipe's training takes minutes; the preview lets livedemo.py start rig
 (`pipeline_i3d.py --live`) and is replaced by the trained model when it is saved (livedemo switches between two
 recordings). It is the frozen part of the I3D (Kinetics weights, BatchNorm adapted to the set, up to the recipe's
 cut), its output averaged into a 2 x 2 grid per time step (where in the frame, in time order), and one softmax
-layer fitted to the cached training views by gradient descent (numpy, ~1 s). What it scored against the trained
-model: docs/training.md, "The preview".
+layer fitted to the cached training views by gradient descent (numpy, ~2 s). The fast recipe's delivered model
+averages it with the trained layers (combined_model), which scored better than either alone on the stand-ins. What
+they scored: docs/training.md, "The preview".
 """
 from __future__ import annotations  # "keras.Model" in signatures without importing Keras
 
@@ -80,17 +81,40 @@ def fit_linear(features: np.ndarray, labels: np.ndarray, num_classes: int, l2: f
     return raw, bias - mean @ raw
 
 
-def preview_model(model: keras.Model, cut: str, weights: np.ndarray, bias: np.ndarray,
-                  grid: int = PREVIEW_GRID) -> keras.Model:
-    """model's input up to the layer `cut` (its weights as they are), then grid_pooled's pooling and a softmax layer
-    of these weights: (batch, frames, h, w, channels) -> (batch, classes) probabilities, as the trained models."""
+def linear_logits(model: keras.Model, cut: str, weights: np.ndarray, bias: np.ndarray, grid: int = PREVIEW_GRID):
+    """The preview's logits on model's graph: the output of the layer `cut`, grid_pooled's pooling, then a linear
+    layer of these weights ((batch, classes), float32)."""
     import keras
 
     features = model.get_layer(cut).output  # (batch, t, h, w, c)
     _, _, h, w, _ = features.shape
     x = keras.layers.AveragePooling3D((1, h // grid, w // grid), name="Preview__Pool")(features)
     x = keras.layers.Flatten(name="Preview__Flatten")(x)
-    head = keras.layers.Dense(weights.shape[1], activation="softmax", dtype="float32", name="Preview__Predictions")
-    out = head(x)
+    head = keras.layers.Dense(weights.shape[1], dtype="float32", name="Preview__Logits")
+    logits = head(x)
     head.set_weights([weights, bias])
-    return keras.Model(model.input, out, name=f"{model.name}_preview")
+    return logits
+
+
+def preview_model(model: keras.Model, cut: str, weights: np.ndarray, bias: np.ndarray,
+                  grid: int = PREVIEW_GRID) -> keras.Model:
+    """model's input up to the layer `cut` (its weights as they are), then the preview's linear layer and a softmax:
+    (batch, frames, h, w, channels) -> (batch, classes) probabilities, as the trained models."""
+    import keras
+
+    probs = keras.layers.Activation("softmax", dtype="float32", name="Preview__Predictions")(
+        linear_logits(model, cut, weights, bias, grid))
+    return keras.Model(model.input, probs, name=f"{model.name}_preview")
+
+
+def combined_model(model: keras.Model, cut: str, weights: np.ndarray, bias: np.ndarray, logits_of: str,
+                   grid: int = PREVIEW_GRID) -> keras.Model:
+    """The trained model and the preview as one: the softmax of the mean of their logits (those going into the
+    layer `logits_of`, the trained model's softmax, and linear_logits'), i.e. their probabilities' geometric mean,
+    normalised. What the fast recipe delivers (FastConfig.combine)."""
+    import keras
+
+    trained = model.get_layer(logits_of).input
+    mean = keras.layers.Average(name="Combined__Average")([trained, linear_logits(model, cut, weights, bias, grid)])
+    probs = keras.layers.Activation("softmax", dtype="float32", name="Combined__Predictions")(mean)
+    return keras.Model(model.input, probs, name=model.name)

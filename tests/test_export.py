@@ -75,6 +75,28 @@ def test_exported_outputs_match_the_keras_model(exported, keras_probs, fmt):
     np.testing.assert_allclose(runtime(clips(3)[:1]), keras_probs[:1], rtol=0, atol=TOLERANCE)  # batch resized
 
 
+@pytest.mark.slow  # two more exports
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_the_fast_recipes_combined_model_exports_the_same_probabilities(checkpoint, tmp_path, fmt):
+    """The fast recipe delivers its trained layers and the preview's linear layer as one model (pooling to a grid,
+    a dense layer, a mean of logits): the export computes what it computes."""
+    from signlang import preview
+    from signlang.fastrecipe import FAST_CUT
+
+    model = i3d.load_model(checkpoint, compile=False)
+    size = preview.grid_pooled(np.zeros((1, *model.get_layer(FAST_CUT).output.shape[1:]))).shape[1]
+    weights = np.random.default_rng(3).normal(size=(size, len(CLASSES))).astype(np.float32) * 0.05
+    combined = preview.combined_model(model, FAST_CUT, weights, np.zeros(len(CLASSES), np.float32),
+                                      TOP_PREFIX + "Predictions")
+    path = tmp_path / "tiny-flow-i3d-fast.keras"
+    combined.save(path)
+    modelinfo.write_model_info(path, modelinfo.read_model_info(checkpoint))
+    assert predict.main(["--export", fmt, "--model", str(path)]) == 0
+    expected = np.asarray(combined(clips(3), training=False))
+    got = modelexport.load_exported(modelexport.export_path(path, fmt))(clips(3))
+    np.testing.assert_allclose(got, expected, rtol=0, atol=TOLERANCE)
+
+
 @pytest.mark.slow  # two more exports (~25 s); the fixture's exports are of the stock stem
 @pytest.mark.parametrize("fmt", FORMATS)
 def test_space_to_depth_stem_exports_the_same_graph_and_stays_swapped(checkpoint, keras_probs, tmp_path, fmt):

@@ -172,6 +172,8 @@ def test_a_run_reuses_its_cache_and_a_grown_set_starts_from_the_previous_model(t
     before = i3d.load_model(first["model"], compile=False)
     after = i3d.load_model(second["model"], compile=False)
     for layer in before.layers:
+        if layer.name.startswith("Preview__"):  # the preview's linear layer: fitted anew to the grown set's views
+            continue
         for w_old, w_new in zip(layer.get_weights(), after.get_layer(layer.name).get_weights()):
             assert np.array_equal(w_old, w_new[..., :w_old.shape[-1]]), layer.name  # 0 epochs: copied as it was
     # A run with another recipe (another seed, say) on the same clips starts afresh, not from the model before it.

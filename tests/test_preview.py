@@ -31,6 +31,25 @@ def test_the_preview_model_computes_the_fitted_features_and_softmax(height):
     assert got.shape == (2, 3) and np.allclose(got, expected, atol=1e-5)
 
 
+def test_the_combined_model_is_the_softmax_of_the_mean_of_both_logits():
+    import keras
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4, 6, 6, 3))
+    cut = keras.layers.Conv3D(5, 1, activation="relu", name="cut")(inputs)
+    logits = keras.layers.Dense(3, name="logits")(keras.layers.GlobalAveragePooling3D()(cut))
+    trained = keras.Model(inputs, keras.layers.Activation("softmax", name="probs")(logits))
+    weights = np.random.default_rng(1).normal(size=(4 * 2 * 2 * 5, 3)).astype(np.float32)
+    bias = np.array([0.1, -0.2, 0.3], np.float32)
+    clips = np.random.default_rng(2).normal(size=(2, 4, 6, 6, 3)).astype(np.float32)
+    trained_logits = keras.Model(inputs, logits)(clips).numpy()
+    preview_logits = preview.grid_pooled(keras.Model(inputs, cut)(clips).numpy()) @ weights + bias
+    got = preview.combined_model(trained, "cut", weights, bias, "probs")(clips).numpy()
+    assert np.allclose(got, softmax((trained_logits + preview_logits) / 2), atol=1e-5)
+    # its top-1 is that of the summed log-probabilities, as train_fast scores it
+    assert (np.argmax(got, 1) == np.argmax(np.log(softmax(trained_logits)) + preview_logits, 1)).all()
+
+
 def test_grid_pooled_averages_each_cell_in_time_order():
     x = np.arange(2 * 4 * 4, dtype=np.float32).reshape(1, 2, 4, 4, 1)
     # time step 0: cells [[0,1,4,5], [2,3,6,7], [8,9,12,13], [10,11,14,15]]; step 1: the same + 16
