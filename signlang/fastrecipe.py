@@ -1,7 +1,8 @@
 """The fast recipe, train_i3d.py's default: the I3D's lower part frozen and cached, the layers above trained.
 
-Writes model/<stamp>-<name><NNN>-<stream>-i3d-fast.keras with its record; the cached activations live in the set's
-data-temp/ folder (signlang/actcache.py). docs/training.md, "The fast recipe", says what it does and what it scored.
+Writes model/<stamp>-<name><NNN>-<stream>-i3d-fast.keras with its record: the trained layers and the preview's linear
+layer (signlang/preview.py, saved on its own as soon as the cache is filled) averaged; the cached activations live
+in the set's data-temp/ folder (signlang/actcache.py). docs/training.md, "The fast recipe", says what it does and what it scored.
 """
 from __future__ import annotations  # "keras.Model" in signatures without importing Keras
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from signlang import i3d, modelinfo, preview
-from signlang.fullrecipe import TrainConfig, adapt_batchnorm, build_model, run_prefix, tf_function
+from signlang.fullrecipe import TrainConfig, adapt_batchnorm, build_model, recipe_models, recipe_path, tf_function
 from signlang.i3d_names import TOP_PREFIX
 from signlang.videoset import VideoClasses, VideoSet, split_clips
 
@@ -94,14 +95,12 @@ def fast_epochs(num_views: int, batch_size: int, update: bool = False) -> int:
 
 def fast_path(video_set: VideoSet, stamp: str, stream: str) -> Path:
     """model/<stamp>-<name><NNN>-<stream>-i3d-fast.keras"""
-    prefix = run_prefix(video_set, stamp, stream)
-    return prefix.with_name(f"{prefix.name}-fast.keras")
+    return recipe_path(video_set, stamp, stream, "fast")
 
 
 def fast_models(video_set: VideoSet, stream: str) -> list[Path]:
     """This set's fast-recipe models of `stream`, oldest first."""
-    return sorted(p for p in video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-fast.keras")
-                  if not p.name.startswith("."))
+    return recipe_models(video_set, stream, "fast")
 
 
 def lower_layers(model: keras.Model, cut: str = FAST_CUT) -> list:

@@ -153,6 +153,18 @@ def run_prefix(video_set: VideoSet, stamp: str, stream: str) -> Path:
     return video_set.model_dir / f"{stamp}-{video_set.tag}-{stream}-i3d"
 
 
+def recipe_path(video_set: VideoSet, stamp: str, stream: str, kind: str) -> Path:
+    """model/<stamp>-<name><NNN>-<stream>-i3d-<kind>.keras: a run's one model file (kind "fast" or "preview")."""
+    prefix = run_prefix(video_set, stamp, stream)
+    return prefix.with_name(f"{prefix.name}-{kind}.keras")
+
+
+def recipe_models(video_set: VideoSet, stream: str, kind: str) -> list[Path]:
+    """This set's recipe_path models of `stream` and `kind`, oldest first (temporary dot-files left out)."""
+    return sorted(p for p in video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-{kind}.keras")
+                  if not p.name.startswith("."))
+
+
 def checkpoint_path(prefix: Path, phase: str, which: str) -> Path:
     return prefix.with_name(f"{prefix.name}-{phase}-{which}.keras")
 

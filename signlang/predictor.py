@@ -22,6 +22,7 @@ import numpy as np
 from signlang import handsnet, modelexport, modelinfo, preview
 from signlang.clips import temporal_jitter
 from signlang.flow import SEED_FLOW_METHOD, frames_to_flows
+from signlang.fullrecipe import recipe_models
 from signlang.hands import hand_features, video_landmarks
 from signlang.precision import PRECISIONS, compute_policies, resolve_precision, with_compute_dtype
 from signlang.stemconv import load_model
@@ -135,8 +136,7 @@ def find_models(video_set: VideoSet, which: str = "entire-best", out=None, strea
                 chosen = path
                 break
             unfinished.append((path, _run_progress(state)))
-        fast = sorted(p for p in video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-fast.keras")
-                      if not p.name.startswith("."))
+        fast = recipe_models(video_set, stream, "fast")
         if fast and which.startswith("entire") and (chosen is None or fast[-1].name > chosen.name):
             chosen, unfinished = fast[-1], []  # the fast recipe's model, newer than any finished full run
         previews = preview.preview_models(video_set, stream) if which.startswith("entire") else []

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from signlang.fullrecipe import run_prefix
+from signlang.fullrecipe import recipe_models, recipe_path
 from signlang.videoset import VideoSet
 
 if TYPE_CHECKING:
@@ -34,14 +34,12 @@ PREVIEW_RATE = 0.05
 
 def preview_path(video_set: VideoSet, stamp: str, stream: str) -> Path:
     """model/<stamp>-<name><NNN>-<stream>-i3d-preview.keras"""
-    prefix = run_prefix(video_set, stamp, stream)
-    return prefix.with_name(f"{prefix.name}-preview.keras")
+    return recipe_path(video_set, stamp, stream, "preview")
 
 
 def preview_models(video_set: VideoSet, stream: str) -> list[Path]:
     """This set's preview models of `stream`, oldest first."""
-    return sorted(p for p in video_set.model_dir.glob(f"*-{video_set.tag}-{stream}-i3d-preview.keras")
-                  if not p.name.startswith("."))
+    return recipe_models(video_set, stream, "preview")
 
 
 def grid_pooled(x: np.ndarray, grid: int = PREVIEW_GRID) -> np.ndarray:
