@@ -19,6 +19,7 @@ import numpy as np
 from signlang import i3d, modelinfo, preview
 from signlang.fullrecipe import TrainConfig, adapt_batchnorm, build_model, recipe_models, recipe_path, tf_function
 from signlang.i3d_names import TOP_PREFIX
+from signlang.precision import resolve_precision, with_compute_dtype
 from signlang.videoset import VideoClasses, VideoSet, split_clips
 
 if TYPE_CHECKING:
@@ -77,6 +78,9 @@ class FastConfig:
     # 85.2 % against 85.2, 81.5, 77.8 %; plain 100, 100, 94.4 % against 100, 94.4, 94.4 %; demo (seed 0) 98.3 % both
     # (docs/training.md, "The preview").
     combine: bool = True
+    # The frozen part's compute dtype while it fills the cache (inference only; training stays float32): "auto" is
+    # bfloat16 on a CPU with native bfloat16 (precision.resolve_precision), else float32.
+    cache_precision: str = "auto"
     max_zoom: float = 0.25
     max_speed: float = 0.0  # training views played at 1/(1+max_speed)..1+max_speed times the speed (0: unchanged)
     zoom_out: float = 0.0  # training views also zoomed out, down to 1/(1+zoom_out) (the signer further away)
@@ -299,12 +303,14 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
                                                listed=listed["train"], **common))
 
     frozen_part(model, lower_file, adapt)
+    bfloat16 = resolve_precision(config.cache_precision) == "bfloat16"
     key = actcache.cache_key(lower=file_sha256(lower_file), cut=config.cut, num_frames=video_set.num_frames,
                              crop_px=video_set.crop_px, views=config.views, max_zoom=config.max_zoom,
                              view_seed=FAST_VIEW_SEED, **({"max_speed": config.max_speed} if config.max_speed else {}),
-                             **({"zoom_out": config.zoom_out} if config.zoom_out else {}))
+                             **({"zoom_out": config.zoom_out} if config.zoom_out else {}),
+                             **({"precision": "bfloat16"} if bfloat16 else {}))
     folder = actcache.cache_dir(data_root, config.stream, key)
-    lower = tf_function(lower_model)
+    lower = tf_function(with_compute_dtype(lower_model) if bfloat16 else lower_model)  # after frozen_part's weights
 
     def views(index: int) -> np.ndarray:
         path = train.samples[index][0]  # seeded by the clip's name, not its index: its views stay when the set grows
@@ -328,7 +334,8 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     clips = [f"{p.parent.name}/{p.name}" for p, _ in train.samples]
     info = modelinfo.describe_run(video_set, config.stream, names,
                                   video_set.flow_dir if config.stream == "flow" else None)
-    record = {**info, "recipe": asdict(config), "train_clips": clips, "data": data}
+    record = {**info, "recipe": asdict(config), "train_clips": clips, "data": data,
+              "cache_precision": "bfloat16" if bfloat16 else "float32"}
     fitted = write_preview(video_set, config, model, x_train, train.labels, x_val, val.labels, record, stamp)
     preview_s = time.perf_counter() - start
     print(f"Preview model ready after {preview_s:.0f} s: val accuracy {fitted['score']:.3f} (a linear layer on the "

@@ -278,3 +278,24 @@ def test_an_update_of_a_grown_set_trains_about_60_steps():
     assert fastrecipe.fast_epochs(63 * 8, 16, update=True) == 2  # 64
     assert fastrecipe.fast_epochs(160 * 8, 16, update=True) == 1  # 80: at least one pass over every view
     assert fastrecipe.fast_epochs(2000 * 8, 16, update=True) == 1
+
+
+@pytest.mark.slow
+def test_a_bfloat16_cache_is_its_own_folder_and_close_to_the_float32_one(tmp_path, capsys):
+    """FastConfig.cache_precision: the frozen part computes the cache in bfloat16 ("auto" on a CPU with native
+    bfloat16); its activations go to another folder than float32's, differ from them by rounding only, and the
+    model's record says which filled its cache."""
+    video_set = synthetic.write_set(synthetic.blob_set(tmp_path, num_classes=2, num_frames=8, size_px=32),
+                                    per_class=(2, 1))
+    folders = {}
+    for precision in ("float32", "bfloat16"):
+        config = fastrecipe.FastConfig(weights=None, views=2, epochs=0, batch_size=4, cache_precision=precision)
+        trained = fastrecipe.train_fast(video_set, config, reuse=False)
+        assert "6 clips computed, 0 read" in capsys.readouterr().out  # 2 x 2 training clips + 2 held out
+        assert modelinfo.read_model_info(trained["model"])["cache_precision"] == precision
+        [folders[precision]] = {p.parents[2] for p in (video_set.temp_dir / "cache").rglob("*.npy")} - set(
+            folders.values())
+    for exact in sorted(folders["float32"].rglob("*.npy")):
+        rounded = np.load(folders["bfloat16"] / exact.relative_to(folders["float32"])).astype(np.float32)
+        exact = np.load(exact).astype(np.float32)
+        assert np.linalg.norm(rounded - exact) <= 0.05 * np.linalg.norm(exact) and np.linalg.norm(exact) > 0
