@@ -230,7 +230,7 @@ def main(argv=None):
     parser.add_argument("--fast-epochs", type=int, default=EPOCHS_FAST,
                         help="--recipe fast: epochs over the cached views; default: about 360 steps of 16 views")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=PRECISION,
-                        help="--recipe full: training's compute dtype; auto: bfloat16 on a CPU with AMX, else float32 (docs/speed.md); the fast recipe computes in float32")
+                        help="--recipe full: training's compute dtype; auto: bfloat16 on a CPU with AMX, else float32 (docs/speed.md); the fast recipe trains in float32 (its cache: bfloat16 on a CPU with native bfloat16)")
     parser.add_argument("--live", action="store_true",
                         help="after training, start live recognition (livedemo.py) on the models just trained; "
                              "headless (JSON lines) where no display is open")
