@@ -293,6 +293,10 @@ def live_on_preview(video_set, argv: list[str], size: list[str]) -> int:
     except KeyboardInterrupt:
         print("pipeline_i3d.py: interrupted; the same command goes on where it stopped", file=sys.stderr)
         return 130
+    except OSError as error:  # the training's log cannot be written (a full disk, a file where log/ should be)
+        print(f"pipeline_i3d.py: cannot write the training's log {log_file}: {error}; free the disk or fix the "
+              "folder, or run without --live", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -215,3 +215,14 @@ except KeyboardInterrupt:
     with pytest.raises(KeyboardInterrupt):
         pipeline_i3d.live_while_training(command, tmp_path / "run.log", ready, lambda: 0, out, poll_s=0.05)
     assert "stopped by Ctrl-C; the cache is kept" in out.getvalue() and time.perf_counter() - start < 20
+
+
+def test_a_training_log_that_cannot_be_written_is_one_line_and_exit_2(tmp_path, monkeypatch, capsys):
+    import pipeline_i3d
+
+    video_set = synthetic.blob_set(tmp_path, num_classes=2)
+    video_set.log_dir.parent.mkdir(parents=True, exist_ok=True)
+    video_set.log_dir.write_text("a file where the log folder should be")
+    assert pipeline_i3d.live_on_preview(video_set, ["--set", "x"], []) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the training's log" in err and "Traceback" not in err
