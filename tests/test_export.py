@@ -27,6 +27,7 @@ def checkpoint(tmp_path_factory):
     differs between clips (a random backbone alone answers nearly uniformly, and the same for every clip)."""
     import keras
 
+    keras.utils.set_random_seed(0)  # not whatever the tests run before in this process left the global generators at
     path = tmp_path_factory.mktemp("export") / "tiny-flow-i3d-entire-best.keras"
     model = i3d.add_i3d_top(i3d.Inception_Inflated3d(include_top=False, weights=None, input_shape=SHAPE),
                                   len(CLASSES))
