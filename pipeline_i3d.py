@@ -42,7 +42,7 @@ WEIGHTS = "rgb_kinetics400"   # Kinetics-400 RGB I3D; the flow stream starts fro
 EPOCHS_ABOVE = 1              # full recipe, phase 1: new top only (the seed: 3); frozen flow features carry little here
 EPOCHS_ENTIRE = None          # full recipe, phase 2: everything, Adam 3e-4, warmup + cosine decay; None: from the set's size (demo: 22)
 BATCH_SIZE = 4                # clips per step; fits 24 GiB RAM at 40x224x224 on CPU
-PRECISION = "auto"            # training's compute dtype: bfloat16 on CPUs with AMX, else float32 (train_i3d)
+PRECISION = "auto"            # training: bfloat16 on CPUs with AMX, else float32 (train_i3d); evaluation: as predict.py
 RECIPE = "fast"               # fast: the I3D up to Mixed_4a frozen and cached, the rest trained (fastrecipe.train_fast);
                               # full: two phases, every layer (~5x the time); the table in docs/training.md chose fast
 EPOCHS_FAST = None            # fast recipe: epochs over the cached views; None: ~360 steps (fastrecipe.fast_epochs)
@@ -122,18 +122,22 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
     seconds["train"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    predictor = Predictor(model_paths)
+    # The evaluation computes as predict.py and livedemo.py do by default (--precision auto: bfloat16 where the CPU
+    # has it natively), so that its score is the live one: 14-16 s instead of 24-25 s for 27 clips of 9 views, the
+    # same top-1 (the hard own-signs stand-in's fast model, AMD EPYC, 2026-12-07; docs/speed.md "bfloat16 inference").
+    predictor = Predictor(model_paths, precision)
     stem = model_paths[0].name.split("-i3d-")[0].split("-net-")[0]  # "-net-": a hands run (handsnet.py)
     result = predict.evaluate(video_set, predictor, "val", video_set.log_dir / stem)
     if model_paths == last_paths:  # the fast recipe (and hands): one model per stream, nothing chosen on val
         predict.print_evaluation(result, "+".join(predictor.streams) + f", the delivered model, {predictor.views} "
-                                 "views per clip averaged (predictor.VIEWS): nothing chosen on these clips")
+                                 f"views per clip averaged (predictor.VIEWS), computing in {predictor.precision}: "
+                                 "nothing chosen on these clips")
         result["top1_last"] = result["top1"]
     else:
         predict.print_evaluation(result, "+".join(predictor.streams) + ", best epoch: chosen on these clips")
         # The best epoch was chosen by its val accuracy, so that number is optimistic; the last epoch's model was
         # fixed before training (the epoch count), so its val accuracy is the honest one to report (docs/results.md).
-        result["top1_last"] = predict.evaluate(video_set, Predictor(last_paths), "val")["top1"]
+        result["top1_last"] = predict.evaluate(video_set, Predictor(last_paths, precision), "val")["top1"]
         print(f"val: top-1 {result['top1_last']:.1%} with the last epoch's model (report this one)")
     seconds["evaluate"] = time.perf_counter() - start
     result["seconds"] = seconds
@@ -230,7 +234,7 @@ def main(argv=None):
     parser.add_argument("--fast-epochs", type=int, default=EPOCHS_FAST,
                         help="--recipe fast: epochs over the cached views; default: about 360 steps of 16 views")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=PRECISION,
-                        help="--recipe full: training's compute dtype; auto: bfloat16 on a CPU with AMX, else float32 (docs/speed.md); the fast recipe trains in float32 (its cache: bfloat16 on a CPU with native bfloat16)")
+                        help="--recipe full: training's compute dtype; auto: bfloat16 on a CPU with AMX, else float32 (docs/speed.md); the fast recipe trains in float32 (its cache: bfloat16 on a CPU with native bfloat16). The evaluation computes as predict.py: auto = bfloat16 where the CPU has it natively")
     parser.add_argument("--live", action="store_true",
                         help="after training, start live recognition (livedemo.py) on the models just trained; "
                              "headless (JSON lines) where no display is open")

@@ -2,6 +2,7 @@
 --source video, headless) -> pipeline_i3d.py --set -> predict.py --set --video -> livedemo.py --set --source
 --headless --once."""
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,9 @@ def test_own_set_end_to_end(tmp_path, monkeypatch, capsys, kinetics_weights):
          "--once", "--no-pace", "--countdown", "0"], **run)
     assert predicted.returncode == 0, predicted.stderr
     assert any(label in predicted.stdout for label in ("left", "right", "up"))
+    # The pipeline's evaluation computed in the precision predict.py (and livedemo.py) compute in by default.
+    precision = re.search(r"computing in (\w+)", predicted.stdout).group(1)
+    assert f"computing in {precision}: nothing chosen on these clips" in out
 
     assert live.returncode == 0, live.stderr
     prediction = json.loads(live.stdout.strip().splitlines()[-1])
