@@ -108,6 +108,15 @@ def newer_model_check(video_set, predictor, classes, streams, precision: str = "
     return check
 
 
+PREVIEW_LINE = "preview model: the trained one takes over when it is saved"
+
+
+def on_preview(predictor) -> bool:
+    """True when `predictor` runs a preview model (signlang/preview.py: the fast recipe's linear layer, ready before
+    the training ends), from the models' records."""
+    return any(info.get("phase") == "preview" for info in getattr(predictor, "infos", {}).values())
+
+
 def result_lines(top, latency_s: float, not_sure: bool = False) -> list[str]:
     """The text the window shows for a prediction: top-k lines (under "not sure" below the threshold), latency."""
     lines = ["not sure:"] if not_sure else []
@@ -201,7 +210,7 @@ class LiveDemo:
         self.records: list[dict] = []
         self.saved: list[Path] = []
         self.failed_saves = 0  # --save-clips recordings that could not be written
-        self.lines: list[str] = []
+        self.lines: list[str] = [PREVIEW_LINE] if on_preview(predictor) else []  # the window's text lines
         self.flow_strip: np.ndarray | None = None  # the last recording's flow as colour, shown with its result
         self.warned: list[str] = []  # input far from the training clips, said once each
         # () -> a Predictor to use from the next recording on, or None: a model trained while the demo runs (the set
@@ -214,7 +223,7 @@ class LiveDemo:
         top = top_k(probs, self.classes, TOP_K)
         record = {"time": datetime.now().isoformat(timespec="milliseconds"), "stream_s": round(stream_s, 3),
                   "top": [[label, description, prob] for label, description, prob in top],
-                  "latency_s": round(latency_s, 4), **extra}  # 0.1 ms: plenty
+                  "latency_s": round(latency_s, 4), "preview": on_preview(self.predictor), **extra}  # 0.1 ms
         self.records.append(record)
         print(json.dumps(record), file=self.out, flush=True)
         return record
@@ -312,6 +321,7 @@ class LiveDemo:
                     if self.newer_model is not None:
                         self.predictor = self.newer_model() or self.predictor
                     self.lines = result_lines(record["top"], record["latency_s"], record["not_sure"])
+                    self.lines += [PREVIEW_LINE] if record["preview"] else []
                     self.keys.result_shown()
                     if self.once:
                         break
@@ -371,6 +381,7 @@ class LiveDemo:
                 record = self._record(probs, latency_s, (start_frame + end_frame) / source.fps, smoothed=shown)
                 label = f"{shown[0]} {shown[2]:.0%}  {shown[1]}" if shown else "..."
                 self.lines = [label, f"latency {latency_s:.2f} s after the window"]
+                self.lines += [PREVIEW_LINE] if record["preview"] else []
                 self.keys.result_shown()
                 if self.once:
                     return True

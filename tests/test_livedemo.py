@@ -414,8 +414,14 @@ def test_input_far_from_training_is_warned_and_an_unsure_answer_says_so(tmp_path
 
 def test_continuous_switches_to_a_newer_model_of_the_set_while_it_runs(tmp_path, monkeypatch):
     """--continuous without --model looks for a newer model every NEWER_MODEL_S (the trained model replacing the
-    preview, pipeline_i3d.py --live); the windows after the switch are predicted by the new one."""
+    preview, pipeline_i3d.py --live); the windows after the switch are predicted by the new one. While the preview
+    predicts, the window says so and each JSON line has "preview": true."""
+    class Preview(_FakePredictor):
+        infos = {"flow": {"phase": "preview"}}
+
     class Sure(_FakePredictor):
+        infos = {"flow": {"phase": "fast"}}
+
         def __call__(self, inputs):
             return np.array([[1.0, 0.0, 0.0, 0.0]], np.float32)
 
@@ -429,10 +435,13 @@ def test_continuous_switches_to_a_newer_model_of_the_set_while_it_runs(tmp_path,
         return Sure() if len(demo.records) >= 2 and not isinstance(demo.predictor, Sure) else None
 
     monkeypatch.setattr(livedemo, "NEWER_MODEL_S", 0.0)
-    demo = livedemo.LiveDemo(_FakePredictor(), classes, min_dim_px=32, seconds=0.5, headless=True, continuous=True,
+    demo = livedemo.LiveDemo(Preview(), classes, min_dim_px=32, seconds=0.5, headless=True, continuous=True,
                              newer_model=newer, out=open(os.devnull, "w"))
+    assert demo.lines == [livedemo.PREVIEW_LINE]  # before the first result
     with FileSource(clip) as source:  # at its 25 fps, as a camera: 3 s
         records = demo.run(source)
     tops = [record["top"][0][2] for record in records]
     assert isinstance(demo.predictor, Sure) and len(calls) > 3
     assert tops[:2] == [0.25] * 2 and tops[-1] == 1.0 and tops == sorted(tops)  # uniform until the switch, then sure
+    assert [record["preview"] for record in records[:2]] == [True, True] and not records[-1]["preview"]
+    assert livedemo.PREVIEW_LINE not in demo.lines and demo.lines[0].startswith("a ")
