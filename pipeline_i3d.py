@@ -98,8 +98,9 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
             continue
         if recipe == "fast":
             at = time.perf_counter() - began
-            trained = fastrecipe.train_fast(video_set, fastrecipe.FastConfig(stream=stream, weights=WEIGHTS,
-                                                                          epochs=epochs_fast), fresh=fresh)
+            fast_precision = "float32" if precision == "auto" else precision  # bfloat16 only when asked
+            trained = fastrecipe.train_fast(video_set, fastrecipe.FastConfig(
+                stream=stream, weights=WEIGHTS, epochs=epochs_fast, precision=fast_precision), fresh=fresh)
             if trained.get("preview_seconds") is not None:
                 print(f"The {stream} preview model was ready {at + trained['preview_seconds']:.0f} s after the "
                       f"pipeline started (held-out top-1 {trained['preview_accuracy']:.1%}, centre view)")
@@ -234,7 +235,7 @@ def main(argv=None):
     parser.add_argument("--fast-epochs", type=int, default=EPOCHS_FAST,
                         help="--recipe fast: epochs over the cached views; default: about 360 steps of 16 views")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default=PRECISION,
-                        help="--recipe full: training's compute dtype; auto: bfloat16 on a CPU with AMX, else float32 (docs/speed.md); the fast recipe trains in float32 (its cache: bfloat16 on a CPU with native bfloat16). The evaluation computes as predict.py: auto = bfloat16 where the CPU has it natively")
+                        help="training's compute dtype: the full recipe's auto is bfloat16 on a CPU with AMX, else float32 (docs/speed.md); the fast recipe's auto is float32 (its cache: bfloat16 on a CPU with native bfloat16), bfloat16 only when asked. The evaluation computes as predict.py: auto = bfloat16 where the CPU has it natively")
     parser.add_argument("--live", action="store_true",
                         help="after training, start live recognition (livedemo.py) on the models just trained; "
                              "headless (JSON lines) where no display is open")

@@ -28,7 +28,7 @@ from signlang.videoset import VideoSet, add_set_arguments, set_from_args
 
 # --recipe: "fast" (the default: train_fast, the I3D's lower part frozen and cached) or "full" (train_i3d, two phases).
 RECIPES = ("fast", "full")
-FULL_ONLY = ("--epochs-above", "--epochs-entire", "--batch-size", "--workers", "--distribute", "--precision",
+FULL_ONLY = ("--epochs-above", "--epochs-entire", "--batch-size", "--workers", "--distribute",
              "--mixed-precision")  # train_i3d.py's options of the full recipe
 
 
@@ -52,9 +52,10 @@ def main(argv=None):
     parser.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default="none",
                         help="mirrored: all GPUs of this machine; multiworker: the machines in TF_CONFIG")
     parser.add_argument("--precision", choices=("auto", *TRAIN_POLICIES), default="auto",
-                        help="compute dtype (weights stay float32). auto: bfloat16 on a CPU with AMX (0.44x the "
-                             "time, same demo top-1), float32 elsewhere (bfloat16 went NaN on a CPU with only "
-                             "AVX512_BF16); float16 for GPUs")
+                        help="compute dtype (weights stay float32). The full recipe's auto: bfloat16 on a CPU with "
+                             "AMX (0.44x the time, same demo top-1), float32 elsewhere (bfloat16 went NaN on a CPU "
+                             "with only AVX512_BF16); float16 for GPUs. The fast recipe's auto: float32; bfloat16 "
+                             "only when asked (not measured on an AMX CPU)")
     parser.add_argument("--mixed-precision", dest="precision", action="store_const", const="float16",
                         help="the same as --precision float16")
     parser.add_argument("--fresh", action="store_true",
@@ -70,6 +71,9 @@ def main(argv=None):
     if args.recipe == "fast" and given and args.stream != "hands":
         parser.error(f"{', '.join(given)} set{'s' if len(given) == 1 else ''} the full recipe's training; add "
                      "--recipe full (the default recipe, fast, has its own schedule: docs/training.md)")
+    if args.recipe == "fast" and args.precision == "float16" and args.stream != "hands":
+        parser.error("--precision float16 is for the full recipe on a GPU (--recipe full); the fast recipe trains "
+                     "in float32 or bfloat16")
     streams = ("flow", "rgb") if args.stream == "both" else (args.stream,)
     video_set, stream = None, streams[0]
     stopper = stop_on_ctrl_c()
@@ -78,7 +82,9 @@ def main(argv=None):
         for stream in streams:
             if args.recipe == "fast" and stream != "hands":
                 weights = None if args.weights == "none" else args.weights
-                train_fast(video_set, FastConfig(stream=stream, weights=weights), fresh=args.fresh, callbacks=(stopper,))
+                precision = "float32" if args.precision == "auto" else args.precision
+                train_fast(video_set, FastConfig(stream=stream, weights=weights, precision=precision),
+                           fresh=args.fresh, callbacks=(stopper,))
                 continue
             config = TrainConfig(stream=stream, weights=None if args.weights == "none" else args.weights,
                                  epochs_above=args.epochs_above, epochs_entire=args.epochs_entire,

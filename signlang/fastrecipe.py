@@ -81,6 +81,11 @@ class FastConfig:
     # The frozen part's compute dtype while it fills the cache (inference only; training stays float32): "auto" is
     # bfloat16 on a CPU with native bfloat16 (precision.resolve_precision), else float32.
     cache_precision: str = "auto"
+    # Training's compute dtype: "float32", or "bfloat16" (bfloat16 maths, float32 weights; asked for with
+    # --precision bfloat16). Not the default anywhere: on the AMD EPYC here (AVX512_BF16, no AMX) it went NaN (docs/
+    # training.md, "bfloat16"); on a CPU with AMX the full recipe trained in bfloat16 in 0.44x the time with the same
+    # demo top-1, but this recipe was not measured there.
+    precision: str = "float32"
     max_zoom: float = 0.25
     max_speed: float = 0.0  # training views played at 1/(1+max_speed)..1+max_speed times the speed (0: unchanged)
     zoom_out: float = 0.0  # training views also zoomed out, down to 1/(1+zoom_out) (the signer further away)
@@ -182,7 +187,8 @@ def same_fast_run(path: Path, config: FastConfig, classes: list[str], data: str)
         info = modelinfo.read_model_info(path)
     except (OSError, ValueError):
         return None
-    kept = info.get("phase") == "fast" and info.get("recipe") == asdict(config)
+    recipe = {**asdict(FastConfig()), **(info.get("recipe") or {})}  # a setting added since: its default then
+    kept = info.get("phase") == "fast" and recipe == asdict(config)
     return info if kept and info.get("data") == data and info.get("classes") == classes else None
 
 
@@ -259,10 +265,12 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     from signlang import actcache
     from signlang.batches import FramesGenerator, shuffled_batches
     from signlang.i3d_weights import file_sha256
-    from signlang.training import plot_curves, save_model, write_log
+    from signlang.training import StopOnNonFiniteLoss, plot_curves, save_model, write_log
 
     if config.stream not in ("flow", "rgb"):
         raise ValueError(f"stream={config.stream!r}; the fast recipe trains an I3D stream: flow or rgb")
+    if config.precision not in ("float32", "bfloat16"):
+        raise ValueError(f"precision={config.precision!r}; the fast recipe trains in float32 or bfloat16")
     start = time.perf_counter()
     data_dir = video_set.stream_dir(config.stream)
     classes = VideoClasses(video_set.class_file)
@@ -354,15 +362,31 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
                                config.batch_size, config.seed, config.mixup)
     xv = np.concatenate(x_val).astype(np.float32)
     yv = keras.utils.to_categorical(val.labels, len(names))
-    upper.compile(optimizer=fast_optimizer(config, epochs * steps, update=bool(had)),
-                  loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
-                  metrics=["accuracy"])
+    trainer = upper
+    if config.precision == "bfloat16":  # a copy computing in bfloat16; its weights go back into `upper` after fit()
+        trainer = with_compute_dtype(upper)
+        for layer in trainer.layers:
+            layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
+    trainer.compile(optimizer=fast_optimizer(config, epochs * steps, update=bool(had)),
+                    loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+                    metrics=["accuracy"])
+    diverged = StopOnNonFiniteLoss(path.name, "nothing of this run was saved. " + (
+        "Train with --precision float32 (the default): bfloat16 training diverged like this on a CPU without AMX"
+        if config.precision == "bfloat16" else "Check the clips (frames and flow), or train with --recipe full"))
     print(f"Fast recipe: training the layers above {config.cut} on {num_views} cached views of {len(x_train)} clips, "
           f"{len(names)} classes, {epochs} epochs of {steps} steps"
+          + (", computing in bfloat16" if config.precision == "bfloat16" else "")
           + (f", an update of {previous.name} ({len(had)} of its classes kept; Adam {config.update_learning_rate:g})"
              if had else ""))
-    history = upper.fit(batches, epochs=epochs, verbose=verbose, validation_data=(xv, yv) if len(xv) else None,
-                        shuffle=False, callbacks=list(callbacks))  # the batches are shuffled already
+    try:
+        history = trainer.fit(batches, epochs=epochs, verbose=verbose, validation_data=(xv, yv) if len(xv) else None,
+                              shuffle=False, callbacks=[diverged, *callbacks])  # the batches are shuffled already
+    except ValueError:  # diverged: the preview goes too, so that the set's users keep its earlier trained model
+        remove_model(fitted["path"])
+        raise
+    for layer in trainer.layers if trainer is not upper else []:
+        if layer.weights:
+            upper.get_layer(layer.name).set_weights(layer.get_weights())
     # With config.ema, fit() has put the averaged weights into the model (Optimizer.finalize_variable_values).
     trained_probs = upper.predict(xv, verbose=0) if len(xv) else np.zeros((0, len(names)), np.float32)
     trained_accuracy = top1(trained_probs, val.labels)

@@ -531,9 +531,10 @@ def train_i3d(video_set: VideoSet, config: TrainConfig, fresh: bool = False, ver
                     model.compile(optimizer=keras.optimizers.Adam(learning_rate=rate),
                                   loss="categorical_crossentropy", metrics=["accuracy"])
             phase_callbacks = [
-                StopOnNonFiniteLoss(prefix.name, "Start a new run with --fresh" + (
-                    " --precision float32 (bfloat16 training diverged like this on a CPU without AMX)"
-                    if config.precision != "float32" else " and a lower learning rate, or check the input clips")),
+                StopOnNonFiniteLoss(prefix.name, "the epochs finished before it are kept. Start a new run with "
+                                    "--fresh" + (" --precision float32 (bfloat16 training diverged like this on a "
+                                                 "CPU without AMX)" if config.precision != "float32" else
+                                                 " and a lower learning rate, or check the input clips")),
                 AtomicCheckpoint(checkpoint_path(prefix, phase, "last"), checkpoint_path(prefix, phase, "best"),
                                  state_path(prefix), config, phase, info, resume_dir=resume_dir(prefix),
                                  log_file=csv_file, row={"phase": number},

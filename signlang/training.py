@@ -32,7 +32,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
     """Ends training with a ValueError at the first batch whose loss is NaN or infinite.
 
     Every later step would be wasted and every later checkpoint useless; raised before the epoch's end, so the
-    epochs committed before stay the run's last state. `hint` says what to do (it ends the message).
+    epochs committed before stay the run's last state. `hint` says what was kept and what to do (it ends the message).
     """
 
     def __init__(self, run: str, hint: str):
@@ -46,7 +46,7 @@ class StopOnNonFiniteLoss(keras.callbacks.Callback):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             raise ValueError(f"Training of {self.run} diverged: loss {float(loss)} at batch {batch + 1} of epoch "
-                             f"{self.epoch + 1}; the epochs finished before it are kept. {self.hint}")
+                             f"{self.epoch + 1}; {self.hint}")
 
 
 class StopOnRequest(keras.callbacks.Callback):

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from signlang import actcache, fastrecipe, i3d, modelinfo, synthetic
+from signlang import actcache, fastrecipe, i3d, modelinfo, preview, synthetic
 import train_i3d
 
 
@@ -266,6 +266,12 @@ def test_the_full_recipes_options_need_recipe_full(capsys):
         capsys.readouterr().err)
 
 
+def test_the_fast_recipe_takes_precision_float32_or_bfloat16_not_float16(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        train_i3d.main(["--set", "demo", "--precision", "float16"])
+    assert stopped.value.code == 2 and "the fast recipe trains in float32 or bfloat16" in capsys.readouterr().err
+
+
 def test_the_fast_recipes_epochs_give_about_360_steps():
     assert fastrecipe.fast_epochs(30 * 8, 16) == 24  # the plain stand-in: 15 steps per epoch
     assert fastrecipe.fast_epochs(63 * 8, 16) == 12  # the hard one: 32 steps
@@ -299,3 +305,49 @@ def test_a_bfloat16_cache_is_its_own_folder_and_close_to_the_float32_one(tmp_pat
         rounded = np.load(folders["bfloat16"] / exact.relative_to(folders["float32"])).astype(np.float32)
         exact = np.load(exact).astype(np.float32)
         assert np.linalg.norm(rounded - exact) <= 0.05 * np.linalg.norm(exact) and np.linalg.norm(exact) > 0
+
+
+def test_bfloat16_training_runs_on_a_bfloat16_copy_whose_weights_go_back_into_the_delivered_model(tmp_path):
+    """FastConfig.precision="bfloat16" (--precision bfloat16): fit() trains a copy computing in bfloat16 (weights
+    float32); what it ends with is what the delivered model holds, and the delivered model computes in float32."""
+    import keras
+
+    video_set = synthetic.write_set(synthetic.blob_set(tmp_path, num_classes=2, num_frames=8, size_px=32),
+                                    per_class=(2, 1))
+    seen = {}
+
+    class Marks(keras.callbacks.Callback):  # no steps run (epochs=0): the weights it sets are the trained ones
+        def on_train_begin(self, logs=None):
+            seen["policies"] = {layer.dtype_policy.name for layer in self.model.layers if layer.weights}
+            top = self.model.get_layer("Top__Conv3d_0c_1x1__conv_3d")
+            top.set_weights([np.full_like(w, 0.5) for w in top.get_weights()])
+
+    config = fastrecipe.FastConfig(weights=None, views=2, epochs=0, batch_size=4, ema=False, precision="bfloat16")
+    trained = fastrecipe.train_fast(video_set, config, callbacks=(Marks(),))
+    assert seen["policies"] == {"mixed_bfloat16"}
+    delivered = i3d.load_model(trained["model"], compile=False)
+    assert all(np.all(w == 0.5) for w in delivered.get_layer("Top__Conv3d_0c_1x1__conv_3d").get_weights())
+    assert {layer.dtype_policy.name for layer in delivered.layers if layer.weights} == {"float32"}
+    assert modelinfo.read_model_info(trained["model"])["recipe"]["precision"] == "bfloat16"
+
+
+def test_a_diverging_run_stops_at_once_and_saves_no_model(tmp_path):
+    video_set = synthetic.write_set(synthetic.blob_set(tmp_path, num_classes=2, num_frames=8, size_px=32),
+                                    per_class=(2, 1))
+    config = fastrecipe.FastConfig(weights=None, views=2, epochs=3, batch_size=4, learning_rate=1e30, warmup=0.0)
+    with pytest.raises(ValueError, match="diverged: loss nan.*nothing of this run was saved. Check the clips"):
+        fastrecipe.train_fast(video_set, config)
+    assert fastrecipe.fast_models(video_set, "flow") == [] and preview.preview_models(video_set, "flow") == []
+
+
+def test_a_model_recorded_before_a_setting_existed_counts_as_trained_with_its_default(tmp_path):
+    """A rerun of the pipeline reuses a model whose record lacks a FastConfig setting added later (its default is
+    what that run did), and not one whose recorded value differs."""
+    from dataclasses import asdict
+
+    path = tmp_path / "m-fast.keras"
+    old = {key: value for key, value in asdict(fastrecipe.FastConfig()).items() if key != "precision"}
+    record = {"phase": "fast", "recipe": old, "data": "d", "classes": ["a", "b"], "stream": "flow"}
+    modelinfo.write_model_info(path, {**{key: None for key in modelinfo.REQUIRED}, **record})
+    assert fastrecipe.same_fast_run(path, fastrecipe.FastConfig(), ["a", "b"], "d") is not None
+    assert fastrecipe.same_fast_run(path, fastrecipe.FastConfig(precision="bfloat16"), ["a", "b"], "d") is None
