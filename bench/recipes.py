@@ -46,6 +46,7 @@ VARIANTS = {
     "fast, learning rate 5e-4": {"learning_rate": 5e-4},
     "fast, float32 cache": {"cache_precision": "float32"},
     "fast, bfloat16 cache": {"cache_precision": "bfloat16"},
+    "fast, bfloat16 training": {"precision": "bfloat16"},  # for a CPU with AMX; NaN here (docs/training.md)
     "fast, label smoothing 0.1": {"label_smoothing": 0.1},
     "fast, mixup 0.2": {"mixup": 0.2},
     "fast, batches of 8 (about as many steps, half the views)": {"batch_size": 8},
