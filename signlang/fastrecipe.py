@@ -78,8 +78,8 @@ class FastConfig:
     # 85.2 % against 85.2, 81.5, 77.8 %; plain 100, 100, 94.4 % against 100, 94.4, 94.4 %; demo (seed 0) 98.3 % both
     # (docs/training.md, "The preview").
     combine: bool = True
-    # The frozen part's compute dtype while it fills the cache (inference only; training stays float32): "auto" is
-    # bfloat16 on a CPU with native bfloat16 (precision.resolve_precision), else float32.
+    # The frozen part's compute dtype while it fills the cache (inference only; training's is `precision`): "auto"
+    # is bfloat16 on a CPU with native bfloat16 (precision.resolve_precision), else float32.
     cache_precision: str = "auto"
     # Training's compute dtype: "float32", or "bfloat16" (bfloat16 maths, float32 weights; asked for with
     # --precision bfloat16). Not the default anywhere: on the AMD EPYC here (AVX512_BF16, no AMX) it went NaN (docs/
@@ -381,7 +381,7 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     try:
         history = trainer.fit(batches, epochs=epochs, verbose=verbose, validation_data=(xv, yv) if len(xv) else None,
                               shuffle=False, callbacks=[diverged, *callbacks])  # the batches are shuffled already
-    except ValueError:  # diverged: the preview goes too, so that the set's users keep its earlier trained model
+    except ValueError:  # diverged (StopOnNonFiniteLoss): the preview goes too; the set's earlier model stays in use
         remove_model(fitted["path"])
         raise
     for layer in trainer.layers if trainer is not upper else []:
