@@ -8,6 +8,7 @@ from __future__ import annotations  # "keras.Model" in signatures without import
 
 from signlang import tfquiet; tfquiet.install()  # before any TF import: holds back its benign start-up lines
 import math
+import sys
 import time
 import zlib
 from dataclasses import asdict, dataclass
@@ -19,6 +20,7 @@ import numpy as np
 from signlang import i3d, modelinfo, preview
 from signlang.fullrecipe import TrainConfig, adapt_batchnorm, build_model, recipe_models, recipe_path, tf_function
 from signlang.i3d_names import TOP_PREFIX
+from signlang import precision as precisions
 from signlang.precision import resolve_precision, with_compute_dtype
 from signlang.videoset import VideoClasses, VideoSet, split_clips
 
@@ -271,6 +273,9 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
         raise ValueError(f"stream={config.stream!r}; the fast recipe trains an I3D stream: flow or rgb")
     if config.precision not in ("float32", "bfloat16"):
         raise ValueError(f"precision={config.precision!r}; the fast recipe trains in float32 or bfloat16")
+    if config.precision == "bfloat16" and not precisions.cpu_has_amx_bf16():  # said before the minutes of the cache
+        print("warning: this CPU has no AMX: bfloat16 training went NaN on such a CPU (AMD EPYC with AVX512_BF16, "
+              "docs/training.md); if it does here, train with --precision float32 (the default)", file=sys.stderr)
     start = time.perf_counter()
     data_dir = video_set.stream_dir(config.stream)
     classes = VideoClasses(video_set.class_file)

@@ -307,10 +307,16 @@ def test_a_bfloat16_cache_is_its_own_folder_and_close_to_the_float32_one(tmp_pat
         assert np.linalg.norm(rounded - exact) <= 0.05 * np.linalg.norm(exact) and np.linalg.norm(exact) > 0
 
 
-def test_bfloat16_training_runs_on_a_bfloat16_copy_whose_weights_go_back_into_the_delivered_model(tmp_path):
+def test_bfloat16_training_runs_on_a_bfloat16_copy_whose_weights_go_back_into_the_delivered_model(tmp_path, capsys,
+                                                                                                 monkeypatch):
     """FastConfig.precision="bfloat16" (--precision bfloat16): fit() trains a copy computing in bfloat16 (weights
-    float32); what it ends with is what the delivered model holds, and the delivered model computes in float32."""
+    float32); what it ends with is what the delivered model holds, and the delivered model computes in float32. On a
+    CPU without AMX a warning says so first."""
     import keras
+
+    from signlang import precision
+
+    monkeypatch.setattr(precision, "cpu_has_amx_bf16", lambda: False)
 
     video_set = synthetic.write_set(synthetic.blob_set(tmp_path, num_classes=2, num_frames=8, size_px=32),
                                     per_class=(2, 1))
@@ -324,6 +330,7 @@ def test_bfloat16_training_runs_on_a_bfloat16_copy_whose_weights_go_back_into_th
 
     config = fastrecipe.FastConfig(weights=None, views=2, epochs=0, batch_size=4, ema=False, precision="bfloat16")
     trained = fastrecipe.train_fast(video_set, config, callbacks=(Marks(),))
+    assert "warning: this CPU has no AMX: bfloat16 training went NaN" in capsys.readouterr().err
     assert seen["policies"] == {"mixed_bfloat16"}
     delivered = i3d.load_model(trained["model"], compile=False)
     assert all(np.all(w == 0.5) for w in delivered.get_layer("Top__Conv3d_0c_1x1__conv_3d").get_weights())
