@@ -98,9 +98,9 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
             continue
         if recipe == "fast":
             at = time.perf_counter() - began
-            fast_precision = "float32" if precision == "auto" else precision  # bfloat16 only when asked
             trained = fastrecipe.train_fast(video_set, fastrecipe.FastConfig(
-                stream=stream, weights=WEIGHTS, epochs=epochs_fast, precision=fast_precision), fresh=fresh)
+                stream=stream, weights=WEIGHTS, epochs=epochs_fast, precision=fastrecipe.fast_precision(precision)),
+                fresh=fresh)
             if trained.get("preview_seconds") is not None:
                 print(f"The {stream} preview model was ready {at + trained['preview_seconds']:.0f} s after the "
                       f"pipeline started (held-out top-1 {trained['preview_accuracy']:.1%}, centre view)")

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 from signlang import i3d
-from signlang.fastrecipe import FastConfig, train_fast
+from signlang.fastrecipe import FastConfig, fast_precision, train_fast
 from signlang.fullrecipe import (AUTO_STEPS, MIN_AUTO_EPOCHS, TRAIN_POLICIES, TrainConfig, newest_run,
                                  resolve_train_precision, train_i3d)
 from signlang.videoset import VideoSet, add_set_arguments, set_from_args
@@ -82,9 +82,8 @@ def main(argv=None):
         for stream in streams:
             if args.recipe == "fast" and stream != "hands":
                 weights = None if args.weights == "none" else args.weights
-                precision = "float32" if args.precision == "auto" else args.precision
-                train_fast(video_set, FastConfig(stream=stream, weights=weights, precision=precision),
-                           fresh=args.fresh, callbacks=(stopper,))
+                config = FastConfig(stream=stream, weights=weights, precision=fast_precision(args.precision))
+                train_fast(video_set, config, fresh=args.fresh, callbacks=(stopper,))
                 continue
             config = TrainConfig(stream=stream, weights=None if args.weights == "none" else args.weights,
                                  epochs_above=args.epochs_above, epochs_entire=args.epochs_entire,

@@ -21,7 +21,6 @@ from signlang import i3d, modelinfo, preview
 from signlang.fullrecipe import TrainConfig, adapt_batchnorm, build_model, recipe_models, recipe_path, tf_function
 from signlang.i3d_names import TOP_PREFIX
 from signlang import precision as precisions
-from signlang.precision import resolve_precision, with_compute_dtype
 from signlang.videoset import VideoClasses, VideoSet, split_clips
 
 if TYPE_CHECKING:
@@ -93,6 +92,12 @@ class FastConfig:
     zoom_out: float = 0.0  # training views also zoomed out, down to 1/(1+zoom_out) (the signer further away)
     dropout_prob: float = 0.2
     seed: int = 0
+
+
+def fast_precision(requested: str) -> str:
+    """Training's compute dtype for a --precision the user gave: "auto" is float32 for this recipe (FastConfig.precision
+    says why); "float32" and "bfloat16" as given."""
+    return "float32" if requested == "auto" else requested
 
 
 def fast_epochs(num_views: int, batch_size: int, update: bool = False) -> int:
@@ -316,14 +321,14 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
                                                listed=listed["train"], **common))
 
     frozen_part(model, lower_file, adapt)
-    bfloat16 = resolve_precision(config.cache_precision) == "bfloat16"
+    bfloat16 = precisions.resolve_precision(config.cache_precision) == "bfloat16"
     key = actcache.cache_key(lower=file_sha256(lower_file), cut=config.cut, num_frames=video_set.num_frames,
                              crop_px=video_set.crop_px, views=config.views, max_zoom=config.max_zoom,
                              view_seed=FAST_VIEW_SEED, **({"max_speed": config.max_speed} if config.max_speed else {}),
                              **({"zoom_out": config.zoom_out} if config.zoom_out else {}),
                              **({"precision": "bfloat16"} if bfloat16 else {}))
     folder = actcache.cache_dir(data_root, config.stream, key)
-    lower = tf_function(with_compute_dtype(lower_model) if bfloat16 else lower_model)  # after frozen_part's weights
+    lower = tf_function(precisions.with_compute_dtype(lower_model) if bfloat16 else lower_model)  # after frozen_part's weights
 
     def views(index: int) -> np.ndarray:
         path = train.samples[index][0]  # seeded by the clip's name, not its index: its views stay when the set grows
@@ -369,7 +374,7 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     yv = keras.utils.to_categorical(val.labels, len(names))
     trainer = upper
     if config.precision == "bfloat16":  # a copy computing in bfloat16; its weights go back into `upper` after fit()
-        trainer = with_compute_dtype(upper)
+        trainer = precisions.with_compute_dtype(upper)
         for layer in trainer.layers:
             layer.trainable = not isinstance(layer, keras.layers.BatchNormalization)
     trainer.compile(optimizer=fast_optimizer(config, epochs * steps, update=bool(had)),
