@@ -103,7 +103,7 @@ def run(video_set=VIDEO_SET, streams=STREAMS, fresh=False, epochs_above=EPOCHS_A
                 fresh=fresh)
             if trained.get("preview_seconds") is not None:
                 print(f"The {stream} preview model was ready {at + trained['preview_seconds']:.0f} s after the "
-                      f"pipeline started (held-out top-1 {trained['preview_accuracy']:.1%}, centre view)")
+                      f"pipeline started (held-out top-1 {trained['first_preview_accuracy']:.1%}, centre view)")
             model_paths.append(trained["model"])
             last_paths.append(trained["model"])
             continue

@@ -10,7 +10,8 @@ reads a stale file:
   augmentation settings. Another key is another folder.
 - <clip> (`clip_signature`): the clip's own files (names, sizes, modification times). A clip extracted again
   gets a new name; the file of its old extraction is deleted when the new one is written.
-Every file is written under a temporary name and renamed (safeio.atomic_write): a run killed while filling the
+`cached_views_first_early` computes the first views of every clip before the others (the fast recipe fits its
+preview to them). Every file is written under a temporary name and renamed (safeio.atomic_write): a run killed while filling the
 cache keeps the clips finished before the kill, and the rerun computes only the rest.
 """
 from __future__ import annotations
@@ -45,6 +46,35 @@ def cache_dir(data_root: Path, stream: str, key: str) -> Path:
     return Path(data_root) / CACHE_FOLDER / f"{stream}-{key}"
 
 
+def cache_file(folder: Path, clip: Path) -> Path:
+    """The cache file of a clip folder .../<label>/<video> in its present state (clip_signature)."""
+    return Path(folder) / clip.parent.name / f"{clip.name}-{clip_signature(clip)}.npy"
+
+
+def read_cached(folder: Path, clip: Path) -> np.ndarray | None:
+    """The cached activations of a clip, or None when they are not cached (or not readable: computed again)."""
+    target = cache_file(folder, clip)
+    if target.is_file():
+        try:
+            return np.load(target)
+        except (OSError, ValueError):  # not expected (files are renamed into place whole); recompute it
+            pass
+    return None
+
+
+def store(folder: Path, clip: Path, activations: np.ndarray) -> np.ndarray:
+    """Caches a clip's activations (as CACHE_DTYPE, written atomically; the file of its earlier extraction deleted);
+    returns them as stored."""
+    array = np.asarray(activations).astype(CACHE_DTYPE)
+    target = cache_file(folder, clip)
+    with atomic_write(target) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
+    for stale in target.parent.glob(f"{clip.name}-*.npy"):  # the same clip's earlier extraction
+        if stale != target and len(stale.stem) == len(target.stem):
+            stale.unlink(missing_ok=True)
+    return array
+
+
 def cached_views(folder: Path, clips: list[Path], compute: Callable[[int], np.ndarray], desc: str = "activations",
                  ) -> tuple[list[np.ndarray], int]:
     """The cached activations of every clip, computing (and caching) those not cached yet.
@@ -60,19 +90,46 @@ def cached_views(folder: Path, clips: list[Path], compute: Callable[[int], np.nd
     """
     arrays, computed = [], 0
     for index, clip in enumerate(progress(clips, desc=desc, unit="clip")):
-        target = Path(folder) / clip.parent.name / f"{clip.name}-{clip_signature(clip)}.npy"
-        if target.is_file():
-            try:
-                arrays.append(np.load(target))
-                continue
-            except (OSError, ValueError):  # not expected (files are renamed into place whole); recompute it
-                pass
-        array = np.asarray(compute(index)).astype(CACHE_DTYPE)
-        with atomic_write(target) as tmp, open(tmp, "wb") as f:
-            np.save(f, array)
-        for stale in target.parent.glob(f"{clip.name}-*.npy"):  # the same clip's earlier extraction
-            if stale != target and len(stale.stem) == len(target.stem):
-                stale.unlink(missing_ok=True)
+        array = read_cached(folder, clip)
+        if array is None:
+            array = store(folder, clip, compute(index))
+            computed += 1
         arrays.append(array)
-        computed += 1
     return arrays, computed
+
+
+def cached_views_first_early(folder: Path, clips: list[Path], start: Callable[[int], object],
+                             more: Callable[[int, object, int], np.ndarray], views: int, first: int,
+                             on_first: Callable[[list[np.ndarray]], None], desc: str = "activations",
+                             ) -> tuple[list[np.ndarray], int]:
+    """cached_views for views drawn one after another from each clip's own state (its random generator), with the
+    first `first` views of every clip there early: the clips not cached yet get those first, then
+    on_first([the first `first` views of every clip]) runs (the fast recipe fits its preview), then their remaining
+    views are computed and each clip cached whole. Nothing missing, or first >= views: on_first is not called.
+
+    Args:
+        start: clip index -> its state (e.g. a numpy Generator seeded by the clip's name).
+        more: (clip index, its state, count) -> its next `count` views (count, ...), advancing the state.
+        views: the views per clip; first: those needed early.
+
+    Returns:
+        As cached_views. A run killed before a clip is cached whole computes it again (its first views too).
+    """
+    arrays = [read_cached(folder, clip) for clip in clips]
+    missing = [index for index, array in enumerate(arrays) if array is None]
+    begun = {}  # clip index -> (state, its first views)
+    if missing and first < views:
+        for index in progress(missing, desc=f"{desc}, views 1-{first} of {views}", unit="clip"):
+            state = start(index)
+            begun[index] = (state, np.asarray(more(index, state, first)).astype(CACHE_DTYPE))
+        on_first([array[:first] if array is not None else begun[index][1] for index, array in enumerate(arrays)])
+    rest = f", views {first + 1}-{views}" if begun else f", {views} views"
+    for index in progress(missing, desc=desc + rest, unit="clip"):
+        state, done = begun.pop(index, (None, None))
+        if state is None:
+            state = start(index)
+            arrays[index] = store(folder, clips[index], more(index, state, views))
+        else:
+            arrays[index] = store(folder, clips[index], np.concatenate(
+                [done, np.asarray(more(index, state, views - first)).astype(CACHE_DTYPE)]))
+    return arrays, len(missing)

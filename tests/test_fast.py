@@ -69,6 +69,49 @@ def test_a_run_killed_while_filling_the_cache_keeps_the_finished_clips_and_no_pa
     assert actcache.cached_views(folder, clips, lambda i: np.zeros(4))[1] == 1
 
 
+def test_the_first_views_of_every_clip_come_early_and_each_clip_is_cached_whole_as_in_one_pass(tmp_path):
+    """cached_views_first_early: the first views of every clip (cached ones from their file) go to on_first before
+    any clip's other views are computed; each clip's views are those of one pass over its own generator; a second
+    call computes nothing and does not call on_first; a run killed in the second pass keeps the clips finished."""
+    clips = clip_folders(tmp_path)
+    folder = tmp_path / "cache" / "train"
+    events = []
+
+    def start(index):
+        return np.random.default_rng(index)
+
+    def more(index, rng, count):
+        events.append(("more", index, count))
+        return rng.random((count, 3))
+
+    actcache.store(folder, clips[1], np.random.default_rng(1).random((4, 3)))  # cached by an earlier run
+    arrays, computed = actcache.cached_views_first_early(
+        folder, clips, start, more, views=4, first=2, on_first=lambda first: events.append(("first", first)))
+    assert computed == 2
+    assert [e[:3] for e in events if e[0] == "more"] == [("more", 0, 2), ("more", 2, 2), ("more", 0, 2), ("more", 2, 2)]
+    assert events[2][0] == "first"  # after the first views, before the others
+    for index, array in enumerate(arrays):
+        whole = np.random.default_rng(index).random((4, 3)).astype(actcache.CACHE_DTYPE)
+        assert np.array_equal(array, whole) and np.array_equal(events[2][1][index], whole[:2])
+    events.clear()
+    again, recomputed = actcache.cached_views_first_early(folder, clips, start, more, views=4, first=2,
+                                                         on_first=lambda first: events.append("first"))
+    assert recomputed == 0 and events == [] and all(np.array_equal(a, b) for a, b in zip(arrays, again))
+
+    def dies_at_the_last(index, rng, count):
+        if index == 2 and count == 2 and events:  # the last clip's second pass
+            raise KeyboardInterrupt
+        return rng.random((count, 3))
+
+    for clip in clips:
+        (clip / "flow000.jpg").write_bytes(b"extracted again")
+    with pytest.raises(KeyboardInterrupt):
+        actcache.cached_views_first_early(folder, clips, start, dies_at_the_last, views=4, first=2,
+                                          on_first=lambda first: events.append("first"))
+    assert [actcache.read_cached(folder, clip) is not None for clip in clips] == [True, True, False]
+    assert not any(p.name.startswith(".") for p in folder.rglob("*"))
+
+
 def test_the_delivered_weights_are_the_average_of_the_last_steps(tmp_path):
     """fast_optimizer's EMA, finalized, equals an exponential moving average of the per-step weights computed
     here by hand (momentum 1 - 1 / (0.1 * steps), the first step's weights as its start)."""

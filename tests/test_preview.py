@@ -78,7 +78,7 @@ def test_the_linear_fit_learns_separable_classes_whatever_the_features_scale():
 
 @pytest.mark.slow
 def test_the_fast_recipe_writes_the_preview_before_training_and_the_sets_users_take_it_until_the_model_is_saved(
-        tmp_path, capsys):
+        tmp_path, capsys, monkeypatch):
     import keras
 
     from signlang.predictor import Predictor
@@ -100,11 +100,27 @@ def test_the_fast_recipe_writes_the_preview_before_training_and_the_sets_users_t
     video_set.model_dir.mkdir(parents=True)
     stale.write_bytes(b"")
     modelinfo.info_path(stale).write_text("{}")
+    from signlang import actcache
+
+    stored, store = [], actcache.store
+
+    def store_seeing_the_preview(folder, clip, activations):  # the first view of every clip came before
+        stored.append((len(activations), preview.preview_models(video_set, "flow")))
+        return store(folder, clip, activations)
+
+    monkeypatch.setattr(actcache, "store", store_seeing_the_preview)
+    monkeypatch.setattr(fastrecipe, "FAST_PREVIEW_VIEWS", 1)
     trained = fastrecipe.train_fast(video_set, fastrecipe.FastConfig(weights=None, views=2, epochs=1, batch_size=4),
                                     callbacks=[AtTrainingStart()])
+    train_clips = len(modelinfo.read_model_info(trained["model"])["train_clips"])
+    whole = [previews for views, previews in stored if views == 2]  # the held-out clips' centre views: 1
+    assert len(whole) == train_clips and all(len(previews) == 1 and previews != [stale] for previews in whole)
+    out, err = capsys.readouterr()
+    assert out.index("Preview model ready after") < out.index("Preview model fitted again to all 2 views")
+    assert 0 <= trained["first_preview_accuracy"] <= 1
     assert len(seen["previews"]) == 1 and seen["previews"][0].name.endswith(f"-{video_set.tag}-flow-i3d-preview.keras")
     assert seen["found"] == seen["previews"]  # no other model of the set yet: the preview, with a note
-    assert "note: using the preview model" in capsys.readouterr().err
+    assert "note: using the preview model" in err
     assert seen["record"]["phase"] == "preview" and seen["record"]["classes"] == ["dir0", "dir1"]
     assert seen["probs"].shape[-1] == 2 and np.allclose(np.sum(seen["probs"]), 1, atol=1e-4)
     assert 0 <= trained["preview_accuracy"] <= 1 and trained["preview_seconds"] <= trained["seconds"]
