@@ -35,6 +35,7 @@ from signlang import liveinput, safeio
 from signlang.overlay import (COUNTDOWN_S, DISPLAY_WIDTH_PX, GREEN, KEYS, ORANGE, QUIT_KEYS, RED, ScriptedKeys,
                               WINDOW_NAME, draw_box, draw_lines, flow_strip, preview_image, with_strip)
 from signlang.sources import CameraError, open_source
+from signlang.takeprep import TakePrep
 from signlang.video import VideoError, write_numbered_video
 from signlang.videoset import (NEW_SET_FLOW_METHOD, DEMO_SET, DESCRIPTION_FILE, SIZES, append_class_rows, check_label,
                                class_file_of, is_set_folder, label_folders, list_videos, read_class_table,
@@ -101,7 +102,7 @@ def take_settings(folder: Path, labels) -> dict:
     except ValueError as error:
         raise CollectError(str(error)) from None
     return {key: description[key] for key in ("duration_s", "num_frames", "min_dim_px", "crop_px", "flow_method")
-            } | {"from": str(path)}
+            } | {"number": description.get("number", description["num_classes"]), "from": str(path)}
 
 
 def write_take(folder: Path, label: str, frames, fps: float) -> Path:
@@ -249,6 +250,7 @@ class Collector:
         self.failures = 0           # in a row
         self.stop_reason = None     # "q", "source ended", "failures"; None when every take was recorded
         self.message = ""           # the last problem, shown with the next countdown
+        self.on_kept = None         # called with each kept take's path (takeprep.TakePrep.submit)
 
     # ---- what to record next ----
     def next_label(self) -> str | None:
@@ -471,6 +473,8 @@ class Collector:
         if self.identity is not None:
             self.position = source.position
         self.kept.append(path)
+        if self.on_kept is not None:
+            self.on_kept(path)
         print(f"Kept {path} ({len(frames)} frames)", file=sys.stderr)
         self._emit(label, "kept", take=str(path), frames=len(frames), fps=fps)
         return True
@@ -560,12 +564,18 @@ def collect(labels, takes: int, out_dir: Path, set_number=None, source=None, cam
         print(f"Note: {settings['from']} describes this set; the next `pipeline_i3d.py --set` adds these takes to it "
               "(its earlier held-out takes kept, the newest ~30 % of each sign's new takes held out to validate)",
               file=sys.stderr)
+    prepared = ""
     if collector.missing == 0:
         code = 0
     else:
+        # Going on to training: the pipeline's frames and flow are computed meanwhile (takeprep.py).
+        ahead = train is True or (train is None and not headless and is_interactive())
         try:
-            with open_source(source, camera, fps=DEMO_SET.fps, pace=pace, on_end=on_end) as stream:
+            with (open_source(source, camera, fps=DEMO_SET.fps, pace=pace, on_end=on_end) as stream,
+                  TakePrep(folder, settings, start=ahead) as prep):
+                collector.on_kept = prep.submit
                 code = collector.run(stream)
+                prepared = prep.finish()
         except (CameraError, FileNotFoundError, VideoError, CollectError) as error:
             print(f"livedemo: {error}", file=sys.stderr)
             return EXIT_USER_ERROR
@@ -574,6 +584,8 @@ def collect(labels, takes: int, out_dir: Path, set_number=None, source=None, cam
             return 130
     have = ", ".join(f"{label} {collector.counts[label]}" for label in labels)
     print(f"Kept {len(collector.kept)} new takes; {folder} now has: {have}", file=sys.stderr)
+    if prepared:
+        print(prepared, file=sys.stderr)
     if collector.missing:
         why = {"q": "stopped with q", "source ended": "the source ended", "failures":
                f"{MAX_FAILURES} takes in a row failed (see above)", "disk full": "the disk is full (see above)"

@@ -20,6 +20,16 @@ from signlang.video import (VIDEO_EXTENSIONS, files_to_frames, frames_crop, fram
 from signlang.videoset import list_videos
 
 
+def frame_settings(num_frames: int | None, min_dim_px: int | None, crop_px: int | None = None) -> dict:
+    """What frame_dir/frames-settings.json records of the frames (check_settings refuses to mix others)."""
+    return {"num_frames": num_frames, "min_dim_px": min_dim_px, "crop_px": crop_px}
+
+
+def flow_settings(method: str) -> dict:
+    """What flow_dir/flows-settings.json records of the flow."""
+    return {"method": method, "bound_px": BOUND_PX}
+
+
 def extract_video(
     video_path: Path, target_dir: Path, num_frames: int | None, min_dim_px: int | None, crop_px: int | None, overwrite: bool
 ) -> str:
@@ -126,7 +136,7 @@ def videos_dir_to_frames_dir(
         jobs.append((video, target))
 
     prepare_output(frame_dir)
-    check_settings(frame_dir, "frames", {"num_frames": num_frames, "min_dim_px": min_dim_px, "crop_px": crop_px}, overwrite)
+    check_settings(frame_dir, "frames", frame_settings(num_frames, min_dim_px, crop_px), overwrite)
     remove_stale(frame_dir, seen, is_jpg_folder, "frames")
     clean_leftovers(frame_dir)
     extract = functools.partial(
@@ -219,7 +229,7 @@ def frames_dir_to_flows_dir(
         )
     jobs = [(folder, flow_dir / folder.relative_to(frame_dir)) for folder in folders]
     prepare_output(flow_dir)
-    check_settings(flow_dir, "flows", {"method": method, "bound_px": BOUND_PX}, overwrite)
+    check_settings(flow_dir, "flows", flow_settings(method), overwrite)
     remove_stale(flow_dir, [target for _, target in jobs], is_jpg_folder, "flows")
     clean_leftovers(flow_dir)
     print(f"Computing {method} flow of {len(folders)} frame folders in {frame_dir.resolve()} to {flow_dir.resolve()} ...")

@@ -204,11 +204,18 @@ def resolve_set(spec: str, root: Path = Path("."), size: str | None = None, num_
             "needs at least 2 (layout <set>/train/<label>/<video>.mp4)"
         )
     description = describe_set(folder, size=size, sizes=overrides)
-    name = folder.parent.name if folder.name.isdigit() and folder.parent.name else folder.name
+    name = folder_set_name(folder)
     return VideoSet(name, num_classes=description["num_classes"], num_frames=description["num_frames"],
                     min_dim_px=description["min_dim_px"], crop_px=description["crop_px"], fps=description["fps"],
                     duration_s=description["duration_s"], root=root, folder=folder,
                     flow_method=description["flow_method"], number=description["number"])
+
+
+def folder_set_name(folder: Path) -> str:
+    """The name of a folder set, under data-temp/ and in checkpoint names: the folder above <NNN>
+    (data-set/mine/005 -> "mine"), or the folder's own name when it is not a number."""
+    folder = Path(folder)
+    return folder.parent.name if folder.name.isdigit() and folder.parent.name else folder.name
 
 
 def describe_set(folder: Path, size: str | None = None, sizes: dict | None = None) -> dict:
@@ -473,6 +480,19 @@ def holdout_split(folder: Path, fraction: float = VAL_FRACTION) -> dict[str, lis
     # a single take must train (newest_share gives none); print_holdout warns
     return {label: held for label, takes in sorted(train_takes(folder).items())
             if (held := newest_share(takes, fraction))}
+
+
+def next_holdout(folder: Path) -> dict[str, list[str]]:
+    """The held-out takes the next describe_set(folder) will record ({label: [train/<label>/<video name>, ...]}),
+    worked out without writing anything: holdout_split for a folder not described yet, else its grown description's.
+
+    Raises:
+        ValueError: as describe_set (an unreadable description, an added label with too few takes).
+    """
+    path = Path(folder) / DESCRIPTION_FILE
+    if not path.is_file():
+        return holdout_split(folder)
+    return grow_description(folder, upgrade_description(read_description(path), folder))[0]["val_holdout"]
 
 
 def print_holdout(holdout: dict[str, list[str]]) -> None:

@@ -135,6 +135,7 @@ def test_r_redoes_only_the_take_not_yet_kept(stream, tmp_path, capsys):
 
 def test_q_stops_with_what_was_kept(stream, tmp_path, monkeypatch, capsys):
     ran = []
+    monkeypatch.chdir(tmp_path)  # takeprep.py writes the pipeline's data-temp/ from the working folder
     monkeypatch.setattr(collect.subprocess, "call", lambda command: ran.append(command) or 0)
     assert livedemo.main(args(stream[0], tmp_path, "--keys", "result+0:space,result+0:q", "--train")) == 0
     assert ran == []  # --train trains only on a complete collection
@@ -390,6 +391,7 @@ def test_train_without_collect_is_a_usage_error(capsys):
 
 def test_train_flag_runs_the_pipeline_then_live_recognition(stream, tmp_path, monkeypatch, capsys):
     ran = []
+    monkeypatch.chdir(tmp_path)  # takeprep.py writes the pipeline's data-temp/ from the working folder
     monkeypatch.setattr(collect.subprocess, "call", lambda command: ran.append(command) or 5)
     assert livedemo.main(args(stream[0], tmp_path, "--train", takes=1)) == 5  # the pipeline's exit status
     assert ran == [[sys.executable, str(REPO / "pipeline_i3d.py"), "--set", str(tmp_path / "003"), "--live"]]
