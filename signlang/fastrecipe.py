@@ -140,23 +140,64 @@ def adapted_layers(model: keras.Model) -> list:
             if layer.weights and (not layer.name.startswith(TOP_PREFIX) or "BatchNorm" in layer.name)]
 
 
-def frozen_part(model: keras.Model, lower_file: Path, adapt) -> Path:
-    """Loads the start weights (Kinetics, BatchNorm adapted to the set) from lower_file, or adapts the BatchNorm
-    (`adapt(model)`) and saves them there first (atomically). Kept per set and stream, so that the cached activations
-    stay valid when the set grows, and every run of the set starts from the same statistics."""
+def save_layers(layers: list, path: Path) -> None:
+    """The layers' weights into an .npz ("<layer name>:<index>"), written atomically."""
     from signlang.safeio import atomic_write
 
-    layers = adapted_layers(model)
-    if lower_file.is_file():
-        with np.load(lower_file) as saved:
-            for layer in layers:
-                layer.set_weights([saved[f"{layer.name}:{i}"] for i in range(len(layer.weights))])
-        return lower_file
-    adapt(model)
     arrays = {f"{layer.name}:{i}": w for layer in layers for i, w in enumerate(layer.get_weights())}
-    with atomic_write(lower_file) as tmp, open(tmp, "wb") as f:
+    with atomic_write(path) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)
-    return lower_file
+
+
+def load_layers(layers: list, path: Path) -> None:
+    """The layers' weights from an .npz of save_layers."""
+    with np.load(path) as saved:
+        for layer in layers:
+            layer.set_weights([saved[f"{layer.name}:{i}"] for i in range(len(layer.weights))])
+
+
+def frozen_part(model: keras.Model, cut: str, whole_file: Path, lower_file: Path, batches, say=lambda: None):
+    """The start weights of the set's fast runs: Kinetics, with every BatchNorm's statistics adapted to the set's
+    training clips (AdaBN), kept per set and stream, so that the cached activations stay valid when the set grows
+    and every run of the set starts from the same statistics.
+
+    In two steps, so that the cache and the preview wait only for the first: the layers up to `cut` are adapted
+    (`say()` first) and saved to lower_file, whose sha256 names the cached activations; the returned `finish()`
+    then adapts the layers above from the lower part's outputs of the same batches and saves every adapted layer
+    to whole_file. The statistics are those of one pass over the whole model (training-mode outputs do not
+    depend on the layers above). A set with whole_file (every set adapted before 2026-12-07 has it alone) loads it.
+
+    Args:
+        batches: () -> a fresh generator of the training clips (the same batches every time; [i][0] the clips).
+
+    Returns:
+        (the file naming the cached activations, finish() or None when every layer is adapted already).
+    """
+    import keras
+
+    layers = adapted_layers(model)
+    below = {layer.name for layer in lower_layers(model, cut)}
+    lower = [layer for layer in layers if layer.name in below]
+    if whole_file.is_file():
+        load_layers(layers, whole_file)
+        return (lower_file if lower_file.is_file() else whole_file), None
+    lower_model = keras.Model(model.input, model.get_layer(cut).output)
+    outputs = None
+    if lower_file.is_file():
+        load_layers(lower, lower_file)
+    else:
+        say()
+        outputs = adapt_batchnorm(lower_model, batches(), keep=True)
+        save_layers(lower, lower_file)
+
+    def finish() -> None:
+        above = outputs
+        if above is None:  # adapted by a run killed since: its outputs again, its statistics as they are
+            above = adapt_batchnorm(lower_model, batches(), momentum=1.0, keep=True)
+        adapt_batchnorm(keras.Model(model.get_layer(cut).output, model.output), [(x,) for x in above])
+        save_layers(layers, whole_file)
+
+    return lower_file, finish
 
 
 def start_from(model: keras.Model, previous: Path, classes: list[str], clips: list[str],
@@ -317,18 +358,18 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
                          f"views in memory, {gib:.1f} GiB for this set and input size (at most {FAST_MAX_GIB} GiB); "
                          "train it with --recipe full")
     data_root = video_set.temp_dir
-    lower_file = data_root / actcache.CACHE_FOLDER / f"{config.stream}-adapted.npz"
+    whole_file = data_root / actcache.CACHE_FOLDER / f"{config.stream}-adapted.npz"
+    lower_file = whole_file.with_name(f"{config.stream}-adapted-lower.npz")
     if fresh:
+        whole_file.unlink(missing_ok=True)
         lower_file.unlink(missing_ok=True)
-
-    def adapt(model):
-        print(f"Adapting BatchNorm statistics to the {config.stream} clips (AdaBN) ...")
-        adapt_batchnorm(model, FramesGenerator(data_dir / "train", classes, shuffle=True, augment=False,
-                                               listed=listed["train"], **common))
-
-    frozen_part(model, lower_file, adapt)
+    key_file, adapt_above = frozen_part(
+        model, config.cut, whole_file, lower_file,
+        lambda: FramesGenerator(data_dir / "train", classes, shuffle=True, augment=False, listed=listed["train"],
+                                **common),
+        lambda: print(f"Adapting BatchNorm statistics to the {config.stream} clips (AdaBN) ..."))
     bfloat16 = precisions.resolve_precision(config.cache_precision) == "bfloat16"
-    key = actcache.cache_key(lower=file_sha256(lower_file), cut=config.cut, num_frames=video_set.num_frames,
+    key = actcache.cache_key(lower=file_sha256(key_file), cut=config.cut, num_frames=video_set.num_frames,
                              crop_px=video_set.crop_px, views=config.views, max_zoom=config.max_zoom,
                              view_seed=FAST_VIEW_SEED, **({"max_speed": config.max_speed} if config.max_speed else {}),
                              **({"zoom_out": config.zoom_out} if config.zoom_out else {}),
@@ -371,6 +412,9 @@ def train_fast(video_set: VideoSet, config: FastConfig, fresh: bool = False, ver
     print(f"Activations of the frozen part (up to {config.cut}): {computed + computed_val} clips computed, "
           f"{len(x_train) + len(x_val) - computed - computed_val} read from {folder.resolve()} ({cached_s:.0f} s)")
 
+    if adapt_above is not None:  # the BatchNorm statistics above the cut, which only the training needs
+        print(f"Adapting BatchNorm statistics above {config.cut} (AdaBN) ...")
+        adapt_above()
     stamp = time.strftime("%Y%m%d-%H%M%S")  # not before the preview's: the trained model is never the older one
     path = fast_path(video_set, stamp, config.stream)
     fitted = write_preview(video_set, config, model, x_train, train.labels, x_val, val.labels, record, stamp)

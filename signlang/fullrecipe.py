@@ -373,13 +373,18 @@ def set_trainable(model: keras.Model, phase: str):
         layer.trainable = not is_norm and (is_top or phase == "entire")
 
 
-def adapt_batchnorm(model: keras.Model, generator, momentum: float = 0.9, passes: int = 1):
+def adapt_batchnorm(model: keras.Model, generator, momentum: float = 0.9, passes: int = 1,
+                    keep: bool = False) -> list:
     """Re-estimates every BatchNormalization's statistics on the training clips (AdaBN: Li et al.,
     "Revisiting Batch Normalization For Practical Domain Adaptation", 2016).
 
     The pretrained statistics describe Kinetics RGB frames in [-1, 1]; optical flow is mostly near 0, so
     with RGB statistics nearly every unit sits at its bias and the frozen features carry little signal.
     Forward passes in training mode (no weight update) move the moving averages to the new input.
+    momentum=1.0 leaves them as they are (the training-mode outputs only).
+
+    Returns:
+        With keep, the model's training-mode output of each batch of the last pass (numpy); else [].
     """
     import keras
 
@@ -388,10 +393,15 @@ def adapt_batchnorm(model: keras.Model, generator, momentum: float = 0.9, passes
     for layer in norms:
         layer.trainable, layer.momentum = True, momentum
     forward = tf_function(model)
+    outputs = []
     try:
         for _ in range(passes):
+            outputs = []
             for i in range(len(generator)):
-                forward(generator[i][0], training=True)
+                output = forward(generator[i][0], training=True)
+                if keep:
+                    outputs.append(output.numpy())
+        return outputs
     finally:
         for layer, (trainable, old_momentum) in zip(norms, saved):
             layer.trainable, layer.momentum = trainable, old_momentum

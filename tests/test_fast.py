@@ -112,6 +112,63 @@ def test_the_first_views_of_every_clip_come_early_and_each_clip_is_cached_whole_
     assert not any(p.name.startswith(".") for p in folder.rglob("*"))
 
 
+def test_adapting_in_two_steps_gives_the_statistics_of_one_pass_and_a_killed_run_the_same(tmp_path):
+    """frozen_part: the BatchNorm statistics up to the cut first (saved, naming the cache), those above in finish():
+    equal to one AdaBN pass over the whole model; a run killed between the two steps gets the same from the saved
+    lower part; a set adapted in one file (before 2026-12-07) loads it and keeps it as the cache's name."""
+    import keras
+
+    from signlang.batches import FramesGenerator
+    from signlang.fullrecipe import TrainConfig, adapt_batchnorm, build_model
+    from signlang.videoset import VideoClasses
+
+    video_set = synthetic.write_set(synthetic.blob_set(tmp_path, num_classes=2, num_frames=8, size_px=32),
+                                    per_class=(5, 1))
+    classes = VideoClasses(video_set.class_file)
+
+    def batches():
+        return FramesGenerator(video_set.flow_dir / "train", classes, shuffle=True, augment=False, stream="flow",
+                               num_frames=8, crop_px=32, batch_size=4)
+
+    def fresh_model():
+        keras.utils.set_random_seed(0)
+        return build_model(video_set, TrainConfig(weights=None), 2)
+
+    def adapted(model):
+        return {f"{layer.name}:{i}": w for layer in fastrecipe.adapted_layers(model)
+                for i, w in enumerate(layer.get_weights())}
+
+    one_pass = fresh_model()
+    before = adapted(one_pass)
+    adapt_batchnorm(one_pass, batches())
+    expected = adapted(one_pass)
+    whole, lower = tmp_path / "flow-adapted.npz", tmp_path / "flow-adapted-lower.npz"
+    said = []
+    key, finish = fastrecipe.frozen_part(fresh_model(), fastrecipe.FAST_CUT, whole, lower, batches,
+                                         lambda: said.append(1))
+    assert key == lower and lower.is_file() and not whole.exists() and said == [1]
+    lower_bytes = lower.read_bytes()
+    finish()
+    with np.load(whole) as saved:
+        assert sorted(saved.files) == sorted(expected)
+        for name, value in expected.items():
+            np.testing.assert_allclose(saved[name], value, rtol=1e-5, atol=1e-6, err_msg=name)
+    changed = [name for name in expected if "batch_norm" in name and not np.allclose(expected[name], before[name])]
+    assert any(name.startswith("Mixed_5c") for name in changed)  # above the cut too
+    first = whole.read_bytes()
+    whole.unlink()  # killed after the lower part was saved
+    key, finish = fastrecipe.frozen_part(fresh_model(), fastrecipe.FAST_CUT, whole, lower, batches,
+                                         lambda: said.append(2))
+    assert key == lower and said == [1] and lower.read_bytes() == lower_bytes
+    finish()
+    assert whole.read_bytes() == first
+    lower.unlink()  # a set adapted in one file
+    model = fresh_model()
+    key, finish = fastrecipe.frozen_part(model, fastrecipe.FAST_CUT, whole, lower, batches)
+    assert (key, finish) == (whole, None) and not lower.exists()
+    assert all(np.array_equal(adapted(model)[name], value) for name, value in np.load(whole).items())
+
+
 def test_the_delivered_weights_are_the_average_of_the_last_steps(tmp_path):
     """fast_optimizer's EMA, finalized, equals an exponential moving average of the per-step weights computed
     here by hand (momentum 1 - 1 / (0.1 * steps), the first step's weights as its start)."""
