@@ -113,26 +113,32 @@ def test_the_first_views_of_every_clip_come_early_and_each_clip_is_cached_whole_
 
 
 def test_adapting_in_two_steps_gives_the_statistics_of_one_pass_and_a_killed_run_the_same(tmp_path):
-    """frozen_part: the BatchNorm statistics up to the cut first (saved, naming the cache), those above in finish():
-    equal to one AdaBN pass over the whole model; a run killed between the two steps gets the same from the saved
-    lower part; a set adapted in one file (before 2026-12-07) loads it and keeps it as the cache's name."""
+    """frozen_part on a tiny network (BatchNorm below and above the cut, and in the top): the statistics up to the
+    cut first (saved, naming the cache), those above in finish(): equal to one AdaBN pass over the whole model; a
+    run killed between the two steps gets the same from the saved lower part; a set adapted in one file (before
+    2026-12-07) loads it and keeps it as the cache's name. (On the I3D and the hard stand-in's 60 clips the two
+    steps gave every array equal to the bit: docs/training.md.)"""
     import keras
 
-    from signlang.batches import FramesGenerator
-    from signlang.fullrecipe import TrainConfig, adapt_batchnorm, build_model
-    from signlang.videoset import VideoClasses
-
-    video_set = synthetic.write_set(synthetic.blob_set(tmp_path, num_classes=2, num_frames=8, size_px=32),
-                                    per_class=(5, 1))
-    classes = VideoClasses(video_set.class_file)
-
-    def batches():
-        return FramesGenerator(video_set.flow_dir / "train", classes, shuffle=True, augment=False, stream="flow",
-                               num_frames=8, crop_px=32, batch_size=4)
+    from signlang.fullrecipe import adapt_batchnorm
+    from signlang.i3d_names import TOP_PREFIX
 
     def fresh_model():
         keras.utils.set_random_seed(0)
-        return build_model(video_set, TrainConfig(weights=None), 2)
+        inputs = keras.Input((4, 8, 8, 2))
+        x = keras.layers.Conv3D(4, 3, padding="same", name="Low_conv")(inputs)
+        x = keras.layers.BatchNormalization(name="Low_batch_norm")(x)
+        x = keras.layers.MaxPooling3D(2, name="Cut")(keras.layers.ReLU()(x))
+        x = keras.layers.Conv3D(6, 1, name="High_conv")(x)
+        x = keras.layers.ReLU()(keras.layers.BatchNormalization(name="High_batch_norm")(x))
+        x = keras.layers.BatchNormalization(name=TOP_PREFIX + "BatchNorm")(x)
+        x = keras.layers.Dense(3, name=TOP_PREFIX + "Logits")(keras.layers.GlobalAveragePooling3D()(x))
+        return keras.Model(inputs, x)
+
+    clips = np.random.default_rng(0).normal(1.0, 2.0, size=(12, 4, 8, 8, 2)).astype(np.float32)
+
+    def batches():
+        return [(clips[i:i + 4],) for i in range(0, len(clips), 4)]
 
     def adapted(model):
         return {f"{layer.name}:{i}": w for layer in fastrecipe.adapted_layers(model)
@@ -142,31 +148,34 @@ def test_adapting_in_two_steps_gives_the_statistics_of_one_pass_and_a_killed_run
     before = adapted(one_pass)
     adapt_batchnorm(one_pass, batches())
     expected = adapted(one_pass)
+    assert TOP_PREFIX + "Logits:0" not in expected  # the new classifier is the seed's, not adapted
     whole, lower = tmp_path / "flow-adapted.npz", tmp_path / "flow-adapted-lower.npz"
     said = []
-    key, finish = fastrecipe.frozen_part(fresh_model(), fastrecipe.FAST_CUT, whole, lower, batches,
-                                         lambda: said.append(1))
+    key, finish = fastrecipe.frozen_part(fresh_model(), "Cut", whole, lower, batches, lambda: said.append(1))
     assert key == lower and lower.is_file() and not whole.exists() and said == [1]
+    with np.load(lower) as saved:
+        assert sorted(saved.files) == ["Low_batch_norm:0", "Low_batch_norm:1", "Low_batch_norm:2",
+                                       "Low_batch_norm:3", "Low_conv:0", "Low_conv:1"]
     lower_bytes = lower.read_bytes()
     finish()
     with np.load(whole) as saved:
         assert sorted(saved.files) == sorted(expected)
         for name, value in expected.items():
-            np.testing.assert_allclose(saved[name], value, rtol=1e-5, atol=1e-6, err_msg=name)
-    changed = [name for name in expected if "batch_norm" in name and not np.allclose(expected[name], before[name])]
-    assert any(name.startswith("Mixed_5c") for name in changed)  # above the cut too
+            np.testing.assert_allclose(saved[name], value, rtol=1e-6, atol=1e-6, err_msg=name)
+    for name in ("Low_batch_norm:2", "High_batch_norm:2", TOP_PREFIX + "BatchNorm:2"):  # moving means moved
+        assert not np.allclose(expected[name], before[name]), name
     first = whole.read_bytes()
     whole.unlink()  # killed after the lower part was saved
-    key, finish = fastrecipe.frozen_part(fresh_model(), fastrecipe.FAST_CUT, whole, lower, batches,
-                                         lambda: said.append(2))
+    key, finish = fastrecipe.frozen_part(fresh_model(), "Cut", whole, lower, batches, lambda: said.append(2))
     assert key == lower and said == [1] and lower.read_bytes() == lower_bytes
     finish()
     assert whole.read_bytes() == first
     lower.unlink()  # a set adapted in one file
     model = fresh_model()
-    key, finish = fastrecipe.frozen_part(model, fastrecipe.FAST_CUT, whole, lower, batches)
+    key, finish = fastrecipe.frozen_part(model, "Cut", whole, lower, batches)
     assert (key, finish) == (whole, None) and not lower.exists()
-    assert all(np.array_equal(adapted(model)[name], value) for name, value in np.load(whole).items())
+    with np.load(whole) as saved:
+        assert all(np.array_equal(adapted(model)[name], saved[name]) for name in saved.files)
 
 
 def test_the_delivered_weights_are_the_average_of_the_last_steps(tmp_path):
