@@ -54,6 +54,7 @@ from signlang.videoset import VideoClasses, add_set_arguments, check_label, set_
 # ---- how the demo behaves ----------------------------------------------
 HOP_S = liveinput.DEFAULT_HOP_S  # --continuous: seconds between predictions (0.5)
 EMA_ALPHA = 0.5        # --continuous: weight of the newest window in the smoothed probabilities
+FIND_ATTEMPTS = 3  # the set's newest models looked for again when one vanished before it was loaded (load_predictor)
 NEWER_MODEL_S = 5.0    # --continuous without --model: how often to look for a newer model of the set (a preview's
                        # trained model, pipeline_i3d.py --live); one recording at a time looks after each recording
 THRESHOLD = 0.5        # show the (--continuous: smoothed) top-1 as an answer only above this probability
@@ -75,7 +76,16 @@ def load_predictor(video_set, model_paths=None, precision: str = "float32", stre
     """
 
     warn_precision(precision)
-    predictor = Predictor(model_paths or find_models(video_set, streams=streams), precision, views)
+    for attempt in range(FIND_ATTEMPTS):
+        paths = model_paths or find_models(video_set, streams=streams)
+        try:
+            predictor = Predictor(paths, precision, views)
+            break
+        except (OSError, ValueError):
+            # A model found a moment ago and gone now was replaced meanwhile (a preview by a newer preview or by
+            # the trained model, pipeline_i3d.py --live): look again. Anything else is the error it says.
+            if model_paths or attempt == FIND_ATTEMPTS - 1 or all(Path(p).is_file() for p in paths):
+                raise
     predictor(predictor.blank_inputs())
     return predictor
 

@@ -412,6 +412,36 @@ def test_input_far_from_training_is_warned_and_an_unsure_answer_says_so(tmp_path
     assert livedemo.result_lines(record["top"], 0.1, record["not_sure"])[0] == "not sure:"
 
 
+def test_a_model_replaced_between_finding_and_loading_it_is_looked_for_again(tmp_path, monkeypatch):
+    """pipeline_i3d.py --live starts livedemo on a preview that a newer preview (or the trained model) may replace
+    before it is loaded: load_predictor looks for the set's newest models again instead of failing."""
+    gone, kept = tmp_path / "early-preview.keras", tmp_path / "later-preview.keras"
+    kept.write_bytes(b"")
+    found = iter([[gone], [kept]])
+    monkeypatch.setattr(livedemo, "find_models", lambda video_set, streams: next(found))
+
+    class Loaded:
+        def __init__(self, paths, precision, views):
+            if not all(Path(p).is_file() for p in paths):
+                raise FileNotFoundError(f"Model file {paths[0]} not found")
+            self.paths = paths
+
+        def blank_inputs(self):
+            return {}
+
+        def __call__(self, inputs):
+            return None
+
+    monkeypatch.setattr(livedemo, "Predictor", Loaded)
+    assert livedemo.load_predictor(None).paths == [kept]
+    with pytest.raises(FileNotFoundError):  # a model named on the command line: no looking again
+        livedemo.load_predictor(None, [gone])
+    always_gone = iter([[gone]] * livedemo.FIND_ATTEMPTS)
+    monkeypatch.setattr(livedemo, "find_models", lambda video_set, streams: next(always_gone))
+    with pytest.raises(FileNotFoundError):
+        livedemo.load_predictor(None)
+
+
 def test_continuous_switches_to_a_newer_model_of_the_set_while_it_runs(tmp_path, monkeypatch):
     """--continuous without --model looks for a newer model every NEWER_MODEL_S (the trained model replacing the
     preview, pipeline_i3d.py --live); the windows after the switch are predicted by the new one. While the preview
