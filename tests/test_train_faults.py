@@ -47,8 +47,11 @@ def command(root: Path) -> list[str]:
 
 
 def state(model_dir: Path) -> dict:
-    files = list(model_dir.glob("*-state.json"))
-    return json.loads(files[0].read_text()) if files else {}
+    files = [p for p in model_dir.glob("*-state.json") if not p.name.startswith(".")]  # not a write under way
+    try:
+        return json.loads(files[0].read_text()) if files else {}
+    except OSError:  # renamed away between the glob and the read (a CI run hit it once)
+        return {}
 
 
 TRIGGERS = {
