@@ -129,8 +129,11 @@ class TakePrep:
                 for out_dir in (self.temp_dir / "image", self.temp_dir / "oflow"):
                     source, target = out_dir / "train" / label / stem, out_dir / "val" / label / stem
                     if source.is_dir() and not target.exists():
-                        target.parent.mkdir(parents=True, exist_ok=True)
-                        os.replace(source, target)
+                        try:
+                            target.parent.mkdir(parents=True, exist_ok=True)
+                            os.replace(source, target)
+                        except OSError:  # left where it is: the pipeline removes it and computes the take again
+                            continue
                         moved += out_dir.name == "image"
         return moved
 
